@@ -1,0 +1,134 @@
+"""The one element table of matforge, built once from the data that ships with matminer and pymatgen.
+
+Sources (nothing is copied into this repository):
+- Magpie element properties: ``matminer/utils/data_files/magpie_elementdata/*.table`` (Ward et al., npj
+  Comput. Mater. 2016), missing values imputed exactly as matminer's ``MagpieData(impute_nan=True)`` does
+  (mean over the elements that have a value), so our features equal matminer's.
+- Pauling electronegativity, common oxidation states and Shannon ionic radii: pymatgen.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS
+
+__all__ = ["ElementTable", "element_table", "shannon_radius", "MAGPIE_PROPERTIES"]
+
+N_ELEMENTS = len(ELEMENT_SYMBOLS)
+
+MAGPIE_PROPERTIES: tuple[str, ...] = (
+    "Number", "MendeleevNumber", "AtomicWeight", "MeltingT", "Column", "Row", "CovalentRadius",
+    "Electronegativity", "NsValence", "NpValence", "NdValence", "NfValence", "NValence", "NsUnfilled",
+    "NpUnfilled", "NdUnfilled", "NfUnfilled", "NUnfilled", "GSvolume_pa", "GSbandgap", "GSmagmom",
+    "SpaceGroupNumber",
+)  # fmt: skip
+"""The 22 element properties of the Magpie feature set, in matminer's order."""
+
+
+@dataclass(frozen=True)
+class ElementTable:
+    """Read-only per-element data, indexed by ``Z - 1`` (see `ELEMENT_SYMBOLS`)."""
+
+    symbols: tuple[str, ...]
+    magpie: dict[str, np.ndarray]
+    electronegativity: np.ndarray
+    common_oxidation_states: tuple[tuple[int, ...], ...]
+    is_transition_metal: np.ndarray
+
+    def properties(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
+        """The (118, len(names)) matrix of Magpie properties, in the order asked."""
+        missing = [n for n in names if n not in self.magpie]
+        if missing:
+            raise KeyError(f"unknown element properties {missing}; available: {sorted(self.magpie)}")
+        return np.column_stack([self.magpie[n] for n in names])
+
+    def index(self, symbol: str) -> int:
+        return ELEMENT_INDEX[symbol]
+
+
+def _read_magpie_tables() -> dict[str, np.ndarray]:
+    folder = resources.files("matminer") / "utils" / "data_files" / "magpie_elementdata"
+    tables: dict[str, np.ndarray] = {}
+    for entry in folder.iterdir():
+        name = entry.name
+        if not name.endswith(".table") or name == "OxidationStates.table":
+            continue
+        lines = entry.read_text().splitlines()
+        values = np.full(N_ELEMENTS, np.nan)
+        for z in range(1, N_ELEMENTS + 1):
+            try:
+                values[z - 1] = float(lines[z - 1])
+            except (ValueError, IndexError):
+                pass
+        if np.isnan(values).all():
+            continue
+        values[np.isnan(values)] = np.nanmean(values)
+        values.setflags(write=False)
+        tables[name[: -len(".table")]] = values
+    return tables
+
+
+@lru_cache(maxsize=1)
+def element_table() -> ElementTable:
+    """The element table, built on first use and shared by every featurizer (about 50 ms)."""
+    from pymatgen.core.periodic_table import Element
+
+    elements = [Element.from_Z(z) for z in range(1, N_ELEMENTS + 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = np.array([e.X if e.X and not np.isnan(e.X) else np.nan for e in elements], dtype=float)
+    # impute as matminer's PymatgenData(impute_nan=True): mean over the elements that have a value
+    x[np.isnan(x)] = np.nanmean(x)
+    x.setflags(write=False)
+    tm = np.array([e.is_transition_metal for e in elements], dtype=bool)
+    tm.setflags(write=False)
+    return ElementTable(
+        symbols=ELEMENT_SYMBOLS,
+        magpie=_read_magpie_tables(),
+        electronegativity=x,
+        common_oxidation_states=tuple(tuple(int(o) for o in e.common_oxidation_states) for e in elements),
+        is_transition_metal=tm,
+    )
+
+
+_ROMAN = {
+    2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII", 8: "VIII", 9: "IX", 10: "X", 11: "XI", 12: "XII",
+    14: "XIV",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def shannon_radius(symbol: str, oxidation_state: int, coordination: int) -> float:
+    """Shannon (1976) effective ionic radius in Å, from pymatgen; NaN where the table has no entry.
+
+    Where the exact coordination is not tabulated, the nearest tabulated coordination is used (the common
+    practice for A-site radii at CN XII, e.g. Bartel et al. 2019).
+    """
+    from pymatgen.core.periodic_table import Species
+
+    try:
+        species = Species(symbol, oxidation_state)
+        radii = species.element.data.get("Shannon radii", {}).get(str(int(oxidation_state)), {})
+    except (ValueError, KeyError, AttributeError):
+        return float("nan")
+    if not radii:
+        return float("nan")
+    by_cn: dict[int, float] = {}
+    inverse_roman = {v: k for k, v in _ROMAN.items()}
+    for cn_label, spins in radii.items():
+        cn = inverse_roman.get(cn_label.replace("_", " ").split()[0])
+        if cn is None:
+            continue
+        # high spin where spin states differ (the usual choice without further knowledge)
+        spin = spins.get("High Spin") or spins.get("") or next(iter(spins.values()))
+        by_cn[cn] = float(spin["ionic_radius"])
+    if not by_cn:
+        return float("nan")
+    nearest = min(by_cn, key=lambda cn: (abs(cn - coordination), -cn))
+    return by_cn[nearest]

@@ -1,0 +1,1 @@
+"""The `matforge` command line: one thin module per command group, no logic the API lacks."""
