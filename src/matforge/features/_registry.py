@@ -17,6 +17,7 @@ from matforge.features._composition import (
     TMetalFraction,
     ValenceOrbital,
 )
+from matforge.features._embeddings import ElementEmbedding
 from matforge.features._perovskite import PerovskiteDescriptors
 
 __all__ = ["FEATURIZERS", "PRESETS", "CompositionFeatures", "make_featurizer", "featurize"]
@@ -30,6 +31,7 @@ FEATURIZERS: dict[str, type[CompositionFeaturizer]] = {
     "ion_property": IonProperty,
     "band_center": BandCenter,
     "perovskite": PerovskiteDescriptors,
+    "element_embedding": ElementEmbedding,
 }
 """Every composition featurizer by name; the common test suite runs over this registry."""
 
@@ -47,6 +49,10 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
         return [ElementFraction()]
     if name == "perovskite":
         return _preset_members("magpie") + [PerovskiteDescriptors()]
+    if name in ("matscholar", "megnet"):
+        return [ElementEmbedding(name, stats=("mean", "std", "min", "max") if name == "megnet" else ("mean", "std"))]
+    if name == "magpie_embeddings":
+        return _preset_members("magpie") + [ElementFraction()] + _preset_members("megnet") + _preset_members("matscholar")
     raise InputError(f"unknown feature preset '{name}'", hint=f"Choose one of: {', '.join(PRESETS)}")
 
 
@@ -56,6 +62,9 @@ PRESETS: dict[str, str] = {
     "element_property": "the 132 Magpie element-property statistics only",
     "fractions": "the 103 element fractions only",
     "perovskite": "magpie + perovskite tolerance factors t, μ, τ (158)",
+    "matscholar": "fraction-weighted mean and std of mat2vec/matscholar element embeddings (400)",
+    "megnet": "fraction-weighted mean, std, min, max of MEGNet element embeddings (64)",
+    "magpie_embeddings": "magpie + the 103 element fractions + megnet + matscholar embeddings (712)",
 }
 
 

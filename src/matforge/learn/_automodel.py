@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from matforge.errors import InputError
 from matforge.features._table import TableFeaturizer
 from matforge.learn._pipeline import METRICS, make_splits, score_predictions, selection_metric
 from matforge.learn._predictor import Predictor, member_spread
-from matforge.learn._search import Tuned, fit_pipeline, predict_with, tune
+from matforge.learn._search import Tuned, fit_pipeline, predict_with, select_ensemble, tune
 from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
 from matforge.models import available_models, default_models, get_model
 
@@ -45,9 +44,13 @@ class AutoModel(BaseEstimator):
     seed : seed of splits, samplers and models; the same seed gives the same run.
     n_jobs : threads per model fit.
     max_trials : trials per model and stage at most.
+    evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
+        protocol already exists (e.g. MatBench folds): the whole budget then goes to the final search, the
+        scores reported are the inner-CV ones of the chosen configurations, and there are no calibrated
+        intervals (they need out-of-fold residuals).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, verbose=False):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, evaluate=True, verbose=False):
         self.task = task
         self.models = models
         self.budget = budget
@@ -62,6 +65,7 @@ class AutoModel(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.max_trials = max_trials
+        self.evaluate = evaluate
         self.verbose = verbose
 
     # ------------------------------------------------------------------ setup
@@ -138,7 +142,11 @@ class AutoModel(BaseEstimator):
         ranked = sorted([t for t in tuned if t.model in fitted], key=lambda t: t.score, reverse=direction == "maximize")
         if not ranked:
             raise InputError("every model failed to fit this data", hint="Check the data for constant or empty columns")
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": [t.model for t in ranked[: max(1, self.ensemble)]]}
+        # members: greedy ensemble selection on the inner-CV predictions of the top `ensemble` models (names
+        # repeat for weight); with ensemble=1 just the best
+        top = ranked[: max(1, self.ensemble)]
+        members = select_ensemble(self.task_, y, top, self.classes_) if len(top) > 1 else [top[0].model]
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y, groups=None, *, work_dir: str | Path | None = None):
@@ -154,6 +162,7 @@ class AutoModel(BaseEstimator):
         y_values = y.to_numpy(dtype=float) if self.task_ == "regression" else y.astype(str).to_numpy()
         self.classes_ = sorted(np.unique(y_values).tolist()) if self.task_ == "classification" else None
         groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        self._groups = groups
         self.model_names_ = self._model_names()
         presets = [self.preset] + (["fractions"] if any(get_model(m).feature_set == "fractions" for m in self.model_names_) else [])
         self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=tuple(presets), n_jobs=self.n_jobs).fit(X)
@@ -164,7 +173,7 @@ class AutoModel(BaseEstimator):
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
             storage = f"sqlite:///{(work / 'study.db').resolve()}"
-        self.splits_ = make_splits(self.task_, y_values, groups, self.cv, self.seed, self.protocol)
+        self.splits_ = make_splits(self.task_, y_values, groups, self.cv, self.seed, self.protocol) if self.evaluate else []
         stage_budget = float(self.budget) / (len(self.splits_) + 1)
         n = len(X)
         oof = np.zeros(n) if self.task_ == "regression" else np.zeros((n, len(self.classes_)))
@@ -222,6 +231,15 @@ class AutoModel(BaseEstimator):
             if progress is not None:
                 progress.stop()
 
+        if not self.evaluate:
+            # no outer loop: the inner-CV predictions of the chosen members stand in for out-of-fold ones (they
+            # are out-of-fold for each member, but the members were chosen on them, so slightly optimistic)
+            oof, spread, fold_of = self._inner_oof(final, y_values)
+            for t in final["tuned"]:
+                if t.oof is not None:
+                    per_model_scores[t.model].append(self._score(y_values, t.oof))
+            for m, seconds in final["fit_seconds"].items():
+                per_model_seconds[m].append(seconds)
         self.oof_ = oof
         self.oof_spread_ = spread
         self.oof_fold_ = fold_of
@@ -229,9 +247,10 @@ class AutoModel(BaseEstimator):
         self.fold_members_ = chosen
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
-        self.final_tuned_ = [asdict(t) for t in final["tuned"]]
+        self.final_tuned_ = [t.summary() for t in final["tuned"]]
         members = [final["fitted"][m] for m in final["members"]]
-        self.best_model_ = final["members"][0] if len(final["members"]) == 1 else "ensemble(" + "+".join(final["members"]) + ")"
+        distinct = list(dict.fromkeys(final["members"]))
+        self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{final['members'].count(m)}" for m in distinct) + ")"
         intervals = probability = None
         if self.task_ == "regression":
             intervals = IntervalCalibrator(level=0.9).fit(y_values - oof, spread, fold_of)
@@ -246,6 +265,17 @@ class AutoModel(BaseEstimator):
         )  # fmt: skip
         self.fit_seconds_ = time.monotonic() - start_time
         return self
+
+    def _inner_oof(self, final: dict, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Averaged inner-CV predictions of the final members, their spread, and the inner fold of each row."""
+        by_name = {t.model: t for t in final["tuned"]}
+        outputs = [by_name[m].oof for m in final["members"] if by_name[m].oof is not None]
+        if not outputs:  # resumed study without stored predictions: score nothing rather than guess
+            outputs = [np.full(len(y), np.nan) if self.task_ == "regression" else np.full((len(y), len(self.classes_)), 1.0 / len(self.classes_))]
+        fold_of = np.full(len(y), -1)
+        for k, (_, test) in enumerate(make_splits(self.task_, y, self._groups, self.inner_cv, self.seed)):
+            fold_of[test] = k
+        return np.mean(np.stack(outputs), axis=0), member_spread(self.task_, outputs), fold_of
 
     def _score(self, y_true: np.ndarray, output: np.ndarray) -> dict:
         if self.task_ == "regression":

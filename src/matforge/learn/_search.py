@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,16 +11,24 @@ import pandas as pd
 from matforge.learn._pipeline import build_pipeline, make_splits, score_predictions, selection_metric
 from matforge.models import ModelSpec
 
-__all__ = ["Tuned", "tune", "predict_with", "fit_pipeline"]
+__all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble"]
 
 
 @dataclass
 class Tuned:
+    """A model's best configuration; ``oof`` holds its inner-CV predictions on the training rows (None when the
+    best trial came from a resumed study and was not recomputed)."""
+
     model: str
     params: dict
     score: float
     n_trials: int
     seconds: float
+    oof: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> dict:
+        """The JSON-safe part (for the model card)."""
+        return {"model": self.model, "params": self.params, "score": self.score, "n_trials": self.n_trials, "seconds": self.seconds}
 
 
 def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
@@ -88,16 +96,23 @@ def tune(
     metric, direction = selection_metric(task)
     splits = make_splits(task, y, groups, inner_folds, seed)
     start = time.monotonic()
+    best: dict = {}
 
-    def objective(trial) -> float:
-        params = spec.space(trial)
+    def cross_predict(params: dict) -> np.ndarray:
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
-        for k, (train, test) in enumerate(splits):
+        for train, test in splits:
             pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs)
             pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
+        return pred
+
+    def objective(trial) -> float:
+        pred = cross_predict(spec.space(trial))
         value = _score(task, y, pred, classes)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
+        # keep the best trial's out-of-fold predictions: ensemble selection and calibration reuse them
+        if not best or (value < best["value"] if direction == "minimize" else value > best["value"]):
+            best.update(value=value, number=trial.number, oof=pred)
         return value
 
     study = optuna.create_study(
@@ -115,6 +130,33 @@ def tune(
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)
-    best = study.best_trial
-    params = {**spec.defaults, **best.params}
-    return Tuned(spec.name, params, float(best.value), len(complete), time.monotonic() - start)
+    chosen = study.best_trial
+    params = {**spec.defaults, **chosen.params}
+    oof = best["oof"] if best.get("number") == chosen.number else None
+    return Tuned(spec.name, params, float(chosen.value), len(complete), time.monotonic() - start, oof)
+
+
+def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20) -> list[str]:
+    """Greedy ensemble selection with replacement (Caruana et al., ICML 2004) on inner-CV predictions.
+
+    Starting from the best candidate, each round adds the candidate (possibly again) whose inclusion makes the
+    averaged out-of-fold predictions score best; it stops when no addition helps. The returned names, with
+    repeats, are the members of an equally-weighted average, i.e. integer weights. Only training rows are used.
+    """
+    _, direction = selection_metric(task)
+    usable = [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
+    if len(usable) < 2:
+        return [candidates[0].model]
+    better = (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
+    chosen = [usable[0]]
+    total = usable[0].oof.astype(float).copy()
+    current = _score(task, y, total, classes)
+    for _ in range(rounds - 1):
+        trials = [(_score(task, y, (total + t.oof) / (len(chosen) + 1), classes), i) for i, t in enumerate(usable)]
+        value, i = min(trials) if direction == "minimize" else max(trials)
+        if not better(value, current - 1e-12 if direction == "minimize" else current + 1e-12):
+            break
+        chosen.append(usable[i])
+        total += usable[i].oof
+        current = value
+    return [t.model for t in chosen]

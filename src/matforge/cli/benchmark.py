@@ -1,0 +1,37 @@
+"""`matforge benchmark matbench`: the MatBench v0.1 composition tasks on their official folds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from matforge.cli.app import app
+
+benchmark_app = typer.Typer(help="Run public benchmarks with the default pipeline.", no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("matbench")
+def matbench(
+    data_dir: Path = typer.Option(Path("../shared/data"), "--data-dir", help="Folder holding the matbench_* dataset folders."),
+    tasks: str = typer.Option("expt_gap,steels,expt_is_metal,glass", "--tasks", help="Comma-separated: expt_gap, steels, expt_is_metal, glass, mp_e_form."),
+    folds: str = typer.Option("0,1,2,3,4", "--folds", help="Comma-separated official folds to run (0-4)."),
+    budget: float = typer.Option(60.0, "--budget", help="Wall-clock seconds of model search per fold."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for per-fold files, results.json and results.md (finished folds are reused)."),
+    trials: int = typer.Option(40, "--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget)."),
+    models: str = typer.Option(None, "--models", help="Comma-separated model names (default: the library's default set)."),
+    ensemble: int = typer.Option(5, "--ensemble", help="At most N configurations in the ensemble."),
+    seed: int = typer.Option(0, "--seed", help="Seed for inner splits, search and models."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
+) -> None:
+    """MatBench v0.1: train on each official fold's training rows, score its test rows, compare with the leaderboard."""
+    from matforge.benchmark import run_matbench
+
+    results = run_matbench(
+        data_dir, tasks, out, folds=folds, budget=budget, max_trials=trials, seed=seed, models=models, ensemble=ensemble, n_jobs=n_jobs,
+        say=lambda text: print(text, file=sys.stderr, flush=True),
+    )  # fmt: skip
+    print((out / "results.md").read_text(), end="")
+    print(f"{out / 'results.json'}: {len(results['tasks'])} task(s), {results['wall_seconds'] / 60:.1f} min wall time")

@@ -1,0 +1,129 @@
+"""`matforge benchmark matbench` on a synthetic MatBench-shaped folder: no leakage, every test row scored,
+reproducible with a seed, resumable per fold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from matforge.benchmark import TASKS, load_task, run_fold, run_matbench
+from matforge.cli.app import main
+from matforge.models import MODELS, ModelSpec
+
+SEEN: list[np.ndarray] = []
+
+
+class SpyRegressor(RegressorMixin, BaseEstimator):
+    """Records the values of the last input column (the row id) of every fit; predicts the training mean."""
+
+    def fit(self, X, y):
+        SEEN.append(np.asarray(X)[:, -1].astype(int).copy())
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+def _synthetic_steels(folder, n=60, seed=0):
+    """Fe-Ni-Cr alloys with a known linear target, a numeric `row_id` column, some duplicate compositions."""
+    rng = np.random.default_rng(seed)
+    ni, cr = rng.uniform(0.0, 0.3, n).round(2), rng.uniform(0.0, 0.2, n).round(2)
+    ni[5], cr[5] = ni[0], cr[0]  # a duplicate composition in fold 0: both rows must still be predicted
+    formulas = [f"Fe{1 - a - b:.2f}Ni{a:.2f}Cr{b:.2f}" for a, b in zip(ni, cr)]
+    target = 1000 + 2000 * ni + 500 * cr + rng.normal(0, 5, n)
+    task = TASKS["steels"]
+    (folder / task.folder).mkdir(parents=True)
+    pd.DataFrame({"composition": formulas, "row_id": np.arange(n), task.target: target}).to_csv(folder / task.folder / task.file)
+    test_fold = np.arange(n) % 5
+    pd.DataFrame({"row": np.arange(n), "mbid": [f"mb-steels-{i + 1:03d}" for i in range(n)], "test_fold": test_fold}).to_csv(folder / task.folder / "folds_matbench_v0.1.csv", index=False)
+    return test_fold
+
+
+def test_test_rows_never_reach_featurizer_selection_or_search(tmp_path, monkeypatch):
+    from matforge.features._table import TableFeaturizer
+
+    test_fold = _synthetic_steels(tmp_path)
+    spy = ModelSpec("spy", "spy", ("regression",), lambda task, p, seed, n_jobs: SpyRegressor(), lambda t: {"k": t.suggest_int("k", 1, 3)}, {"k": 1}, "test")
+    monkeypatch.setitem(MODELS, "spy", spy)
+    featurized: list[np.ndarray] = []
+    original_fit = TableFeaturizer.fit
+
+    def fit(self, X, y=None):
+        featurized.append(X["row_id"].to_numpy(dtype=int))
+        return original_fit(self, X, y)
+
+    monkeypatch.setattr(TableFeaturizer, "fit", fit)
+    SEEN.clear()
+    frame, folds, _ = load_task(tmp_path, "steels")
+    record, predictions = run_fold(frame, folds, 2, TASKS["steels"], budget=1.0, models=["spy", "ridge"], seed=0)
+    test_ids = set(np.flatnonzero(test_fold == 2).tolist())
+    assert len(SEEN) > 3  # inner-CV trials and the final fit all went through the spy
+    for rows in SEEN + featurized:
+        assert not test_ids & set(rows.tolist())
+    assert set(np.concatenate(SEEN).tolist()) | test_ids == set(range(len(frame)))
+    assert sorted(predictions["row"].tolist()) == sorted(test_ids)
+    assert record["n_test"] == len(test_ids) and np.isfinite(record["scores"]["mae"])
+
+
+def test_same_seed_same_results_and_duplicates_predicted(tmp_path):
+    _synthetic_steels(tmp_path)
+    frame, folds, _ = load_task(tmp_path, "steels")
+    frame = frame.drop(columns="row_id")
+    # a generous time limit and a trial cap that binds first: nothing depends on the machine's speed
+    first = run_fold(frame, folds, 0, TASKS["steels"], budget=300.0, max_trials=4, models=["ridge", "knn"], seed=3)
+    second = run_fold(frame, folds, 0, TASKS["steels"], budget=300.0, max_trials=4, models=["ridge", "knn"], seed=3)
+    pd.testing.assert_frame_equal(first[1], second[1])
+    assert first[0]["scores"] == second[0]["scores"]
+    pair = first[1].set_index("row").loc[[0, 5], "y_pred"]
+    assert pair.iloc[0] == pair.iloc[1]
+    merged = run_fold(frame, folds, 1, TASKS["steels"], budget=1.0, models=["ridge"], seed=3)[0]
+    assert merged["n_train_after_merge"] < merged["n_train"] and merged["n_test"] == 12  # rows 0 and 5 merged
+    # the known linear target is learned well (MAE far below the target's spread)
+    assert first[0]["scores"]["mae"] < 0.25 * np.mean(np.abs(frame[TASKS["steels"].target] - frame[TASKS["steels"].target].mean()))
+
+
+def test_cli_writes_results_and_resumes_per_fold(tmp_path, capsys):
+    _synthetic_steels(tmp_path / "data")
+    out = tmp_path / "bench"
+    args = ["benchmark", "matbench", "--data-dir", str(tmp_path / "data"), "--tasks", "steels", "--folds", "0,1", "--budget", "1", "--models", "ridge,knn", "--out", str(out)]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    steels = results["tasks"]["steels"]
+    assert steels["folds"] == [0, 1] and len(steels["per_fold"]) == 2
+    assert set(steels["mean"]) == {"mae", "rmse", "r2"} and results["machine"]["cores"] >= 1
+    assert "TPOT-Mat" in (out / "results.md").read_text()
+    before = (out / "steels" / "fold_0.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (out / "steels" / "fold_0.json").stat().st_mtime_ns == before  # reused, not recomputed
+    assert "reused" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [["--tasks", "nope"], ["--folds", "7"], ["--budget", "0"], ["--trials", "0"]])
+def test_cli_bad_input_exits_2(tmp_path, bad):
+    _synthetic_steels(tmp_path / "data")
+    args = ["benchmark", "matbench", "--data-dir", str(tmp_path / "data"), "--tasks", "steels", "--out", str(tmp_path / "o"), *bad]
+    assert main(args) == 2
+
+
+def test_missing_data_dir_exits_2(tmp_path):
+    assert main(["benchmark", "matbench", "--data-dir", str(tmp_path), "--tasks", "steels", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_classification_fold_scores_roc_auc(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 80
+    a = rng.uniform(0, 1, n).round(2)
+    formulas = [f"Cu{1 - x:.2f}Zr{x:.2f}" if x > 0 else "Cu" for x in a]
+    label = a > 0.5
+    task = TASKS["glass"]
+    (tmp_path / task.folder).mkdir()
+    pd.DataFrame({"composition": formulas, task.target: label}).to_csv(tmp_path / task.folder / task.file)
+    pd.DataFrame({"row": np.arange(n), "mbid": [f"mb-glass-{i}" for i in range(n)], "test_fold": np.arange(n) % 5}).to_csv(tmp_path / task.folder / "folds_matbench_v0.1.csv", index=False)
+    results = run_matbench(tmp_path, "glass", tmp_path / "out", folds=[0], budget=1.0, models=["logistic", "knn"])
+    scores = results["tasks"]["glass"]["mean"]
+    assert scores["roc_auc"] > 0.9 and set(scores) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc"}
