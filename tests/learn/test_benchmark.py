@@ -34,7 +34,7 @@ def _synthetic_steels(folder, n=60, seed=0):
     rng = np.random.default_rng(seed)
     ni, cr = rng.uniform(0.0, 0.3, n).round(2), rng.uniform(0.0, 0.2, n).round(2)
     ni[5], cr[5] = ni[0], cr[0]  # a duplicate composition in fold 0: both rows must still be predicted
-    formulas = [f"Fe{1 - a - b:.2f}Ni{a:.2f}Cr{b:.2f}" for a, b in zip(ni, cr)]
+    formulas = [f"Fe{1 - a - b:.2f}Ni{a:.2f}Cr{b:.2f}" for a, b in zip(ni, cr, strict=True)]
     target = 1000 + 2000 * ni + 500 * cr + rng.normal(0, 5, n)
     task = TASKS["steels"]
     (folder / task.folder).mkdir(parents=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,16 +16,16 @@ app.add_typer(benchmark_app, name="benchmark")
 
 @benchmark_app.command("matbench")
 def matbench(
-    data_dir: Path = typer.Option(Path("../shared/data"), "--data-dir", help="Folder holding the matbench_* dataset folders."),
-    tasks: str = typer.Option("expt_gap,steels,expt_is_metal,glass", "--tasks", help="Comma-separated: expt_gap, steels, expt_is_metal, glass, mp_e_form."),
-    folds: str = typer.Option("0,1,2,3,4", "--folds", help="Comma-separated official folds to run (0-4)."),
-    budget: float = typer.Option(60.0, "--budget", help="Wall-clock seconds of model search per fold."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for per-fold files, results.json and results.md (finished folds are reused)."),
-    trials: int = typer.Option(40, "--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget)."),
-    models: str = typer.Option(None, "--models", help="Comma-separated model names (default: the library's default set)."),
-    ensemble: int = typer.Option(5, "--ensemble", help="At most N configurations in the ensemble."),
-    seed: int = typer.Option(0, "--seed", help="Seed for inner splits, search and models."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for per-fold files, results.json and results.md (finished folds are reused).")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder holding the matbench_* dataset folders.")] = Path("../shared/data"),
+    tasks: Annotated[str, typer.Option("--tasks", help="Comma-separated: expt_gap, steels, expt_is_metal, glass, mp_e_form.")] = "expt_gap,steels,expt_is_metal,glass",
+    folds: Annotated[str, typer.Option("--folds", help="Comma-separated official folds to run (0-4).")] = "0,1,2,3,4",
+    budget: Annotated[float, typer.Option("--budget", help="Wall-clock seconds of model search per fold.")] = 60.0,
+    trials: Annotated[int, typer.Option("--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget).")] = 40,
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated model names (default: the library's default set).")] = None,
+    ensemble: Annotated[int, typer.Option("--ensemble", help="At most N configurations in the ensemble.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
 ) -> None:
     """MatBench v0.1: train on each official fold's training rows, score its test rows, compare with the leaderboard."""
     from matforge.benchmark import run_matbench

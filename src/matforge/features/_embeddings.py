@@ -11,7 +11,7 @@ left out of the pooling; a composition with none of its elements known gets NaN 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ EMBEDDINGS = {
 STATS = ("mean", "std", "min", "max")
 
 
-@lru_cache(maxsize=None)
+@cache
 def embedding_table(name: str) -> np.ndarray:
     """(len(ELEMENT_SYMBOLS), d) array of element vectors, row i for ELEMENT_SYMBOLS[i]; NaN rows where unknown."""
     import matminer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "BoundedRegressor", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -32,6 +32,27 @@ class ColumnSelector(TransformerMixin, BaseEstimator):
         return np.asarray(list(self.columns), dtype=object)
 
 
+class BoundedRegressor(RegressorMixin, BaseEstimator):
+    """Clip a regressor's predictions to the range of the training targets.
+
+    Physical targets often have a hard bound the model does not know (band gaps and yield strengths are never
+    negative); kernel, linear and neighbour models can overshoot it, and for MAE a clipped prediction is never
+    worse than the unclipped one when the bound truly holds. Trees never leave the range, so they are unchanged.
+    """
+
+    def __init__(self, regressor=None):
+        self.regressor = regressor
+
+    def fit(self, X, y, **fit_params):
+        y = np.asarray(y, dtype=float)
+        self.regressor_ = clone(self.regressor).fit(X, y, **fit_params)
+        self.low_, self.high_ = float(np.min(y)), float(np.max(y))
+        return self
+
+    def predict(self, X):
+        return np.clip(self.regressor_.predict(X), self.low_, self.high_)
+
+
 def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[str], categorical: list[str], seed: int, n_jobs: int = 1) -> Pipeline:
     """Preprocessing the model needs, fitted inside whatever data the pipeline is fitted on (no leakage)."""
     steps = [("select", ColumnSelector(columns))]
@@ -48,6 +69,8 @@ def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[st
     estimator = spec.build(task, params, seed=seed, n_jobs=n_jobs)
     if task == "regression" and spec.scale_target:
         estimator = TransformedTargetRegressor(regressor=estimator, transformer=StandardScaler())
+    if task == "regression" and spec.needs_scaling:  # kernel/linear/neighbour models can overshoot bounds
+        estimator = BoundedRegressor(estimator)
     steps.append(("model", estimator))
     return Pipeline(steps)
 
