@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from matforge.learn import AutoModel
 from matforge.learn._pipeline import BoundedRegressor
@@ -47,3 +48,17 @@ def test_bounded_regressor_clips_to_training_range():
     X = np.arange(10, dtype=float)[:, None]
     model = BoundedRegressor(LinearRegression()).fit(X, 2 * X[:, 0])
     np.testing.assert_allclose(model.predict(np.array([[-5.0], [4.0], [50.0]])), [0.0, 8.0, 18.0])
+
+
+def test_balanced_threshold_balances_recalls_on_imbalanced_scores():
+    from matforge.learn._pipeline import balanced_threshold
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(900, bool), np.ones(100, bool)]
+    p = np.r_[rng.uniform(0.0, 0.3, 900), rng.uniform(0.2, 0.45, 100)]  # positives never reach 0.5
+    cut = balanced_threshold(y, p)
+    assert 0.2 <= cut <= 0.3
+    recall_pos, recall_neg = (p[y] >= cut).mean(), (p[~y] < cut).mean()
+    assert 0.5 * (recall_pos + recall_neg) >= 0.8
+    assert balanced_threshold(np.ones(5, bool), np.linspace(0, 1, 5)) == 0.5
+    assert balanced_threshold(np.array([0, 0, 1, 1], bool), np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)

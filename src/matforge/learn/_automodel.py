@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator
 
 from matforge.errors import InputError
 from matforge.features._table import TableFeaturizer
-from matforge.learn._pipeline import METRICS, make_splits, score_predictions, selection_metric
+from matforge.learn._pipeline import (
+    METRICS,
+    balanced_threshold,
+    make_splits,
+    score_predictions,
+    selection_metric,
+)
 from matforge.learn._predictor import Predictor, member_spread
 from matforge.learn._search import Tuned, fit_pipeline, predict_with, select_ensemble, tune
 from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
@@ -257,6 +263,11 @@ class AutoModel(BaseEstimator):
         else:
             index = np.array([self.classes_.index(v) for v in y_values])
             probability = ProbabilityCalibrator().fit(oof, index)
+        # binary: the cut on the (calibrated) positive-class probability that balances the two recalls, from
+        # held-out predictions only; `decide` applies it
+        self.decision_threshold_ = None
+        if self.task_ == "classification" and len(self.classes_) == 2:
+            self.decision_threshold_ = balanced_threshold(index == 1, probability.transform(oof)[:, 1])
         domain_cols = self.featurizer_.feature_sets_["main"] + self.numeric_cols_
         domain = DomainGuard().fit(F[domain_cols].to_numpy(dtype=float)) if domain_cols else None
         self.predictor_ = Predictor(
@@ -306,6 +317,14 @@ class AutoModel(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.predictor_.predict_table(X)["prediction"].to_numpy()
+
+    def decide(self, table: pd.DataFrame) -> np.ndarray:
+        """Labels from `predict_table`'s probabilities: binary tasks cut at ``decision_threshold_`` (balanced
+        recalls), otherwise the most probable class."""
+        proba = table[[f"proba_{c}" for c in self.classes_]].to_numpy(dtype=float)
+        if self.decision_threshold_ is None:
+            return np.asarray(self.classes_, dtype=object)[np.argmax(proba, axis=1)]
+        return np.where(proba[:, 1] >= self.decision_threshold_, self.classes_[1], self.classes_[0]).astype(object)
 
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""

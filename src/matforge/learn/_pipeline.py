@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "BoundedRegressor", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "BoundedRegressor", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -84,6 +84,32 @@ METRICS = {
 def selection_metric(task: str, n_classes: int = 2) -> tuple[str, str]:
     """The metric model selection optimises and its direction (MatBench's: MAE, ROC-AUC)."""
     return ("mae", "minimize") if task == "regression" else ("roc_auc", "maximize")
+
+
+def balanced_threshold(y_positive, p_positive) -> float:
+    """The probability cut that maximises balanced accuracy (mean of the two class recalls) on held-out rows.
+
+    Arg-max labels (cut 0.5) favour the majority class; for an imbalanced binary target the cut that treats
+    both recalls alike is usually below or above 0.5. Balanced accuracy of hard labels is also what MatBench
+    reports as "ROC-AUC" (its classification predictions are booleans). Ties go to the cut nearest 0.5.
+    """
+    y = np.asarray(y_positive, dtype=bool)
+    p = np.asarray(p_positive, dtype=float)
+    if y.all() or not y.any():
+        return 0.5
+    order = np.argsort(-p, kind="stable")
+    p_sorted, y_sorted = p[order], y[order]
+    # predicting positive for the top i rows: recall of positives and of negatives for every i at once
+    tp = np.concatenate([[0], np.cumsum(y_sorted)])
+    fp = np.concatenate([[0], np.cumsum(~y_sorted)])
+    balanced = 0.5 * (tp / y.sum() + 1 - fp / (~y).sum())
+    # a cut is only valid between distinct probabilities
+    valid = np.concatenate([[True], p_sorted[1:] < p_sorted[:-1], [True]])
+    cuts = np.concatenate([[p_sorted[0] + 1e-9], 0.5 * (p_sorted[1:] + p_sorted[:-1]), [p_sorted[-1] - 1e-9]])
+    cuts = np.where(valid, cuts, np.nan)
+    scores = np.where(valid, balanced, -np.inf)
+    best = np.flatnonzero(scores >= scores.max() - 1e-12)
+    return float(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]])
 
 
 def score_predictions(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes=None) -> dict[str, float]:
