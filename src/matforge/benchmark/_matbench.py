@@ -75,7 +75,7 @@ def _labels(y: pd.Series) -> np.ndarray:
     return (y.astype(int).astype(str) if pd.api.types.is_bool_dtype(y) else y.astype(str)).to_numpy()
 
 
-def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
+def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
     """Train on the fold's training rows only, predict its test rows; return scores and per-row predictions.
 
     The search stops at `max_trials` per model or at `budget` seconds, whichever comes first; when the trial
@@ -92,7 +92,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     inputs = [c for c in frame.columns if c != spec.target]
     dataset = prepare_dataset(frame.iloc[train_rows].reset_index(drop=True), spec.target, task=spec.task)
     model = AutoModel(
-        task=spec.task, models=models, budget=budget, ensemble=ensemble, formula_cols=dataset.formula_cols,
+        task=spec.task, models=models, budget=budget, ensemble=ensemble, preset=preset, formula_cols=dataset.formula_cols,
         numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols, seed=seed, n_jobs=n_jobs,
         max_trials=max_trials, evaluate=False, verbose=verbose,
     )  # fmt: skip
@@ -127,7 +127,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     return record, predictions
 
 
-def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, n_jobs: int = 1, verbose: bool = False, say=None) -> dict:
+def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False, say=None) -> dict:
     """Run the tasks × folds, one JSON + one predictions CSV per finished fold under `out/<task>/`, then write
     ``results.json`` and ``results.md`` in `out`. Folds already in `out` (same budget and seed) are reused."""
     from matforge.files import atomic_file
@@ -144,7 +144,7 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
         raise InputError(f"--budget must be positive seconds, not {budget}")
     if max_trials < 1:
         raise InputError(f"--trials must be at least 1, not {max_trials}")
-    settings = {"budget_per_fold_s": float(budget), "max_trials_per_model": int(max_trials), "seed": int(seed), "models": models, "ensemble": int(ensemble)}
+    settings = {"budget_per_fold_s": float(budget), "max_trials_per_model": int(max_trials), "seed": int(seed), "models": models, "ensemble": int(ensemble), "preset": preset}
     started = time.monotonic()
     records = []
     for name in names:
@@ -159,7 +159,7 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
                     if say:
                         say(f"{name} fold {k}: reused {done}")
                     continue
-            record, predictions = run_fold(frame, test_fold, k, spec, budget=budget, max_trials=max_trials, seed=seed, models=models, ensemble=ensemble, n_jobs=n_jobs, verbose=verbose)
+            record, predictions = run_fold(frame, test_fold, k, spec, budget=budget, max_trials=max_trials, seed=seed, models=models, ensemble=ensemble, preset=preset, n_jobs=n_jobs, verbose=verbose)
             record["settings"] = settings
             done.parent.mkdir(parents=True, exist_ok=True)
             with atomic_file(out / name / f"fold_{k}_predictions.csv") as tmp:

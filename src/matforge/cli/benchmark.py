@@ -24,6 +24,7 @@ def matbench(
     trials: Annotated[int, typer.Option("--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget).")] = 40,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated model names (default: the library's default set).")] = None,
     ensemble: Annotated[int, typer.Option("--ensemble", help="At most N configurations in the ensemble.")] = 5,
+    preset: Annotated[str, typer.Option("--preset", help="Composition feature preset (one for every task; see PRESETS).")] = "magpie_extended",
     seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
 ) -> None:
@@ -31,7 +32,7 @@ def matbench(
     from matforge.benchmark import run_matbench
 
     results = run_matbench(
-        data_dir, tasks, out, folds=folds, budget=budget, max_trials=trials, seed=seed, models=models, ensemble=ensemble, n_jobs=n_jobs,
+        data_dir, tasks, out, folds=folds, budget=budget, max_trials=trials, seed=seed, models=models, ensemble=ensemble, preset=preset, n_jobs=n_jobs,
         say=lambda text: print(text, file=sys.stderr, flush=True),
     )  # fmt: skip
     print((out / "results.md").read_text(), end="")
