@@ -243,7 +243,17 @@ def available_models(task: str) -> list[str]:
 
 
 def default_models(task: str, n_samples: int) -> list[str]:
-    """The models tried when the user names none: strong, fast, diverse."""
+    """The models tried when the user names none: strong, fast, diverse.
+
+    Above 2000 rows the random forest is left out: extra trees make near-identical predictions at a third of
+    the cost (no split search), and the budget is better spent on more trials of the others."""
+    names = _default_names(task, n_samples)
+    if n_samples > 2000:
+        names = [n for n in names if n != "random_forest"]
+    return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
+
+
+def _default_names(task: str, n_samples: int) -> list[str]:
     if task == "regression":
         names = ["lightgbm", "extra_trees", "random_forest", "svm", "ridge", "knn"]
         if n_samples <= 2000:
@@ -253,4 +263,4 @@ def default_models(task: str, n_samples: int) -> list[str]:
         if n_samples <= 2000:
             # SVC's probabilities come from an internal 5-fold Platt fit: ~6x an SVR's cost, too dear at scale
             names.insert(3, "svm")
-    return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
+    return names
