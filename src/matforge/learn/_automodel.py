@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,13 +51,15 @@ class AutoModel(BaseEstimator):
     seed : seed of splits, samplers and models; the same seed gives the same run.
     n_jobs : threads per model fit.
     max_trials : trials per model and stage at most.
+    select_features : None, or keep this many features per model, chosen by NMI relevance/redundancy
+        (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
         protocol already exists (e.g. MatBench folds): the whole budget then goes to the final search, the
         scores reported are the inner-CV ones of the chosen configurations, and there are no calibrated
         intervals (they need out-of-fold residuals).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, evaluate=True, verbose=False):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, select_features=None, evaluate=True, verbose=False):
         self.task = task
         self.models = models
         self.budget = budget
@@ -71,6 +74,7 @@ class AutoModel(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.max_trials = max_trials
+        self.select_features = select_features
         self.evaluate = evaluate
         self.verbose = verbose
 
@@ -132,6 +136,9 @@ class AutoModel(BaseEstimator):
             # 70% of what is left for searching, the rest for fitting the chosen configurations
             per_model = max(0.0, (deadline - time.monotonic()) * 0.7 / (len(self.model_names_) - i))
             spec = get_model(model)
+            if self.select_features:
+                # carried as a fixed parameter so that search, final fit and the saved pipeline all select
+                spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
             result = tune(
                 spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,

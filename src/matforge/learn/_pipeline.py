@@ -66,6 +66,11 @@ def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[st
     steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
     if spec.needs_scaling:
         steps.append(("scale", StandardScaler()))
+    select = {**spec.defaults, **params}.get("_select")
+    if select:  # relevance/redundancy feature selection, fitted on the same rows as the model
+        from matforge.learn._selection import RelevanceRedundancySelector
+
+        steps.append(("select_features", RelevanceRedundancySelector(n_features=int(select), task=task)))
     estimator = spec.build(task, params, seed=seed, n_jobs=n_jobs)
     if task == "regression" and spec.scale_target:
         estimator = TransformedTargetRegressor(regressor=estimator, transformer=StandardScaler())
