@@ -76,8 +76,10 @@ def chemical_systems(formulas) -> np.ndarray:
     return out
 
 
-def _group_features(groups: np.ndarray, inverse: np.ndarray, n_groups: int, features, formulas, preset: str) -> np.ndarray:
-    """One feature vector per group: the mean of its rows' features, or the composition features of its key."""
+def _group_features(keys: np.ndarray, inverse: np.ndarray, features, formulas, preset: str) -> np.ndarray:
+    """One feature vector per group (`keys[g]`, rows `inverse == g`): the mean of its rows' features, or the
+    composition features of its first row's formula, or of the key itself (a composition key)."""
+    n_groups = len(keys)
     if features is not None:
         values = np.asarray(features, dtype=float)
         if values.ndim != 2 or len(values) != len(inverse):
@@ -96,7 +98,7 @@ def _group_features(groups: np.ndarray, inverse: np.ndarray, n_groups: int, feat
         first = pd.Series(np.arange(len(inverse))).groupby(inverse).first().to_numpy()
         columns = [np.asarray(formulas, dtype=object)[first]]
     else:
-        columns = _composition_parts(groups)
+        columns = _composition_parts(keys)
     blocks = [featurizer.transform_compositions(_parse_or_explain(column, "loco")) for column in columns]
     return np.hstack(blocks)
 
@@ -138,7 +140,7 @@ def loco_clusters(
     inverse = inverse.ravel()
     n_groups = len(keys)
     k = max(1, min(int(n_clusters), n_groups))
-    values = _standardize(_group_features(groups, inverse, n_groups, features, formulas, preset))
+    values = _standardize(_group_features(keys, inverse, features, formulas, preset))
     from sklearn.cluster import KMeans
 
     weights = np.bincount(inverse, minlength=n_groups).astype(float)
