@@ -61,3 +61,14 @@ def test_bad_formula_names_its_row(tmp_path, families):
 
     with pytest.raises(InputError, match="7"):
         explore(data, None, formula_col="formula")
+
+
+def test_describe_clusters_names_what_sets_each_cluster_apart():
+    from matforge.explore import describe_clusters
+
+    formulas = np.array(["Fe0.9Co0.05Ni0.05", "Fe0.88Co0.07Ni0.05", "Fe0.9Co0.01Ni0.09", "Fe0.88Co0.02Ni0.1"])
+    summary, presence = describe_clusters(np.array([0, 0, 1, 1]), formulas, pd.Series([1.0, 3.0, 5.0, 5.0]))
+    assert summary["top_elements"].str.contains("Fe:100%").all()  # every steel holds every element...
+    assert summary.loc[0, "enriched_elements"].startswith("Co:+") and summary.loc[1, "enriched_elements"].startswith("Ni:+")
+    assert summary["target_mean"].tolist() == [2.0, 5.0] and summary["target_std"].tolist() == [1.0, 0.0]
+    assert presence.shape == (2, 118) and presence[0, 25] == 1.0  # Fe, atomic number 26

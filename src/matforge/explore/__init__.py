@@ -11,7 +11,7 @@ Extrapolation-aware CV protocols (leave-one-cluster-out, chemical-system folds) 
 from matforge.explore._cluster import METHODS, Clustering, cluster, standardize
 from matforge.explore._embed import EMBEDDINGS, Embedding, embed
 from matforge.explore._errors import per_group_errors
-from matforge.explore._explore import Exploration, explore, write_exploration
+from matforge.explore._explore import Exploration, describe_clusters, explore, write_exploration
 from matforge.explore._outliers import find_outliers, outlier_notes
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Embedding",
     "Exploration",
     "cluster",
+    "describe_clusters",
     "embed",
     "explore",
     "find_outliers",

@@ -25,8 +25,9 @@ METHODS = {
     "hdbscan": "HDBSCAN hierarchical density clustering (Campello et al. 2013); noise = -1",
     "gmm": "Gaussian mixture fitted by expectation-maximization, full covariances in PCA space",
 }
-# the largest dataset on which the O(n²)-memory methods are run; beyond it they would need tens of GB
-_QUADRATIC_LIMIT = {"ap": 5000, "hierarchical": 30000}
+# the largest tables the O(n²) methods accept: affinity propagation iterates on an n × n matrix (minutes
+# beyond a few thousand rows, tens of GB beyond ~30 000), Ward linkage keeps n²/2 distances
+_QUADRATIC_LIMIT = {"ap": 3000, "hierarchical": 30000}
 # silhouette on a random subsample beyond this many rows keeps `k="auto"` near-linear in n
 _SILHOUETTE_SAMPLE = 4000
 

@@ -13,7 +13,7 @@ from matforge.explore._cluster import Clustering, cluster, standardize
 from matforge.explore._embed import Embedding, embed
 from matforge.explore._outliers import find_outliers, outlier_notes
 
-__all__ = ["Exploration", "explore"]
+__all__ = ["Exploration", "describe_clusters", "explore", "write_exploration"]
 
 _TOP_ELEMENTS = 5  # most frequent elements listed per cluster in summary.csv
 
@@ -74,25 +74,41 @@ def _is_categorical(values: pd.Series) -> bool:
     return _detect_task(values.dropna()) == "classification"
 
 
-def _summary(labels: np.ndarray, X: np.ndarray, formulas, target: pd.Series | None, categorical: bool):
-    """Per-cluster table (largest first, noise last) and the (clusters, 118) share of members holding each element."""
+def describe_clusters(labels, formulas=None, target: pd.Series | None = None, features=None, *, categorical: bool = False):
+    """Per-cluster table, largest cluster first and noise (-1) last, and the (clusters, 118) share of each
+    cluster's members that contain each element (zeros without formulas).
+
+    Columns: ``cluster``, ``size``; with formulas ``top_elements`` (most frequent, with the share of members
+    containing them), ``enriched_elements`` (largest excess of mean atomic fraction over the whole table, in
+    atomic %: what sets the cluster apart when every row holds the same elements, as in steels) and
+    ``central_formula`` (the member nearest the cluster mean in `features`); with a target its mean and std
+    (``majority_class``/``majority_share`` for classes).
+    """
     from matforge.chem import ELEMENT_SYMBOLS, fraction_matrix
 
-    present = fraction_matrix(formulas, on_error="keep") > 0 if formulas is not None else None
+    labels = np.asarray(labels)
+    fractions = np.nan_to_num(fraction_matrix(formulas, on_error="keep")) if formulas is not None else None
+    overall = fractions.mean(axis=0) if fractions is not None else None
+    X = np.asarray(features, dtype=float) if features is not None else fractions
     order = sorted(np.unique(labels), key=lambda c: (c < 0, -np.sum(labels == c), c))
     rows, presence = [], []
     for c in order:
         members = labels == c
         row = {"cluster": int(c), "size": int(members.sum())}
-        centre = X[members].mean(axis=0)
-        central = np.flatnonzero(members)[np.argmin(((X[members] - centre) ** 2).sum(axis=1))]
-        if present is not None:
-            share = present[members].mean(axis=0)
+        central = None
+        if X is not None:
+            centre = X[members].mean(axis=0)
+            central = np.flatnonzero(members)[np.argmin(((X[members] - centre) ** 2).sum(axis=1))]
+        if fractions is not None:
+            share = (fractions[members] > 0).mean(axis=0)
             presence.append(share)
             top = np.argsort(-share, kind="stable")[:_TOP_ELEMENTS]
             row["top_elements"] = " ".join(f"{ELEMENT_SYMBOLS[e]}:{share[e]:.0%}" for e in top if share[e] > 0)
+            excess = fractions[members].mean(axis=0) - overall
+            enriched = np.argsort(-excess, kind="stable")[:3]
+            row["enriched_elements"] = " ".join(f"{ELEMENT_SYMBOLS[e]}:+{100 * excess[e]:.2g}%" for e in enriched if excess[e] > 1e-6)
             row["central_formula"] = str(formulas[central])
-        else:
+        elif central is not None:
             row["central_row"] = int(central)
         if target is not None:
             values = target[members]
@@ -180,7 +196,7 @@ def explore(
     outliers.insert(0, "row", np.arange(len(frame)))
     if formulas is not None:
         outliers.insert(1, "formula", formulas)
-    summary, presence = _summary(clustering.labels, X, formulas, y, categorical)
+    summary, presence = describe_clusters(clustering.labels, formulas, y, X, categorical=categorical)
     result = Exploration(
         source=source, features=description, n_features=table.shape[1], clusters=clusters, summary=summary,
         outliers=outliers, clustering=clustering, embedding=mapped, features_table=table, explained_variance=explained,
