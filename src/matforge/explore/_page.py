@@ -34,8 +34,10 @@ def periodic_position(z: int) -> tuple[int, int]:
     return period, offset - 14
 
 
-def periodic_table_figure(values: np.ndarray, title: str, ax=None, *, vmax: float = 1.0):
-    """Heat map of one value per element (index = atomic number − 1) laid out as a periodic table."""
+def periodic_table_figure(values: np.ndarray, title: str, ax=None, *, vmax: float | None = None, label: str = "share of members"):
+    """Heat map of one value per element (index = atomic number − 1) laid out as a periodic table; the colour
+    scale runs to `vmax` (default: the largest value, so a cluster whose commonest element is in half of its
+    members still shows contrast). Elements with value 0 are grey."""
     from matforge.chem import ELEMENT_SYMBOLS
 
     plt = _plt()
@@ -43,6 +45,8 @@ def periodic_table_figure(values: np.ndarray, title: str, ax=None, *, vmax: floa
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.6))
     cmap = plt.get_cmap("viridis")
+    if vmax is None:
+        vmax = float(np.max(values)) if np.max(values) > 0 else 1.0
     for index, symbol in enumerate(ELEMENT_SYMBOLS[: len(values)]):
         row, column = periodic_position(index + 1)
         value = values[index]
@@ -54,6 +58,8 @@ def periodic_table_figure(values: np.ndarray, title: str, ax=None, *, vmax: floa
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title, fontsize=8)
+    scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0.0, vmax))
+    ax.figure.colorbar(scale, ax=ax, shrink=0.6, pad=0.01).set_label(label, fontsize=7)
     return fig if fig is not None else ax.figure
 
 
@@ -148,7 +154,7 @@ def render_page(result, presence: np.ndarray) -> str:
     labels = result.summary["cluster"].to_numpy()
     for i, label in enumerate(labels[:_MAX_TABLES]):
         size = int(result.summary["size"].iloc[i])
-        tables.append(_img(periodic_table_figure(presence[i], f"cluster {label} ({size} rows): share containing each element")))
+        tables.append(_img(periodic_table_figure(presence[i], f"cluster {label} ({size} rows): share of members containing each element")))
     more = f"<p>{len(labels) - _MAX_TABLES} more clusters are in summary.csv.</p>" if len(labels) > _MAX_TABLES else ""
     outliers = result.outliers
     worst = outliers.sort_values("outlier_score", ascending=False).head(15)
