@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,16 +13,16 @@ from matforge.cli.app import app
 
 @app.command()
 def explore(
-    data: Path = typer.Argument(..., help="Table of materials (csv, tsv, xlsx, json, parquet)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder to write: clusters.csv, summary.csv, outliers.csv, explore.html."),
-    formula_col: str = typer.Option(None, "--formula-col", help="Formula column; detected when omitted."),
-    features: str = typer.Option("magpie", "--features", help="Composition feature preset (see 'matforge.features.PRESETS')."),
-    target: str = typer.Option(None, "--target", "-t", help="Property column shown on the map and summarized per cluster."),
-    method: str = typer.Option("kmeans", "--method", help="kmeans, ap, hierarchical, dbscan, hdbscan or gmm."),
-    k: str = typer.Option("auto", "--k", help="Number of clusters, or auto (silhouette; BIC for gmm)."),
-    embedding: str = typer.Option("pca", "--embed", help="2-D map: pca, lda, tsne or umap (umap needs matforge[umap])."),
-    contamination: str = typer.Option("auto", "--contamination", help="Share of rows the isolation forest flags, or auto."),
-    seed: int = typer.Option(0, "--seed", help="Seed of clustering, maps and outlier detection."),
+    data: Annotated[Path, typer.Argument(help="Table of materials (csv, tsv, xlsx, json, parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write: clusters.csv, summary.csv, outliers.csv, explore.html.")],
+    formula_col: Annotated[str | None, typer.Option("--formula-col", help="Formula column; detected when omitted.")] = None,
+    features: Annotated[str, typer.Option("--features", help="Composition feature preset (see 'matforge.features.PRESETS').")] = "magpie",
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Property column shown on the map and summarized per cluster.")] = None,
+    method: Annotated[str, typer.Option("--method", help="kmeans, ap, hierarchical, dbscan, hdbscan or gmm.")] = "kmeans",
+    k: Annotated[str, typer.Option("--k", help="Number of clusters, or auto (silhouette; BIC for gmm).")] = "auto",
+    embedding: Annotated[str, typer.Option("--embed", help="2-D map: pca, lda, tsne or umap (umap needs the optional umap-learn package).")] = "pca",
+    contamination: Annotated[str, typer.Option("--contamination", help="Share of rows the isolation forest flags, or auto.")] = "auto",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of clustering, maps and outlier detection.")] = 0,
 ) -> None:
     """Cluster a table of materials, map it in 2-D and flag outliers and conflicting duplicates."""
     from matforge.errors import InputError

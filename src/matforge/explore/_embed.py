@@ -78,7 +78,8 @@ def _umap(X: np.ndarray, seed: int) -> Embedding:
         import umap
     except ImportError:
         raise InputError("UMAP needs the optional umap-learn package", hint="pip install 'matforge[umap]', or use --embed tsne") from None
-    model = umap.UMAP(n_components=2, n_neighbors=min(15, len(X) - 1), random_state=seed)
+    # a fixed random_state makes UMAP single-threaded anyway; saying so keeps it from warning
+    model = umap.UMAP(n_components=2, n_neighbors=min(15, len(X) - 1), random_state=seed, n_jobs=1)
     return Embedding(np.asarray(model.fit_transform(X)), "umap", ("UMAP 1", "UMAP 2"), None, None)
 
 
