@@ -23,6 +23,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
     from matforge.cli import featurize  # noqa: F401
+    from matforge.cli import micro  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,9 +49,10 @@ def random_crop(
 
 
 def random_photometric(
-    x: torch.Tensor, *, generator: torch.Generator, strength: float = 1.0, noise: float = 0.02
+    x: torch.Tensor, *, generator: torch.Generator, strength: float = 1.0, noise: float = 0.05
 ) -> torch.Tensor:
-    """Random brightness (+-0.1), contrast (x0.8..1.25), gamma (0.8..1.25) and Gaussian noise on [0, 1] images."""
+    """Random brightness (+-0.1), contrast (x0.8..1.25), gamma (0.8..1.25) and Gaussian noise (`noise` x the
+    image's standard deviation) on [0, 1] images."""
     b = x.shape[0]
 
     def uniform(lo: float, hi: float) -> torch.Tensor:
@@ -63,7 +64,10 @@ def random_photometric(
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * torch.exp(uniform(-log_range, log_range)) + mean + uniform(-0.1 * strength, 0.1 * strength)
     if noise > 0:
-        x = x + noise * strength * torch.randn(x.shape, generator=generator).to(x.device)
+        # Relative to each image's own spread: low-contrast images (NEU steel strips have a grey-level
+        # std of a few %) must not be drowned in noise that prediction-time images never have.
+        spread = x.std(dim=(1, 2, 3), keepdim=True)
+        x = x + noise * strength * spread * torch.randn(x.shape, generator=generator).to(x.device)
     return x
 
 

@@ -12,7 +12,9 @@ l in mm, measured on horizontal and vertical test lines.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ __all__ = [
     "astm_g_intercept",
     "GrainAnalysis",
     "analyze_grains",
+    "grain_overlay",
+    "grains",
 ]
 
 _UNIT_MM = {"nm": 1e-6, "um": 1e-3, "µm": 1e-3, "μm": 1e-3, "micron": 1e-3, "mm": 1.0, "px": None}
@@ -233,15 +237,15 @@ def analyze_grains(
     pixel_size : length of one pixel, '0.5um', '20nm' or a number in um; without it lengths are in px and
         the ASTM grain size number (defined in mm) is not computed.
     boundary_width : approximate full width of the grain boundaries in pixels (sets the filter sizes).
-    phase_thresholds : grey levels (0..1, after a 0.1-99.9 percentile stretch) splitting the non-pore
-        area into phases, reported as `phase_fractions` (phase_1 darkest); default: one matrix phase.
+    phase_thresholds : grey levels of the image (0..1, as read, after the smoothing) splitting the
+        non-pore area into phases, reported as `phase_fractions` (phase_1 darkest); default: one phase.
     Other parameters as in `segment_grains`.
 
     Returns a `GrainAnalysis`; its `summary` holds n_grains, mean_diameter, mean_intercept, astm_g
     (planimetric), astm_g_intercept, porosity, phase_fractions and units.
     """
     size, unit = parse_length(pixel_size)
-    labels, boundaries, pores, smooth = segment_grains(
+    labels, boundaries, pores, _ = segment_grains(
         image, boundary_width=boundary_width, smoothing=smoothing, dark_boundaries=dark_boundaries,
         pore_threshold=pore_threshold, min_grain_area=min_grain_area,
     )
@@ -250,7 +254,15 @@ def analyze_grains(
     table = grain_table(labels, size)
     summary = grain_summary(labels, pores, size, unit, table)
     cuts = sorted(phase_thresholds or [])
-    phase_map = np.where(pores, 0, 1 + np.digitize(smooth, cuts)).astype(np.uint8)
+    if cuts:
+        from skimage.filters import gaussian
+
+        # Thresholds are grey levels of the image as read (0..1), which a user can read off any viewer.
+        gray = image if image.ndim == 2 else image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        levels = gaussian(gray, smoothing) if smoothing > 0 else gray
+        phase_map = np.where(pores, 0, 1 + np.digitize(levels, cuts)).astype(np.uint8)
+    else:
+        phase_map = np.where(pores, 0, 1).astype(np.uint8)
     names = ["matrix"] if not cuts else [f"phase_{k + 1}" for k in range(len(cuts) + 1)]
     summary["phase_fractions"] = {"pores": summary["porosity"],
                                   **{name: float((phase_map == k + 1).mean()) for k, name in enumerate(names)}}
@@ -258,3 +270,47 @@ def analyze_grains(
                          "dark_boundaries": dark_boundaries, "phase_thresholds": cuts,
                          "astm": "ASTM E112-13 planimetric (Jeffries) and intercept (Heyn)"}
     return GrainAnalysis(table, summary, labels, boundaries, pores, phase_map)
+
+
+def grain_overlay(image: np.ndarray, analysis: GrainAnalysis) -> np.ndarray:
+    """uint8 RGB: the micrograph with grain outlines (red), pores (blue) and brighter phases (yellow)."""
+    from skimage.segmentation import find_boundaries
+
+    gray = image if image.ndim == 2 else image.mean(-1)
+    rgb = np.repeat(np.clip(gray, 0, 1)[..., None] * 255.0, 3, axis=-1)
+    for phase in range(2, int(analysis.phase_map.max()) + 1):
+        sel = analysis.phase_map == phase
+        rgb[sel] = 0.5 * rgb[sel] + 0.5 * np.array([255, 220, 0])
+    rgb[analysis.pore_mask] = 0.4 * rgb[analysis.pore_mask] + 0.6 * np.array([30, 90, 255])
+    rgb[find_boundaries(analysis.labels, mode="inner") & (analysis.labels > 0)] = (230, 25, 30)
+    return rgb.astype(np.uint8)
+
+
+def grains(
+    image: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    *,
+    pixel_size: str | float | None = None,
+    **params,
+) -> GrainAnalysis:
+    """Analyse the grains of one micrograph file; with `out`, write the results into that folder.
+
+    Files: `grains.csv` (one row per grain), `summary.json` (n_grains, mean_diameter, mean_intercept,
+    astm_g, astm_g_intercept, porosity, phase_fractions, units) and `overlay.png`. `params` go to
+    `analyze_grains`.
+    """
+    from PIL import Image
+
+    from matforge.files import atomic_dir, refuse_overwrite_input
+    from matforge.micro._io import read_image
+
+    picture = read_image(image)
+    analysis = analyze_grains(picture, pixel_size=pixel_size, **params)
+    analysis.summary["image"] = str(image)
+    if out is not None:
+        refuse_overwrite_input(out, image)
+        with atomic_dir(out) as tmp:
+            analysis.table.to_csv(tmp / "grains.csv", index=False)
+            (tmp / "summary.json").write_text(json.dumps(analysis.summary, indent=2) + "\n")
+            Image.fromarray(grain_overlay(picture, analysis)).save(tmp / "overlay.png")
+    return analysis

@@ -5,6 +5,7 @@ validation split, best weights kept. Also device choice and seeding, so every ne
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ import numpy as np
 import torch
 
 from matforge.progress import progress_bar
+
+log = logging.getLogger("matforge.micro")
 
 __all__ = ["pick_device", "seeded_generator", "TrainingSchedule", "recalibrate_batchnorm", "train_network"]
 
@@ -131,6 +134,8 @@ def train_network(
                 }
             )
             bar.update(task, advance=1, description=f"{description} (val {val_score:.3f})")
+            log.info("%s: epoch %d, train loss %.4f, val loss %.4f, val score %.4f, %.0f s", description,
+                     epoch + 1, history[-1]["train_loss"], val_loss, val_score, history[-1]["seconds"])
             if (val_score, -val_loss) > (best[0], -best[1]):
                 best, since_best = (val_score, val_loss), 0
                 best_state = copy.deepcopy(net.state_dict())
