@@ -120,7 +120,7 @@ def train_network(
                 opt.step()
                 sched.step()
                 losses.append(loss.item())
-            recalibrate_batchnorm(net, batch, min(schedule.steps_per_epoch, 8))
+            recalibrate_batchnorm(net, batch, min(schedule.steps_per_epoch, 4))
             with torch.no_grad():
                 val_loss, val_score = validate(net)
             history.append(
