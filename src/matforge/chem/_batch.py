@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, _parse_cached
+from matforge.chem._fastpath import parse_plain
+from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, _parse_cached, parse_formula
 from matforge.errors import InputError
 
 __all__ = ["Compositions", "parse_compositions", "fraction_matrix"]
+
+# formulas per slice of the vectorized parser: its temporaries (~100 bytes per character) stay in cache-sized blocks
+_SLICE = 16384
 
 
 @dataclass
@@ -62,29 +66,53 @@ class Compositions:
         return out
 
 
-def _parse_unique(texts: Sequence[str]) -> tuple[list[int], list[float], list[int], dict[int, InputError]]:
-    """Parse formulas into flat (element index, amount) lists plus per-formula counts."""
-    elements: list[int] = []
-    amounts: list[float] = []
-    counts: list[int] = []
+def _parse_unique(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, InputError]]:
+    """Parse formulas into flat (element index, amount) arrays plus per-formula counts.
+
+    Plain formulas take the vectorized fast path, in slices of `_SLICE` so its temporaries stay small;
+    the rest go through `parse_formula`'s Python parser one by one.
+    """
+    texts = list(texts)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    fast_elements: list[np.ndarray] = []
+    fast_amounts: list[np.ndarray] = []
+    done = np.zeros(len(texts), dtype=bool)
+    for start in range(0, len(texts), _SLICE):
+        part_done, part_counts, part_elements, part_amounts = parse_plain(texts[start : start + _SLICE])
+        done[start : start + len(part_done)] = part_done
+        counts[start : start + len(part_done)] = part_counts
+        fast_elements.append(part_elements)
+        fast_amounts.append(part_amounts)
     errors: dict[int, InputError] = {}
-    index = ELEMENT_INDEX
-    for u, text in enumerate(texts):
+    slow: dict[int, tuple[tuple[str, float], ...]] = {}
+    for u in np.flatnonzero(~done).tolist():
+        text = texts[u]
         try:
             if not isinstance(text, str):
-                from matforge.chem._formula import parse_formula
-
                 parse_formula(text)  # raises the right InputError for None/NaN/numbers
-            items = _parse_cached(text)
+            slow[u] = _parse_cached(text)
         except InputError as err:
             errors[u] = err
-            counts.append(0)
             continue
-        counts.append(len(items))
-        for sym, amt in items:
-            elements.append(index[sym])
-            amounts.append(amt)
+        counts[u] = len(slow[u])
+    offsets = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    elements = np.zeros(total, dtype=np.int16)
+    amounts = np.zeros(total)
+    fast_slots = np.repeat(offsets[done], counts[done]) + _ranks(counts[done])
+    elements[fast_slots] = np.concatenate(fast_elements) if fast_elements else []
+    amounts[fast_slots] = np.concatenate(fast_amounts) if fast_amounts else []
+    for u, items in slow.items():
+        at = int(offsets[u])
+        for j, (sym, amt) in enumerate(items):
+            elements[at + j] = ELEMENT_INDEX[sym]
+            amounts[at + j] = amt
     return elements, amounts, counts, errors
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for each count c, concatenated: each element's slot within its formula."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def parse_compositions(
@@ -117,13 +145,12 @@ def parse_compositions(
     if n_jobs > 1 and len(uniques) > 50_000:
         bounds = np.linspace(0, len(uniques), n_jobs * 4 + 1).astype(int)
         parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        elements, amounts, counts, errors = [], [], [], {}
+        pieces, errors = [], {}
         with ProcessPoolExecutor(n_jobs) as pool:
             for offset, (e, a, c, err) in zip(bounds[:-1], pool.map(_parse_unique, parts)):
-                elements += e
-                amounts += a
-                counts += c
-                errors.update({offset + k: v for k, v in err.items()})
+                pieces.append((e, a, c))
+                errors.update({int(offset) + k: v for k, v in err.items()})
+        elements, amounts, counts = (np.concatenate(column) for column in zip(*pieces))
     else:
         elements, amounts, counts, errors = _parse_unique(uniques)
 
@@ -132,12 +159,11 @@ def parse_compositions(
     width = int(count_u.max()) if n_unique and count_u.max() > 0 else 1
     elem_u = np.zeros((n_unique + 1, width), dtype=np.int16)
     amt_u = np.zeros((n_unique + 1, width), dtype=np.float64)
-    if elements:
-        starts = np.repeat(np.cumsum(count_u) - count_u, count_u)
+    if len(elements):
         owner = np.repeat(np.arange(n_unique), count_u)
-        slot = np.arange(len(elements)) - starts
-        elem_u[owner, slot] = np.asarray(elements, dtype=np.int16)
-        amt_u[owner, slot] = np.asarray(amounts)
+        slot = _ranks(count_u)
+        elem_u[owner, slot] = elements
+        amt_u[owner, slot] = amounts
     valid_u = np.ones(n_unique + 1, dtype=bool)
     valid_u[list(errors)] = False
     valid_u[n_unique] = False  # the slot for missing values (code -1)
