@@ -47,12 +47,18 @@ class Compositions:
     def take(self, rows: np.ndarray | slice) -> Compositions:
         """The sub-batch of the given rows (errors re-indexed)."""
         index = np.arange(len(self))[rows]
-        remap = {int(old): new for new, old in enumerate(index) if int(old) in self.errors}
+        remap = {}
+        if self.errors:
+            bad = np.flatnonzero(np.isin(index, np.fromiter(self.errors, dtype=np.int64)))
+            remap = {int(index[new]): int(new) for new in bad}
+        n_elements = self.n_elements[index]
+        # the sub-batch is only as wide as its widest row: one long formula elsewhere costs it nothing
+        width = max(1, int(n_elements.max())) if len(index) else 1
         return Compositions(
-            element=self.element[index],
-            amount=self.amount[index],
-            fraction=self.fraction[index],
-            n_elements=self.n_elements[index],
+            element=self.element[index, :width],
+            amount=self.amount[index, :width],
+            fraction=self.fraction[index, :width],
+            n_elements=n_elements,
             valid=self.valid[index],
             errors={new: self.errors[old] for old, new in remap.items()},
         )
@@ -102,11 +108,11 @@ def _parse_unique(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndar
     fast_slots = np.repeat(offsets[done], counts[done]) + _ranks(counts[done])
     elements[fast_slots] = np.concatenate(fast_elements) if fast_elements else []
     amounts[fast_slots] = np.concatenate(fast_amounts) if fast_amounts else []
-    for u, items in slow.items():
-        at = int(offsets[u])
-        for j, (sym, amt) in enumerate(items):
-            elements[at + j] = ELEMENT_INDEX[sym]
-            amounts[at + j] = amt
+    if slow:
+        rows = np.fromiter(slow, dtype=np.int64, count=len(slow))
+        slots = np.repeat(offsets[rows], counts[rows]) + _ranks(counts[rows])
+        elements[slots] = [ELEMENT_INDEX[sym] for items in slow.values() for sym, _ in items]
+        amounts[slots] = [amt for items in slow.values() for _, amt in items]
     return elements, amounts, counts, errors
 
 

@@ -98,6 +98,8 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
         width = len(self.feature_labels())
         out = np.full((n, width), np.nan)
         chunk = max(1, int(getattr(self, "chunk_size", 4096) or 4096))
+        # with threads, split evenly so that no thread waits for a longer last chunk
+        chunk = min(chunk, max(256, -(-n // self._n_jobs)))
         starts = list(range(0, n, chunk))
 
         def work(start: int) -> None:

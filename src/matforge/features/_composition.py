@@ -6,6 +6,8 @@ Each gives the same numbers as its matminer namesake (tested to 1e-6 relative) b
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from matforge.chem import ELEMENT_SYMBOLS, MAGPIE_PROPERTIES, Compositions, charge_balanced, element_table
@@ -80,34 +82,49 @@ class ElementProperty(CompositionFeaturizer):
 
     def compute(self, batch: Compositions) -> np.ndarray:
         props = self._properties()
-        values = gather(element_table().properties(props), batch)  # (n, K, p)
-        mask = batch.mask[:, :, None]
-        results: dict[str, np.ndarray] = {}
-        mean = weighted_mean(values, batch)
-        low = np.where(mask, values, np.inf).min(axis=1)
-        high = np.where(mask, values, -np.inf).max(axis=1)
-        for stat in self.stats:
-            if stat == "mean":
-                results[stat] = mean
-            elif stat == "minimum":
-                results[stat] = low
-            elif stat == "maximum":
-                results[stat] = high
-            elif stat == "range":
-                results[stat] = high - low
-            elif stat == "avg_dev":
-                results[stat] = weighted_mean(np.abs(values - mean[:, None, :]), batch)
-            elif stat == "std_dev":
-                results[stat] = np.sqrt(weighted_mean((values - mean[:, None, :]) ** 2, batch))
-            elif stat == "mode":
-                # as matminer: elements whose amount is close to the largest; the smallest value among them
-                amount = np.where(batch.mask, batch.amount, -np.inf)
-                top = np.isclose(amount, amount.max(axis=1, keepdims=True))[:, :, None]
-                results[stat] = np.where(top, values, np.inf).min(axis=1)
-            else:
-                raise ValueError(f"unknown statistic {stat!r}; choose from {_STATS + ('std_dev',)}")
+        unknown = [s for s in self.stats if s not in _STATS + ("std_dev",)]
+        if unknown:
+            raise ValueError(f"unknown statistic {unknown[0]!r}; choose from {_STATS + ('std_dev',)}")
+        n, k = batch.element.shape
+        mask = batch.mask
+        # Padding slots repeat the row's first element: equal values leave minimum and maximum unchanged and
+        # zero fractions leave the weighted sums unchanged, so no (rows × elements × properties) masking.
+        element = np.where(mask, batch.element, batch.element[:, :1]).astype(np.intp)
+        values = _property_table(props)[element]  # (n, K, p)
+        fraction = batch.fraction[:, None, :]
+        mean = np.matmul(fraction, values)[:, 0, :]
+        results: dict[str, np.ndarray] = {"mean": mean}
+        if "minimum" in self.stats or "range" in self.stats:
+            results["minimum"] = values.min(axis=1)
+        if "maximum" in self.stats or "range" in self.stats:
+            results["maximum"] = values.max(axis=1)
+        if "range" in self.stats:
+            results["range"] = results["maximum"] - results["minimum"]
+        if "avg_dev" in self.stats or "std_dev" in self.stats:
+            deviation = values - mean[:, None, :]
+            if "std_dev" in self.stats:
+                results["std_dev"] = np.sqrt(np.matmul(fraction, deviation**2)[:, 0, :])
+            np.abs(deviation, out=deviation)
+            results["avg_dev"] = np.matmul(fraction, deviation)[:, 0, :]
+        if "mode" in self.stats:
+            # as matminer: among the elements whose amount is close to the largest, the smallest value
+            amount = np.where(mask, batch.amount, -np.inf)
+            top = np.isclose(amount, amount.max(axis=1, keepdims=True))
+            mode = values[np.arange(n), np.argmax(amount, axis=1)]
+            tied = np.flatnonzero(top.sum(axis=1) > 1)
+            if len(tied):
+                mode[tied] = np.where(top[tied, :, None], values[tied], np.inf).min(axis=1)
+            results["mode"] = mode
         # columns property-major, statistic-minor (matminer's order)
-        return np.stack([results[s] for s in self.stats], axis=2).reshape(len(batch), -1)
+        out = np.empty((n, len(props), len(self.stats)))
+        for j, stat in enumerate(self.stats):
+            out[:, :, j] = results[stat]
+        return out.reshape(n, -1)
+
+
+@lru_cache(maxsize=16)
+def _property_table(names: tuple[str, ...]) -> np.ndarray:
+    return element_table().properties(names)
 
 
 class Stoichiometry(CompositionFeaturizer):

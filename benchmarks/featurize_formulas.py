@@ -1,0 +1,31 @@
+"""Generated formulas for the featurization benchmarks: 2 to 5 distinct elements (H..Pu), amounts blank,
+integer or decimal with 1-3 digits, as in typical composition data sets. Same seed, same formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matforge.chem import ELEMENT_SYMBOLS
+
+_N_SYMBOLS = 94  # H..Pu: the elements that occur in real composition data
+
+
+def generate_formulas(n: int, seed: int = 0) -> list[str]:
+    """`n` plain formulas such as ``"Fe2O3"``, ``"Ba0.35Sr0.65TiO3"`` (distinct elements in each)."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(2, 6, n)
+    elements = rng.integers(0, _N_SYMBOLS, (n, 5))
+    while True:  # redraw rows that picked an element twice
+        # columns past each row's element count hold distinct negative fillers, so only used ones can repeat
+        used = np.where(np.arange(5)[None, :] < k[:, None], elements, -1 - np.arange(5)[None, :])
+        ordered = np.sort(used, axis=1)
+        repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not repeated.any():
+            break
+        elements[repeated] = rng.integers(0, _N_SYMBOLS, (int(repeated.sum()), 5))
+    decimals = [f"{x:.{d}f}" for x, d in zip(rng.uniform(0.05, 5.0, 4000), rng.integers(1, 4, 4000))]
+    vocabulary = np.array(["", "", "", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"] + decimals, dtype=object)
+    amounts = vocabulary[rng.integers(0, len(vocabulary), (n, 5))]
+    symbols = np.array(ELEMENT_SYMBOLS[:_N_SYMBOLS], dtype=object)[elements]
+    parts = (symbols + amounts).tolist()
+    return ["".join(row[:count]) for row, count in zip(parts, k.tolist())]
