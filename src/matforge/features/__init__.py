@@ -15,6 +15,7 @@ from matforge.features._composition import (
     ValenceOrbital,
 )
 from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
+from matforge.features._stream import featurize_chunks
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "TMetalFraction",
     "ValenceOrbital",
     "featurize",
+    "featurize_chunks",
     "formulas_from",
     "make_featurizer",
     "perovskite_sites",

@@ -96,7 +96,7 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
         """Featurize an already parsed batch (used by composites so a column is parsed once)."""
         n = len(batch)
         width = len(self.feature_labels())
-        out = np.full((n, width), np.nan)
+        out = np.empty((n, width))
         chunk = max(1, int(getattr(self, "chunk_size", 4096) or 4096))
         # with threads, split evenly so that no thread waits for a longer last chunk
         chunk = min(chunk, max(256, -(-n // self._n_jobs)))

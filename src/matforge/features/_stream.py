@@ -1,0 +1,41 @@
+"""Featurizing columns too large to hold as one feature matrix: parse and compute slice by slice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from matforge.chem import Compositions, parse_compositions
+from matforge.errors import InputError
+from matforge.features._base import CompositionFeaturizer
+
+__all__ = ["featurize_chunks"]
+
+
+def featurize_chunks(
+    featurizer: CompositionFeaturizer,
+    formulas: Sequence[str] | np.ndarray,
+    *,
+    chunk_rows: int = 16384,
+    source: str | None = None,
+    column: str | None = None,
+) -> Iterator[tuple[int, np.ndarray, Compositions]]:
+    """Yield ``(first row, features, parsed batch)`` for consecutive slices of `formulas`.
+
+    Memory stays near ``chunk_rows × n_features × 8`` bytes whatever the column length; 16384 rows keep
+    every temporary under glibc's 32 MB mmap threshold, so buffers are reused instead of freshly
+    page-faulted for each slice. Bad rows are never raised here: they come back as NaN features with their
+    `InputError` in ``batch.errors`` (row numbers counted from the start of the whole column), and the
+    caller decides whether to stop or to skip them.
+    """
+    values = np.asarray(formulas, dtype=object)
+    for start in range(0, len(values), chunk_rows):
+        batch = parse_compositions(
+            values[start : start + chunk_rows], on_error="keep", n_jobs=1, source=source, column=column
+        )
+        batch.errors = {
+            row: InputError(err.message, file=err.file, row=start + row, column=err.column, value=err.value, hint=err.hint)
+            for row, err in batch.errors.items()
+        }  # fmt: skip
+        yield start, featurizer.transform_compositions(batch), batch
