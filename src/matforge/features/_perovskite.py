@@ -43,13 +43,15 @@ def _descriptors(nA: float, nB: float, nX: float, rA: float, rB: float, rX: floa
 
 
 @lru_cache(maxsize=65536)
-def perovskite_sites(formula: str) -> tuple[tuple[str, ...], tuple[str, ...], str, tuple[int, ...], tuple[int, ...], int] | None:
-    """Guess sites and oxidation states of an ABX3 or A2BB'X6 formula.
+def perovskite_sites(
+    formula: str | tuple[tuple[str, float], ...],
+) -> tuple[tuple[str, ...], tuple[str, ...], str, tuple[int, ...], tuple[int, ...], int] | None:
+    """Guess sites and oxidation states of an ABX3 or A2BB'X6 formula (text, or (symbol, amount) pairs).
 
     Returns ``(A elements, B elements, X, A states, B states, X state)`` or None when the formula is not of
     that type or no charge-balanced assignment with tabulated radii exists. The A site is the larger cation.
     """
-    amounts = parse_formula(formula)
+    amounts = parse_formula(formula) if isinstance(formula, str) else dict(formula)
     anions = [e for e in amounts if e in _ANIONS]
     if len(anions) != 1:
         return None
@@ -186,8 +188,8 @@ class PerovskiteDescriptors(CompositionFeaturizer):
         out = np.full((len(batch), len(_LABELS)), np.nan)
         for i in np.flatnonzero(batch.valid):
             k = batch.n_elements[i]
-            formula = "".join(f"{ELEMENT_SYMBOLS[e]}{a!r}" for e, a in zip(batch.element[i, :k], batch.amount[i, :k]))
-            guess = perovskite_sites(formula)
+            pairs = tuple((ELEMENT_SYMBOLS[e], float(a)) for e, a in zip(batch.element[i, :k], batch.amount[i, :k]))
+            guess = perovskite_sites(pairs)
             if guess is None:
                 continue
             a_syms, b_syms, x, a_states, b_states, nX = guess
