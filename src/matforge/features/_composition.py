@@ -180,15 +180,16 @@ class ValenceOrbital(CompositionFeaturizer):
         names = tuple(f"N{o}Valence" for o in self.orbitals) + ("NValence",)
         means = weighted_mean(gather(element_table().properties(names), batch), batch)
         avg, total = means[:, :-1], means[:, -1:]
-        parts = {"avg": avg, "frac": avg / total}
+        with np.errstate(invalid="ignore", divide="ignore"):  # rows that failed to parse have no electrons
+            parts = {"avg": avg, "frac": avg / total}
         return np.column_stack([parts[p] for p in self.props])
 
 
 class ElementFraction(CompositionFeaturizer):
-    """Atomic fraction of each element H..Lr (103 columns, as matminer's ``ElementFraction``)."""
+    """Atomic fraction of each element H..Og (118 columns, as matminer 0.10's ``ElementFraction``)."""
 
-    summary = "atomic fraction of each element (103 features)"
-    n_elements = 103
+    summary = "atomic fraction of each element (118 features)"
+    n_elements = 118
 
     def feature_labels(self) -> list[str]:
         return list(ELEMENT_SYMBOLS[: self.n_elements])
@@ -204,8 +205,19 @@ class ElementFraction(CompositionFeaturizer):
         return out[:, : self.n_elements]
 
 
+_MAGNETIC_METALS = np.isin(
+    np.array(ELEMENT_SYMBOLS),
+    ["Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Ta", "W", "Re", "Os",
+     "Ir", "Pt"],
+)  # fmt: skip
+
+
 class TMetalFraction(CompositionFeaturizer):
-    """Fraction of atoms that are transition metals (Deml et al., Phys. Rev. B 93, 085142, 2016)."""
+    """Fraction of atoms that are magnetic transition metals (Deml et al., Phys. Rev. B 93, 085142, 2016).
+
+    The metals are Deml's (and matminer's ``TMetalFraction``): Ti-Cu, Nb-Ag and Ta-Pt; Sc, Y, Zn, Cd, Hf, La
+    and Hg do not count.
+    """
 
     summary = "transition-metal fraction"
 
@@ -217,7 +229,7 @@ class TMetalFraction(CompositionFeaturizer):
                 "of metal-nonmetal compounds by linear regression, Phys. Rev. B 93, 085142 (2016)."]  # fmt: skip
 
     def compute(self, batch: Compositions) -> np.ndarray:
-        tm = element_table().is_transition_metal[batch.element.astype(np.int64)] & batch.mask
+        tm = _MAGNETIC_METALS[batch.element.astype(np.int64)] & batch.mask
         return np.sum(batch.fraction * tm, axis=1, keepdims=True)
 
 
