@@ -23,9 +23,9 @@ def generate_formulas(n: int, seed: int = 0) -> list[str]:
         if not repeated.any():
             break
         elements[repeated] = rng.integers(0, _N_SYMBOLS, (int(repeated.sum()), 5))
-    decimals = [f"{x:.{d}f}" for x, d in zip(rng.uniform(0.05, 5.0, 4000), rng.integers(1, 4, 4000))]
+    decimals = [f"{x:.{d}f}" for x, d in zip(rng.uniform(0.05, 5.0, 4000), rng.integers(1, 4, 4000), strict=False)]
     vocabulary = np.array(["", "", "", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"] + decimals, dtype=object)
     amounts = vocabulary[rng.integers(0, len(vocabulary), (n, 5))]
     symbols = np.array(ELEMENT_SYMBOLS[:_N_SYMBOLS], dtype=object)[elements]
     parts = (symbols + amounts).tolist()
-    return ["".join(row[:count]) for row, count in zip(parts, k.tolist())]
+    return ["".join(row[:count]) for row, count in zip(parts, k.tolist(), strict=False)]

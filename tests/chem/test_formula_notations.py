@@ -35,7 +35,7 @@ def test_reads_each_notation(formula, expected):
     assert parse_formula(formula) == pytest.approx(expected, rel=1e-12)
     assert list(parse_formula(formula)) == list(expected)  # order of appearance is kept
     batch = parse_compositions([formula])
-    row = {f"{k}": a for k, a in zip(batch.element[0, : batch.n_elements[0]], batch.amount[0])}
+    row = {f"{k}": a for k, a in zip(batch.element[0, : batch.n_elements[0]], batch.amount[0], strict=False)}
     assert row == pytest.approx({f"{ELEMENT_INDEX[s]}": a for s, a in expected.items()}, rel=1e-12)
 
 

@@ -87,8 +87,8 @@ def _as_dicts(formulas):
     done, counts, elements, amounts = parse_plain(formulas)
     offsets = np.cumsum(counts) - counts
     return done, [
-        [(ELEMENT_SYMBOLS[e], a) for e, a in zip(elements[o : o + c], amounts[o : o + c])]
-        for o, c in zip(offsets, counts)
+        [(ELEMENT_SYMBOLS[e], a) for e, a in zip(elements[o : o + c], amounts[o : o + c], strict=False)]
+        for o, c in zip(offsets, counts, strict=False)
     ]
 
 
@@ -112,7 +112,7 @@ NOISY = st.tuples(st.binary(min_size=256, max_size=2048).map(generated), st.bina
 @given(NOISY)
 def test_vectorized_path_equals_python_parser(formulas):
     done, rows = _as_dicts(formulas)
-    for formula, fast, amounts in zip(formulas, done, rows):
+    for formula, fast, amounts in zip(formulas, done, rows, strict=False):
         if not fast:
             continue
         # bit-for-bit: same elements, same order, same floats

@@ -68,7 +68,7 @@ class Compositions:
         out = []
         for i in range(len(self)):
             k = self.n_elements[i]
-            out.append("".join(f"{ELEMENT_SYMBOLS[e]}{a:g}" for e, a in zip(self.element[i, :k], self.amount[i, :k])))
+            out.append("".join(f"{ELEMENT_SYMBOLS[e]}{a:g}" for e, a in zip(self.element[i, :k], self.amount[i, :k], strict=False)))
         return out
 
 
@@ -150,13 +150,13 @@ def parse_compositions(
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
     if n_jobs > 1 and len(uniques) > 50_000:
         bounds = np.linspace(0, len(uniques), n_jobs * 4 + 1).astype(int)
-        parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
         pieces, errors = [], {}
         with ProcessPoolExecutor(n_jobs) as pool:
-            for offset, (e, a, c, err) in zip(bounds[:-1], pool.map(_parse_unique, parts)):
+            for offset, (e, a, c, err) in zip(bounds[:-1], pool.map(_parse_unique, parts), strict=False):
                 pieces.append((e, a, c))
                 errors.update({int(offset) + k: v for k, v in err.items()})
-        elements, amounts, counts = (np.concatenate(column) for column in zip(*pieces))
+        elements, amounts, counts = (np.concatenate(column) for column in zip(*pieces, strict=False))
     else:
         elements, amounts, counts, errors = _parse_unique(uniques)
 

@@ -72,7 +72,7 @@ def parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
         strings = texts
     else:
         is_text = np.fromiter((isinstance(t, str) and t.isascii() for t in texts), dtype=bool, count=n)
-        strings = [t if ok else "" for t, ok in zip(texts, is_text)]
+        strings = [t if ok else "" for t, ok in zip(texts, is_text, strict=False)]
         joined = "|".join(strings) + "|||||"
     lengths = np.fromiter(map(len, strings), dtype=np.int64, count=n)
     buffer = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)

@@ -15,8 +15,8 @@ from matforge.features._composition import (
     ValenceOrbital,
 )
 from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
-from matforge.features._stream import featurize_chunks
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
+from matforge.features._stream import featurize_chunks
 
 __all__ = [
     "FEATURIZERS",
