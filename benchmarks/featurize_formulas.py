@@ -10,9 +10,19 @@ from matforge.chem import ELEMENT_SYMBOLS
 _N_SYMBOLS = 94  # H..Pu: the elements that occur in real composition data
 
 
-def generate_formulas(n: int, seed: int = 0) -> list[str]:
-    """`n` plain formulas such as ``"Fe2O3"``, ``"Ba0.35Sr0.65TiO3"`` (distinct elements in each)."""
+def generate_formulas(n: int, seed: int = 0, block: int = 100_000) -> list[str]:
+    """`n` plain formulas such as ``"Fe2O3"``, ``"Ba0.35Sr0.65TiO3"`` (distinct elements in each).
+
+    Built `block` formulas at a time so that the temporaries stay small next to the result.
+    """
     rng = np.random.default_rng(seed)
+    formulas: list[str] = []
+    for start in range(0, n, block):
+        formulas += _block(min(block, n - start), rng)
+    return formulas
+
+
+def _block(n: int, rng: np.random.Generator) -> list[str]:
     k = rng.integers(2, 6, n)
     elements = rng.integers(0, _N_SYMBOLS, (n, 5))
     while True:  # redraw rows that picked an element twice
