@@ -1,7 +1,13 @@
-"""Generated formulas for the featurization benchmarks: 2 to 5 distinct elements (H..Pu), amounts blank,
-integer or decimal with 1-3 digits, as in typical composition data sets. Same seed, same formulas."""
+"""Shared by the featurization benchmarks: generated formulas (2 to 5 distinct elements of H..Pu, amounts blank,
+integer or decimal with 1-3 digits, as in typical composition data sets; same seed, same formulas) and the
+writing of a result file."""
 
 from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -39,3 +45,12 @@ def _block(n: int, rng: np.random.Generator) -> list[str]:
     symbols = np.array(ELEMENT_SYMBOLS[:_N_SYMBOLS], dtype=object)[elements]
     parts = (symbols + amounts).tolist()
     return ["".join(row[:count]) for row, count in zip(parts, k.tolist(), strict=False)]
+
+
+def save_result(result: dict, out: Path) -> dict:
+    """Add the machine and its load (the benchmarks run on shared machines) and write `result` as JSON."""
+    result["machine"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    result["load_average_1min_after"] = os.getloadavg()[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result

@@ -10,9 +10,6 @@ peak resident memory. Formula generation is not timed. Writes ``benchmarks/resul
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
 import sys
 import tempfile
@@ -23,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from featurize_formulas import generate_formulas  # noqa: E402
+from featurize_formulas import generate_formulas, save_result  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -92,7 +89,6 @@ def main(argv: list[str] | None = None) -> dict:
         "featurize_s": featurize_s,
         "wall_s_with_parquet": wall_s,
         "cpu_s_with_parquet": cpu_s,
-        "load_average_1min_after": os.getloadavg()[0],
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_mb_before_featurizing": rss_before,
         "rows_written": rows_written,
@@ -104,14 +100,11 @@ def main(argv: list[str] | None = None) -> dict:
         "wall_s_with_parquet: the whole streaming loop including snappy Parquet writes; cpu_s: CPU seconds of "
         "all threads over that loop (other jobs on a shared machine inflate wall times, not CPU times); peak RSS "
         "from getrusage",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
     }
     print(f"{args.n} formulas, {len(names)} features: featurize {featurize_s:.2f} s, with Parquet {wall_s:.2f} s "
           f"({cpu_s:.2f} CPU s), "
           f"peak RSS {result['peak_rss_mb']:.0f} MB, {size_mb:.0f} MB written")  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return save_result(result, args.out)
 
 
 if __name__ == "__main__":

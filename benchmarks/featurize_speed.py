@@ -17,9 +17,6 @@ formula strings and end with the feature matrix, warm (element tables loaded bef
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 import warnings
@@ -29,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from featurize_formulas import generate_formulas  # noqa: E402
+from featurize_formulas import generate_formulas, save_result  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,7 +113,6 @@ def main(argv: list[str] | None = None) -> dict:
         "matforge_cold_s": matforge_cold_s,
         "matforge_serial_s": serial_s,
         "speedup_serial": matminer_s / serial_s,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
     }
     print(f"{'':24}{'seconds':>10}{'us/formula':>12}")
     print(f"{'matminer (n_jobs=1)':24}{matminer_s:10.3f}{matminer_s / n * 1e6:12.1f}")
@@ -125,9 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'matforge (n_jobs=1)':24}{serial_s:10.4f}{serial_s / n * 1e6:12.2f}")
     print(f"n={n}  speedup={result['speedup']:.0f}x (serial {result['speedup_serial']:.0f}x)  "
           f"max_rel_diff={result['max_rel_diff']:.2e}")  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return save_result(result, args.out)
 
 
 if __name__ == "__main__":

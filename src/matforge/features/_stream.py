@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -30,7 +31,8 @@ def featurize_chunks(
     caller decides whether to stop or to skip them.
     """
     values = np.asarray(formulas, dtype=object)
-    for start in range(0, len(values), chunk_rows):
+
+    def parse(start: int) -> Compositions:
         batch = parse_compositions(
             values[start : start + chunk_rows], on_error="keep", n_jobs=1, source=source, column=column
         )
@@ -38,4 +40,20 @@ def featurize_chunks(
             row: InputError(err.message, file=err.file, row=start + row, column=err.column, value=err.value, hint=err.hint)
             for row, err in batch.errors.items()
         }  # fmt: skip
-        yield start, featurizer.transform_compositions(batch), batch
+        return batch
+
+    starts = range(0, len(values), chunk_rows)
+    if featurizer._n_jobs == 1:
+        for start in starts:
+            batch = parse(start)
+            yield start, featurizer.transform_compositions(batch), batch
+        return
+    # with several cores, the next slice is parsed while this one is featurized (most of both is numpy,
+    # which releases the GIL)
+    with ThreadPoolExecutor(1) as parser:
+        pending = parser.submit(parse, 0) if len(starts) else None
+        for i, start in enumerate(starts):
+            batch = pending.result()
+            if i + 1 < len(starts):
+                pending = parser.submit(parse, starts[i + 1])
+            yield start, featurizer.transform_compositions(batch), batch
