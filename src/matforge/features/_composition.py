@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from matforge.chem import ELEMENT_SYMBOLS, MAGPIE_PROPERTIES, Compositions, charge_balanced, element_table
-from matforge.features._base import CompositionFeaturizer, gather, weighted_mean
+from matforge.features._base import CompositionFeaturizer, gather, weighted_mean, weighted_sum
 
 __all__ = [
     "ElementProperty",
@@ -90,22 +90,21 @@ class ElementProperty(CompositionFeaturizer):
         # Padding slots repeat the row's first element: equal values leave minimum and maximum unchanged and
         # zero fractions leave the weighted sums unchanged, so no (rows × elements × properties) masking.
         element = np.where(mask, batch.element, batch.element[:, :1]).astype(np.intp)
-        values = _property_table(props)[element]  # (n, K, p)
-        fraction = batch.fraction[:, None, :]
-        mean = np.matmul(fraction, values)[:, 0, :]
+        values = np.take(_property_table(props), element, axis=0)  # (n, K, p)
+        mean = weighted_sum(batch.fraction, values)
         results: dict[str, np.ndarray] = {"mean": mean}
         if "minimum" in self.stats or "range" in self.stats:
-            results["minimum"] = values.min(axis=1)
+            results["minimum"] = _reduce_slots(np.minimum, values)
         if "maximum" in self.stats or "range" in self.stats:
-            results["maximum"] = values.max(axis=1)
+            results["maximum"] = _reduce_slots(np.maximum, values)
         if "range" in self.stats:
             results["range"] = results["maximum"] - results["minimum"]
         if "avg_dev" in self.stats or "std_dev" in self.stats:
             deviation = values - mean[:, None, :]
             if "std_dev" in self.stats:
-                results["std_dev"] = np.sqrt(np.matmul(fraction, deviation**2)[:, 0, :])
+                results["std_dev"] = np.sqrt(weighted_sum(batch.fraction, deviation**2))
             np.abs(deviation, out=deviation)
-            results["avg_dev"] = np.matmul(fraction, deviation)[:, 0, :]
+            results["avg_dev"] = weighted_sum(batch.fraction, deviation)
         if "mode" in self.stats:
             # as matminer: among the elements whose amount is close to the largest, the smallest value
             amount = np.where(mask, batch.amount, -np.inf)
@@ -120,6 +119,15 @@ class ElementProperty(CompositionFeaturizer):
         for j, stat in enumerate(self.stats):
             out[:, :, j] = results[stat]
         return out.reshape(n, -1)
+
+
+def _reduce_slots(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """(n, K, p) → (n, p) slot by slot: a few whole-array operations instead of a reduction along a short
+    middle axis, which numpy walks element by element."""
+    result = values[:, 0, :].copy()
+    for k in range(1, values.shape[1]):
+        ufunc(result, values[:, k, :], out=result)
+    return result
 
 
 @lru_cache(maxsize=16)

@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from matforge.chem import Compositions, parse_compositions
-from matforge.errors import InputError
-from matforge.features._base import CompositionFeaturizer
+from matforge.features._base import CompositionFeaturizer, rows_shifted
 
 __all__ = ["featurize_chunks"]
 
@@ -36,10 +35,7 @@ def featurize_chunks(
         batch = parse_compositions(
             values[start : start + chunk_rows], on_error="keep", n_jobs=1, source=source, column=column
         )
-        batch.errors = {
-            row: InputError(err.message, file=err.file, row=start + row, column=err.column, value=err.value, hint=err.hint)
-            for row, err in batch.errors.items()
-        }  # fmt: skip
+        batch.errors = {row - start: err for row, err in rows_shifted(batch.errors, start).items()}
         return batch
 
     starts = range(0, len(values), chunk_rows)
