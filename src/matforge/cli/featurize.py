@@ -135,7 +135,9 @@ class _TableWriter:
             # schema from the whole input, so that a slice of missing values cannot change a column's type
             inputs = pa.Schema.from_pandas(self.table, preserve_index=False)
             self.schema = pa.schema(list(inputs) + [pa.field(n, pa.float64()) for n in self.names])
-            self.handle = pq.ParquetWriter(self.path, self.schema)
+            # dictionary pages only for the input columns: for the float features they cost twice the
+            # writing time for about 5% less space
+            self.handle = pq.ParquetWriter(self.path, self.schema, use_dictionary=[f.name for f in inputs])
         else:
             self.handle = open(self.path, "w", newline="", encoding="utf-8")
             self.first = True
