@@ -108,3 +108,14 @@ def test_huge_formula_parses_fast():
     assert time.perf_counter() - start < 0.5
     assert amounts == {"C": 100, "H": 3815, "Br": 21, "I": 279, "N": 2185, "Pb": 100}
     assert math.isclose(sum(amounts.values()), 6500)
+
+
+def test_parsing_in_worker_processes_gives_the_same_batch():
+    # more than 50,000 distinct formulas: the size at which parse_compositions uses processes
+    formulas = [f"Fe{i}O{i % 7 + 1}Na0.{i % 9 + 1}" for i in range(1, 50_500)] + ["Ca(OH)2", "Xx", None]
+    serial = parse_compositions(formulas, on_error="keep")
+    parallel = parse_compositions(formulas, on_error="keep", n_jobs=2)
+    for name in ("element", "amount", "fraction", "n_elements", "valid"):
+        np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name))
+    assert {r: str(e) for r, e in parallel.errors.items()} == {r: str(e) for r, e in serial.errors.items()}
+    assert sorted(serial.errors) == [len(formulas) - 2, len(formulas) - 1]

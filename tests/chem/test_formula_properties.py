@@ -126,7 +126,7 @@ def test_vectorized_path_takes_plain_and_parenthesized_formulas():
 
 @pytest.mark.parametrize(
     "formula",
-    ["CuSO4.5H2O", "CaCl2.H2O", "[Co(NH3)6]Cl3", "Fe((O))", "HDO", "Fe2.", "Fe0O", "fe2o3", "Al0.25 Co1", "Xx", ""],
+    ["CuSO4.5H2O", "CaCl2.H2O", "[Co(NH3)6]Cl3", "Fe((O))", "HDO", "CH3COOH", "HLiBeBCNOFNaMgAlSiPS", "Fe2.", "Fe0O", "fe2o3", "Al0.25 Co1", "Xx", ""],
 )
 def test_everything_else_goes_to_the_python_parser(formula):
     done, _ = _as_dicts([formula])

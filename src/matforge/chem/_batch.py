@@ -144,7 +144,12 @@ def parse_compositions(
 
     if on_error not in ("raise", "keep"):
         raise ValueError(f"on_error must be 'raise' or 'keep', not {on_error!r}")
-    values = pd.Series(formulas, dtype=object) if not isinstance(formulas, pd.Series) else formulas.astype(object)
+    # an object array, not a Series: building a Series from a list costs as much as parsing it
+    if isinstance(formulas, pd.Series):
+        values = formulas.to_numpy(dtype=object)
+    else:
+        values = np.empty(len(formulas), dtype=object)
+        values[:] = formulas  # element by element: a list of equal-length tuples must not become 2-D
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = list(uniques)
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)

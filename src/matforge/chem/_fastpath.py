@@ -24,6 +24,7 @@ __all__ = ["parse_plain"]
 
 _OTHER, _UPPER, _LOWER, _DIGIT, _DOT, _OPEN, _CLOSE = 0, 1, 2, 3, 4, 5, 6
 _MAX_DIGITS = 15  # 10**15 < 2**53: the integer mantissa is an exact double
+_MAX_SYMBOLS = 12  # element symbols per formula on the fast path
 _POW10 = 10 ** np.arange(_MAX_DIGITS + 1, dtype=np.int64)
 _POW10_FLOAT = 10.0 ** np.arange(_MAX_DIGITS + 1)
 # adducts after which a '.' separates a hydrate part instead of being a decimal point (as _HYDRATE_DOT)
@@ -100,7 +101,7 @@ def parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
         delta = np.zeros(size, dtype=np.int64)
         delta[opens] = 1
         delta[closes] = -1
-        level = np.cumsum(delta)
+        level = np.cumsum(delta, dtype=np.int32)
         level -= np.concatenate([[0], level])[row_start][row_of]  # restart the count at each row
         bad |= (level < 0) | (level > 1)
         bad[row_start + lengths] |= level[row_start + lengths] != 0  # unclosed at the end of the row
@@ -115,12 +116,13 @@ def parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
     # numbers: maximal runs of digits and dots, valued as mantissa / 10**(digits after the dot)
     starts = np.flatnonzero(number_start)
-    run_of = np.cumsum(number_start) - 1
+    # int32 running counts: numpy sums booleans into int32 many times faster than into its default int64
+    run_of = np.cumsum(number_start, dtype=np.int32) - 1
     digit = cls_here == _DIGIT
-    digits_before = np.cumsum(digit)  # digits up to and including each character
+    digits_before = np.cumsum(digit, dtype=np.int32)  # digits up to and including each character
     ends = np.flatnonzero(numeric & ~np.concatenate([numeric[1:], [False]])) + 1
     n_digits = digits_before[ends - 1] - digits_before[starts] + digit[starts]
-    n_dots = np.add.reduceat((cls_here == _DOT).astype(np.int64), starts) if len(starts) else np.zeros(0, dtype=np.int64)
+    n_dots = np.bincount(run_of[dots], minlength=len(starts))
     too_long = (n_digits > _MAX_DIGITS) | (n_dots > 1)
     bad[starts[too_long]] = True
     if len(dots):
@@ -161,11 +163,13 @@ def parse_plain(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     row_bad[symbol_row[amount <= 0]] = True  # zero amounts and zero totals: the Python parser decides
     row_bad[~is_text | (lengths == 0)] = True
     # repeated elements are summed by the Python parser in its own order; they are rare, so send them there
-    key = symbol_row * 128 + element
-    order = np.argsort(key, kind="stable")
-    repeated = key[order][1:] == key[order][:-1]
-    row_bad[symbol_row[order][1:][repeated]] = True
     counts = np.bincount(symbol_row, minlength=n)
+    # compare each symbol with the few before it in its row (cheaper than sorting); rows with more symbols
+    # than that are left to the Python parser as well
+    row_bad[counts > _MAX_SYMBOLS] = True
+    for lag in range(1, min(_MAX_SYMBOLS, len(uppers))):
+        same = (element[lag:] == element[:-lag]) & (symbol_row[lag:] == symbol_row[:-lag])
+        row_bad[symbol_row[lag:][same]] = True
     row_bad[counts == 0] = True
 
     keep = ~row_bad[symbol_row]
