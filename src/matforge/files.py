@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matforge.errors import InputError
 
-__all__ = ["atomic_file", "atomic_dir", "refuse_overwrite_input"]
+__all__ = ["atomic_file", "atomic_dir", "refuse_overwrite_input", "replace_dir"]
 
 
 def refuse_overwrite_input(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
@@ -63,15 +63,21 @@ def atomic_dir(path: str | os.PathLike, *, keep_existing: bool = False) -> Itera
             shutil.rmtree(tmp)
             shutil.copytree(dest, tmp)
         yield tmp
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        replace_dir(tmp, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move the finished folder `src` to `dest`, replacing an existing `dest` only once `src` is complete."""
+    src, dest = Path(src), Path(dest)
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dest)
