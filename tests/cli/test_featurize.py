@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import matforge.cli.featurize  # noqa: F401  (registers the command in this process; see the last test)
 from matforge.cli.app import main
 from matforge.features import make_featurizer
 
@@ -87,12 +88,37 @@ def test_unknown_output_format_and_missing_input_exit_2(table, tmp_path, capsys)
     assert ".csv or .parquet" in err and "not found" in err
 
 
-def test_empty_table_gives_header_only(tmp_path):
+def test_header_only_table_exits_2(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     path.write_text("formula,gap\n")
     out = tmp_path / "features.csv"
-    assert main(["featurize", str(path), "--formula-col", "formula", "--out", str(out), "--preset", "stoichiometry"]) == 0
+    assert main(["featurize", str(path), "--formula-col", "formula", "--out", str(out)]) == 2
+    assert "no data rows" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_all_rows_rejected_gives_a_table_with_its_header(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("formula,gap\nXx,1\nQq2,2\n")
+    out = tmp_path / "features.csv"
+    code = main(["featurize", str(path), "--formula-col", "formula", "--out", str(out), "--preset", "stoichiometry",
+                 "--on-error", "skip"])  # fmt: skip
+    assert code == 0
     assert pd.read_csv(out).shape == (0, 2 + 6)
+    assert len(pd.read_csv(tmp_path / "features.rejected.csv")) == 2
+
+
+def test_featurize_is_registered_on_the_matforge_command():
+    # a fresh interpreter, so that only the registration in matforge.cli.app makes the command known
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from matforge.cli.app import main; raise SystemExit(main(['featurize', '--help']))"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--formula-col" in done.stdout
 
 
 def test_help_lists_the_command(capsys):

@@ -13,34 +13,7 @@ import typer
 
 from matforge.cli.app import app
 
-_READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-            ".xlsx": "excel", ".xls": "excel", ".json": "json"}  # fmt: skip
 _WRITERS = (".csv", ".parquet")
-
-
-def _read_table(path: Path, formula_col: str):
-    """The input table, the formula column read as text (so that no formula turns into a number)."""
-    import pandas as pd
-
-    from matforge.errors import InputError
-
-    kind = _READERS.get(path.suffix.lower())
-    if kind is None:
-        raise InputError(
-            f"cannot read '{path.suffix}' files", file=str(path), hint=f"Use one of {', '.join(sorted(_READERS))}"
-        )
-    if not path.exists():
-        raise InputError("file not found", file=str(path), hint="Check the path")
-    try:
-        if kind in ("csv", "tsv"):
-            return pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype={formula_col: object})
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "excel":
-            return pd.read_excel(path, dtype={formula_col: object})
-        return pd.read_json(path, dtype={formula_col: object})
-    except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the table: {err}", file=str(path)) from None
 
 
 def rejected_path(out: Path) -> Path:
@@ -50,7 +23,7 @@ def rejected_path(out: Path) -> Path:
 
 @app.command("featurize")
 def featurize_command(
-    data: Annotated[Path, typer.Argument(help="Table with a formula column: CSV, TSV, Parquet, XLSX or JSON.")],
+    data: Annotated[Path, typer.Argument(help="Table with a formula column: CSV, TSV, XLSX, JSON or Parquet.")],
     formula_col: Annotated[str, typer.Option("--formula-col", help="Column holding the formulas.")],
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
     preset: Annotated[
@@ -68,6 +41,7 @@ def featurize_command(
     import numpy as np
     import pandas as pd
 
+    from matforge.data import read_table
     from matforge.errors import InputError
     from matforge.features import featurize_chunks, make_featurizer
     from matforge.files import atomic_file, refuse_overwrite_input
@@ -83,7 +57,7 @@ def featurize_command(
     refuse_overwrite_input(rejected_path(out), data)
     featurizer = make_featurizer(preset, n_jobs=n_jobs)
     names = [str(n) for n in featurizer.get_feature_names_out()]
-    table = _read_table(data, formula_col)
+    table = read_table(data)
     if formula_col not in table.columns:
         raise InputError(
             f"no column named '{formula_col}'", file=str(data), hint=f"Columns are: {', '.join(map(str, table.columns))}"
