@@ -50,6 +50,7 @@ def train(
     from matforge.files import refuse_overwrite_input, replace_dir
     from matforge.learn._automodel import AutoModel
     from matforge.learn._run import data_hash, write_run
+    from matforge.models import resolve_models
     from matforge.report import render_report
 
     out = Path(out)
@@ -63,6 +64,7 @@ def train(
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
+    resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
     settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "data_sha256": data_hash(dataset.frame, dataset.y)}
     work = _work_dir(out)
     if work.exists():

@@ -189,7 +189,7 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
     """Atom-table CNN (Zeng et al., npj Comput. Mater. 5, 84, 2019).
 
     A composition is drawn as a 9 × 18 periodic-table image whose pixels hold atomic fractions; convolutions
-    then see chemically neighbouring elements together. Input: the 103 element-fraction columns (H..Lr).
+    then see chemically neighbouring elements together. Input: the element-fraction columns (H.., as many as given, up to 118).
     """
 
     def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
