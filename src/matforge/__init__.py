@@ -22,6 +22,9 @@ _LAZY = {
     "read_table": "matforge.data",
     "AutoModel": "matforge.learn",
     "load_run": "matforge.learn",
+    "train": "matforge.learn",
+    "load_dataset": "matforge.data",
+    "render_report": "matforge.report",
     "InputError": "matforge.errors",
 }
 

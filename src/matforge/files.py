@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matforge.errors import InputError
 
-__all__ = ["atomic_file", "atomic_dir", "refuse_overwrite_input"]
+__all__ = ["atomic_file", "atomic_dir", "refuse_overwrite_input", "replace_dir"]
 
 
 def refuse_overwrite_input(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
@@ -42,6 +42,10 @@ def atomic_file(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes the file private (0600); give it the mode a normal new file would have
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
@@ -63,15 +67,21 @@ def atomic_dir(path: str | os.PathLike, *, keep_existing: bool = False) -> Itera
             shutil.rmtree(tmp)
             shutil.copytree(dest, tmp)
         yield tmp
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        replace_dir(tmp, dest)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move the finished folder `src` to `dest`, replacing an existing `dest` only once `src` is complete."""
+    src, dest = Path(src), Path(dest)
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(dest, old)
+        os.replace(src, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dest)

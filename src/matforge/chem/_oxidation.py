@@ -39,7 +39,7 @@ def _balanced_by_sets(elements: np.ndarray, amounts: np.ndarray) -> bool:
     """Reachable charge sums as a set, rounded so that equal sums merge (bounded by the sum range)."""
     states = element_table().common_oxidation_states
     sums = {0.0}
-    for e, a in zip(elements, amounts):
+    for e, a in zip(elements, amounts, strict=False):
         options = states[int(e)]
         if not options:
             return False
@@ -72,19 +72,23 @@ def charge_balanced(batch: Compositions) -> np.ndarray:
         fast = possible & (combos <= _MAX_COMBINATIONS)
         for r in np.flatnonzero(possible & ~fast):
             result[rows[r]] = _balanced_by_sets(elements[r], amounts[r])
-        fast_rows = np.flatnonzero(fast)
-        if not len(fast_rows):
-            continue
-        per_column = np.max(widths[fast_rows], axis=0)
-        size = int(np.prod(per_column))
-        step = max(1, _MAX_CELLS // size)
-        for start in range(0, len(fast_rows), step):
-            chunk = fast_rows[start : start + step]
-            sums = np.zeros((len(chunk), 1))
-            for col in range(k):
-                states = table[elements[chunk, col], : per_column[col]]  # NaN where the element has fewer
-                sums = (sums[:, :, None] + amounts[chunk, col, None, None] * states[:, None, :]).reshape(len(chunk), -1)
-            result[rows[chunk]] = (np.abs(sums) <= 1e-8).any(axis=1)
+        # Enumerate assignments as mixed-radix numbers, rows bucketed by their number of assignments so
+        # that no row pays for another row's many-valent elements (e.g. carbon's nine common states).
+        radix = np.cumprod(np.concatenate([np.ones((len(rows), 1), dtype=np.int64), widths[:, :-1]], axis=1), axis=1)
+        lower = 0
+        for cap in (1, 4, 16, 64, 256, 1024, _MAX_COMBINATIONS):
+            bucket = np.flatnonzero(fast & (combos > lower) & (combos <= cap))
+            lower = cap
+            step = max(1, _MAX_CELLS // (cap * k))
+            for start in range(0, len(bucket), step):
+                chunk = bucket[start : start + step]
+                combo = np.arange(cap)[None, :]
+                sums = np.zeros((len(chunk), cap))
+                for col in range(k):
+                    pick = (combo // radix[chunk, col, None]) % widths[chunk, col, None]
+                    sums += amounts[chunk, col, None] * table[elements[chunk, col, None], pick]
+                hit = (np.abs(sums) <= 1e-8) & (combo < combos[chunk, None])
+                result[rows[chunk]] = hit.any(axis=1)
     return result
 
 
@@ -108,12 +112,12 @@ def guess_oxidation_states(formula: str | dict[str, float], max_combinations: in
     electroneg = {s: table.electronegativity[ELEMENT_INDEX[s]] for s in symbols}
     best, best_cost = None, None
     for combo in itertools.product(*[list(enumerate(o)) for o in options]):
-        charge = sum(amounts[s] * state for s, (_, state) in zip(symbols, combo))
+        charge = sum(amounts[s] * state for s, (_, state) in zip(symbols, combo, strict=False))
         if abs(charge) > 1e-6:
             continue
         # prefer common states; prefer the most electronegative element negative
         cost = sum(rank for rank, _ in combo)
-        cost += sum(1.0 for s, (_, st) in zip(symbols, combo) if st < 0 and electroneg[s] < max(electroneg.values()))
+        cost += sum(1.0 for s, (_, st) in zip(symbols, combo, strict=False) if st < 0 and electroneg[s] < max(electroneg.values()))
         if best_cost is None or cost < best_cost:
-            best, best_cost = {s: int(st) for s, (_, st) in zip(symbols, combo)}, cost
+            best, best_cost = {s: int(st) for s, (_, st) in zip(symbols, combo, strict=False)}, cost
     return best

@@ -22,37 +22,35 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
-    from matforge.cli import featurize  # noqa: F401
+    from matforge.cli import datasets, featurize, train  # noqa: F401
     from matforge.cli import micro  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit 0 on success, 2 on bad input (one line on stderr), 1 on internal error."""
-    import click
+    import os
 
-    from matforge.errors import InputError
+    from matforge.errors import InputError, ModelError
 
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: typer reports usage errors itself (exit 2) and ends with SystemExit
+        app(args=argv, prog_name="matforge")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except click.exceptions.UsageError as err:
-        print(f"error: {err.format_message()}", file=sys.stderr)
+    except ModelError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as err:
-        return err.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted; run again with --resume where the command offers it", file=sys.stderr)
         return 130
-    except FileNotFoundError as err:
-        print(f"error: {err.filename}: file not found. Check the path.", file=sys.stderr)
-        return 2
-    except Exception as err:  # internal error: say what and where, exit 1
-        print(f"internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        if "--debug" in sys.argv or __import__("os").environ.get("MATFORGE_DEBUG"):
+    except Exception as err:  # internal error: say what, exit 1 (MATFORGE_DEBUG=1 shows the traceback)
+        if os.environ.get("MATFORGE_DEBUG"):
             raise
+        print(f"internal error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,0 +1,119 @@
+"""`matforge train`, `predict`, `demo` and `report`: thin wrappers over `matforge.learn` and `matforge.report`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from matforge.cli.app import app
+
+DEMO_DATASET, DEMO_TARGET, DEMO_ROWS = "transport", "S_p", 3000
+DEMO_MODELS = "lightgbm,extra_trees,knn,ridge"
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help="Table of training data (csv, tsv, xlsx, json, parquet)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (replaced only when training succeeds)."),
+    task: str = typer.Option("auto", help="regression, classification or auto (from the target's values)."),
+    formula_col: str = typer.Option(None, "--formula-col", help="Formula column(s), comma-separated; detected when omitted."),
+    drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
+    group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: reduced composition)."),
+    cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
+    budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for model search and evaluation."),
+    models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
+    preset: str = typer.Option("magpie", "--preset", help="Composition feature preset."),
+    ensemble: int = typer.Option(3, "--ensemble", help="Average of the top N configurations (1: single best)."),
+    protocol: str = typer.Option("group", "--protocol", help="group (grouped by composition) or kfold."),
+    seed: int = typer.Option(0, "--seed", help="Seed for splits, search and models."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
+    max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
+) -> None:
+    """Train a model with nested cross-validation and write a run folder."""
+    from matforge.learn import train as train_run
+
+    run = train_run(
+        data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
+        cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
+        n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv),
+    )  # fmt: skip
+    _summary(run)
+
+
+def _summary(run: Path) -> None:
+    import json
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    scores = ", ".join(f"{m} {v['mean']:.4g} ± {v['std']:.2g}" for m, v in metrics["cv"].items())
+    _say(f"{run}: {metrics['task']} of '{metrics['target']}' on {metrics['n_samples']} rows; best {metrics['best_model']}; nested CV {scores}")
+
+
+@app.command()
+def predict(
+    run_dir: Path = typer.Argument(..., help="Run folder written by 'matforge train'."),
+    data: Path = typer.Argument(..., help="Table with the same input columns."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table (csv, tsv, parquet, xlsx, json)."),
+    on_error: str = typer.Option("fail", "--on-error", help="fail: stop at a bad row; skip: leave its prediction empty."),
+) -> None:
+    """Predict every row of DATA (same order), with uncertainty and an in-domain flag."""
+    from matforge.errors import InputError
+    from matforge.learn import predict_file
+
+    if on_error not in ("fail", "skip"):
+        raise InputError(f"--on-error must be fail or skip, not '{on_error}'")
+    table = predict_file(run_dir, data, out, on_error="raise" if on_error == "fail" else "nan")
+    _say(f"{out}: {len(table)} rows predicted, {int((~table['in_domain']).sum())} flagged out of domain")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
+    budget: float = typer.Option(60.0, "--budget", help="Wall-clock seconds for the model search."),
+    models: str = typer.Option(DEMO_MODELS, "--models", help="Models to try (see 'matforge models')."),
+    rows: int = typer.Option(DEMO_ROWS, "--rows", help="Compounds sampled from the 47,737 (0: all)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train on the embedded transport database (Ricci et al. 2017): the p-type Seebeck coefficient."""
+    from matforge.data import load_dataset
+    from matforge.learn import train as train_run
+
+    frame = load_dataset(DEMO_DATASET)
+    if rows and rows < len(frame):
+        frame = frame.sample(rows, random_state=seed).reset_index(drop=True)
+    _say(f"demo: predicting the p-type Seebeck coefficient S_p (µV/K, 300 K, 1e20 cm^-3) of {len(frame)} compounds from composition alone")
+    run = train_run(
+        frame, DEMO_TARGET, out, formula_cols="formula", drop="mp_id,sigma_p,sigma_n,S_n,kappa_p,kappa_n,PF_p,PF_n,m_p,m_n",
+        models=models, budget=budget, seed=seed, verbose=True, command=" ".join(sys.argv),
+    )  # fmt: skip
+    _summary(run)
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
+    """Re-render report.html of a run folder."""
+    from matforge.errors import InputError
+    from matforge.report import render_report
+
+    if not (run_dir / "metrics.json").exists():
+        raise InputError("not a matforge run folder (no metrics.json)", file=str(run_dir))
+    _say(str(render_report(run_dir)))
+
+
+@app.command("models")
+def list_models(task: str = typer.Option(None, help="Only models for this task.")) -> None:
+    """List every algorithm, the tasks it does and its citation."""
+    from matforge.models import MODELS
+
+    for spec in MODELS.values():
+        if task and task not in spec.tasks:
+            continue
+        status = "" if spec.available() else f"  [needs matforge[{spec.extra}]]"
+        print(f"{spec.name:18s} {'/'.join(spec.tasks):26s} {spec.title}{status}")

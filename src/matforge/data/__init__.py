@@ -1,0 +1,19 @@
+"""Reading, validating and registering data: the first step of every matforge workflow."""
+
+from matforge.data._dataset import Dataset, Problem, composition_keys, detect_formula_columns, prepare_dataset
+from matforge.data._read import TABLE_FORMATS, read_table
+from matforge.data._registry import DATASETS, DatasetInfo, dataset_info, load_dataset
+
+__all__ = [
+    "DATASETS",
+    "DatasetInfo",
+    "dataset_info",
+    "load_dataset",
+    "TABLE_FORMATS",
+    "Dataset",
+    "Problem",
+    "composition_keys",
+    "detect_formula_columns",
+    "prepare_dataset",
+    "read_table",
+]

@@ -1,0 +1,279 @@
+"""From a raw table to a validated `Dataset`: roles of columns, target checks, duplicates, CV groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from matforge.chem import ELEMENT_SYMBOLS, parse_compositions
+from matforge.errors import InputError
+
+__all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "composition_keys"]
+
+MAX_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding: where, what value, why."""
+
+    row: int | None
+    column: str | None
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (f"row {self.row}" if self.row is not None else "", f"column '{self.column}'" if self.column else "") if p)
+        value = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.reason}{value}" if where else f"{self.reason}{value}"
+
+
+@dataclass
+class Dataset:
+    """A validated table with the role of every column.
+
+    ``frame`` holds the input columns (formula, numeric process, categorical), ``y`` the target, ``groups``
+    the composition key of each row (rows with the same reduced composition never straddle train and test).
+    Row numbers in ``row_ids`` refer to the user's file (0-based data rows).
+    """
+
+    frame: pd.DataFrame
+    y: pd.Series
+    target: str
+    task: str
+    formula_cols: list[str]
+    numeric_cols: list[str]
+    categorical_cols: list[str]
+    groups: np.ndarray
+    row_ids: np.ndarray
+    source: str | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped_cols: list[str] = field(default_factory=list)
+    duplicates_merged: int = 0
+
+    @property
+    def classes(self) -> list:
+        return sorted(self.y.unique().tolist()) if self.task == "classification" else []
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source, "target": self.target, "task": self.task, "n_samples": int(len(self.y)),
+            "formula_cols": self.formula_cols, "numeric_cols": self.numeric_cols,
+            "categorical_cols": self.categorical_cols, "dropped_cols": self.dropped_cols,
+            "duplicates_merged": self.duplicates_merged, "n_groups": int(len(np.unique(self.groups))),
+            "notes": self.notes,
+        }  # fmt: skip
+
+
+def _looks_like_formulas(values: pd.Series) -> bool:
+    sample = values.dropna()
+    sample = sample[sample.map(lambda v: isinstance(v, str))]
+    if len(sample) == 0 or len(sample) < 0.9 * len(values.dropna()):
+        return False
+    sample = sample.drop_duplicates().head(300)
+    batch = parse_compositions(sample.to_numpy(dtype=object), on_error="keep")
+    has_letters = sample.str.contains(r"[A-Z]", regex=True)
+    if not (batch.valid.mean() >= 0.95 and has_letters.all()):
+        return False
+    # identifiers such as S001, S002 parse as formulas but name the same composition again and again
+    distinct = len(set(composition_keys(sample.to_numpy(dtype=object))))
+    return distinct >= 0.5 * len(sample)
+
+
+def detect_formula_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Columns whose values parse as chemical formulas (≥ 95% of a sample of distinct values)."""
+    found = []
+    for name in frame.columns:
+        if name in exclude or pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
+            continue
+        if _looks_like_formulas(frame[name]):
+            found.append(name)
+    return found
+
+
+def composition_keys(formulas: np.ndarray) -> np.ndarray:
+    """A key per row equal for the same reduced composition (``Fe2O3`` and ``Fe4O6`` share one)."""
+    batch = parse_compositions(formulas, on_error="keep")
+    keys = np.empty(len(batch), dtype=object)
+    for i in range(len(batch)):
+        k = batch.n_elements[i]
+        order = np.argsort(batch.element[i, :k])
+        keys[i] = " ".join(
+            f"{ELEMENT_SYMBOLS[batch.element[i, j]]}{batch.fraction[i, j]:.6f}" for j in order
+        ) if batch.valid[i] else f"invalid:{formulas[i]!r}"
+    return keys
+
+
+def _split(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def _detect_task(y: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+        return "classification"
+    values = y.dropna().unique()
+    integer = np.all(np.mod(values, 1) == 0)
+    return "classification" if integer and len(values) <= 10 else "regression"
+
+
+def _raise_problems(problems: list[Problem], source: str | None) -> None:
+    if not problems:
+        return
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: " + "; ".join(str(p) for p in problems[1:4]) + ("; ..." if len(problems) > 4 else "") + ")" if len(problems) > 1 else ""
+    err = InputError(first.reason + more, file=source, row=first.row, column=first.column, value=first.value)
+    err.problems = problems
+    raise err
+
+
+def prepare_dataset(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    task: str | None = None,
+    formula_cols: str | list[str] | None = None,
+    drop: str | list[str] | None = None,
+    group_col: str | None = None,
+    source: str | None = None,
+    aggregate_duplicates: bool = True,
+) -> Dataset:
+    """Validate a table for training and give each column its role.
+
+    Parameters
+    ----------
+    frame : the table (e.g. from `read_table`).
+    target : name of the column to predict.
+    task : ``"regression"`` or ``"classification"``; detected from the target when None (numbers with more
+        than 10 distinct values → regression).
+    formula_cols : formula column(s); detected when None (values that parse as formulas).
+    drop : columns to ignore (identifiers, leaky columns).
+    group_col : column whose values define CV groups (default: the reduced composition of the formula columns
+        and the values of the process columns, so one material never sits in both train and test).
+    aggregate_duplicates : for regression, merge rows with identical inputs into one row with the median target.
+
+    Every problem found is reported at once in the raised `InputError` (its ``problems`` attribute lists them).
+    """
+    source = source or frame.attrs.get("source")
+    if target not in frame.columns:
+        raise InputError(
+            f"no target column '{target}'", file=source, column=target,
+            hint=f"Columns are: {', '.join(map(str, frame.columns))}",
+        )  # fmt: skip
+    drop_cols = _split(drop)
+    for name in drop_cols + ([group_col] if group_col else []):
+        if name not in frame.columns:
+            raise InputError(f"no column named '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
+    if task not in (None, "auto", "regression", "classification"):
+        raise InputError(f"unknown task '{task}'", hint="Use regression or classification")
+    frame = frame.reset_index(drop=True)
+    row_ids = np.arange(len(frame))
+    y = frame[target]
+    problems: list[Problem] = []
+
+    if y.isna().all():
+        raise InputError("the target column is empty (all values missing)", file=source, column=target)
+    task = _detect_task(y) if task in (None, "auto") else task
+    if task == "regression":
+        numeric = pd.to_numeric(y, errors="coerce")
+        for r in np.flatnonzero(numeric.isna() & y.notna()):
+            problems.append(Problem(int(r), target, y.iat[r], "the target of a regression must be a number"))
+        for r in np.flatnonzero(np.isinf(numeric.fillna(0).to_numpy(dtype=float))):
+            problems.append(Problem(int(r), target, y.iat[r], "infinite target value"))
+        y = numeric
+    keep = y.notna().to_numpy()
+
+    exclude = (target, *drop_cols, *([group_col] if group_col else []))
+    given_formula_cols = _split(formula_cols)
+    for name in given_formula_cols:
+        if name not in frame.columns:
+            raise InputError(f"no formula column '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
+    formula_list = given_formula_cols or detect_formula_columns(frame, exclude=exclude)
+    numeric_cols, categorical_cols, dropped = [], [], list(drop_cols)
+    notes: list[str] = []
+    for name in frame.columns:
+        if name in exclude or name in formula_list:
+            continue
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            frame[name] = column.astype(float)
+            numeric_cols.append(name)
+        elif pd.api.types.is_numeric_dtype(column):
+            values = column.to_numpy(dtype=float)
+            for r in np.flatnonzero(np.isinf(values)):
+                problems.append(Problem(int(r), name, column.iat[r], "infinite value"))
+            if column.notna().sum() == 0:
+                dropped.append(name)
+                notes.append(f"column '{name}' dropped: all values missing")
+            else:
+                numeric_cols.append(name)
+        else:
+            n_levels = column.nunique(dropna=True)
+            if 1 < n_levels <= MAX_CATEGORIES and n_levels < 0.5 * len(column):
+                categorical_cols.append(name)
+            else:
+                dropped.append(name)
+                notes.append(f"column '{name}' dropped: {n_levels} distinct text values (an identifier, not a feature)")
+
+    for name in formula_list:
+        batch = parse_compositions(frame[name].to_numpy(dtype=object), on_error="keep", source=source, column=name)
+        for r, err in sorted(batch.errors.items()):
+            problems.append(Problem(r, name, frame[name].iat[r], err.message))
+    if not formula_list and not numeric_cols and not categorical_cols:
+        raise InputError(
+            "no usable input column: no formula column was recognised and no numeric column is left",
+            file=source, hint="Name the formula column with --formula-col",
+        )  # fmt: skip
+    _raise_problems(problems, source)
+
+    frame, y, row_ids = frame.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True), row_ids[keep]
+    if (~keep).any():
+        notes.append(f"{int((~keep).sum())} rows without a target value left out")
+    if task == "classification":
+        y = y.astype(str) if not pd.api.types.is_bool_dtype(y) else y.astype(int).astype(str)
+        counts = y.value_counts()
+        if len(counts) < 2:
+            raise InputError(f"only one class ('{counts.index[0]}') in the target", file=source, column=target, hint="A classifier needs at least two classes")
+        rare = counts[counts < 2]
+        if len(rare):
+            notes.append(f"classes with a single example: {', '.join(map(str, rare.index))}")
+    inputs = formula_list + numeric_cols + categorical_cols
+    if len(y) < 10:
+        raise InputError(f"only {len(y)} rows with a target; at least 10 are needed to train and evaluate", file=source, column=target)
+
+    comp_keys = [composition_keys(frame[c].to_numpy(dtype=object)) for c in formula_list]
+    process_keys = [frame[c].astype(str).to_numpy() for c in numeric_cols + categorical_cols]
+    # identical inputs (composition and process values) are duplicates; the same composition is one group
+    duplicate_key = np.array(["|".join(map(str, p)) for p in zip(*(comp_keys + process_keys))], dtype=object)
+    if group_col:
+        groups = frame[group_col].astype(str).to_numpy()
+    elif comp_keys:
+        groups = np.array(["|".join(p) for p in zip(*comp_keys)], dtype=object)
+    else:
+        groups = np.arange(len(y)).astype(str)
+
+    merged = 0
+    if task == "regression" and aggregate_duplicates and len(np.unique(duplicate_key)) < len(duplicate_key):
+        first = pd.Series(np.arange(len(y))).groupby(duplicate_key, sort=False).first().to_numpy()
+        median = y.groupby(duplicate_key, sort=False).median()
+        merged = len(y) - len(first)
+        frame = frame.iloc[first].reset_index(drop=True)
+        y = pd.Series(median.loc[duplicate_key[first]].to_numpy(), name=target)
+        row_ids, groups = row_ids[first], groups[first]
+        notes.append(f"{merged} duplicate rows (same composition and process values) merged into their first row with the median target")
+    elif task == "classification" and len(np.unique(duplicate_key)) < len(duplicate_key):
+        labels = pd.Series(y.to_numpy()).groupby(duplicate_key).nunique()
+        conflicts = int((labels > 1).sum())
+        if conflicts:
+            notes.append(f"{conflicts} inputs appear with conflicting class labels; kept, grouped together in CV")
+
+    return Dataset(
+        frame=frame[inputs].copy(), y=y.rename(target), target=target, task=task, formula_cols=formula_list,
+        numeric_cols=numeric_cols, categorical_cols=categorical_cols, groups=groups, row_ids=row_ids,
+        source=source, notes=notes, dropped_cols=dropped, duplicates_merged=merged,
+    )  # fmt: skip

@@ -1,0 +1,39 @@
+"""Featurizers: scikit-learn transformers that turn formulas into numbers.
+
+Every featurizer carries its labels (`get_feature_names_out`) and its papers (`citations()`); presets such as
+``"magpie"`` give the same values as matminer, computed on whole columns with numpy.
+"""
+
+from matforge.features._base import CompositionFeaturizer, formulas_from
+from matforge.features._composition import (
+    BandCenter,
+    ElementFraction,
+    ElementProperty,
+    IonProperty,
+    Stoichiometry,
+    TMetalFraction,
+    ValenceOrbital,
+)
+from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
+from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
+from matforge.features._stream import featurize_chunks
+
+__all__ = [
+    "FEATURIZERS",
+    "PRESETS",
+    "BandCenter",
+    "CompositionFeaturizer",
+    "CompositionFeatures",
+    "ElementFraction",
+    "ElementProperty",
+    "IonProperty",
+    "PerovskiteDescriptors",
+    "Stoichiometry",
+    "TMetalFraction",
+    "ValenceOrbital",
+    "featurize",
+    "featurize_chunks",
+    "formulas_from",
+    "make_featurizer",
+    "perovskite_sites",
+]

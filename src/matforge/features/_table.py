@@ -1,0 +1,85 @@
+"""A whole input table → feature matrix: formula columns featurized, process columns passed through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from matforge.chem import parse_compositions
+from matforge.errors import InputError
+from matforge.features._registry import make_featurizer
+
+__all__ = ["TableFeaturizer"]
+
+
+class TableFeaturizer(TransformerMixin, BaseEstimator):
+    """Featurize each formula column with a preset, keep numeric and categorical columns as they are.
+
+    Composition features depend on one row only, so this step learns nothing from other rows and cannot
+    leak between CV folds; encoders and scalers that do learn sit inside each model's pipeline.
+
+    Parameters
+    ----------
+    formula_cols, numeric_cols, categorical_cols : the roles of the input columns.
+    presets : feature sets to compute per formula column; the first is the main set, ``"fractions"`` adds the
+        element-fraction columns used by the atom-table CNN.
+    n_jobs : processes for parsing large columns.
+
+    After `fit`, ``feature_sets_`` maps ``"main"``, ``"fractions"``, ``"process"`` to column names.
+    """
+
+    def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1):
+        self.formula_cols = formula_cols
+        self.numeric_cols = numeric_cols
+        self.categorical_cols = categorical_cols
+        self.presets = presets
+        self.n_jobs = n_jobs
+
+    def _prefix(self, column: str, preset: str) -> str:
+        many = len(self.formula_cols) > 1
+        if preset == "fractions":
+            return f"frac[{column}] " if many else "frac "
+        return f"{column}: " if many else ""
+
+    def fit(self, X: pd.DataFrame, y=None):
+        self._check(X)
+        sets: dict[str, list[str]] = {"main": [], "fractions": [], "process": list(self.numeric_cols) + list(self.categorical_cols)}
+        order: list[str] = []
+        for column in self.formula_cols:
+            for preset in self.presets:
+                featurizer = make_featurizer(preset)
+                names = [self._prefix(column, preset) + n for n in featurizer.get_feature_names_out()]
+                sets["fractions" if preset == "fractions" else "main"] += names
+                order += names
+        self.feature_sets_ = sets
+        self.columns_ = order + sets["process"]
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def _check(self, X) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise InputError("a table (DataFrame) with named columns is needed")
+        missing = [c for c in [*self.formula_cols, *self.numeric_cols, *self.categorical_cols] if c not in X.columns]
+        if missing:
+            raise InputError(f"missing column(s): {', '.join(map(repr, missing))}", column=missing[0], hint="Give the columns the model was trained with")
+
+    def transform(self, X: pd.DataFrame, on_error: str = "raise") -> pd.DataFrame:
+        """The feature table; with ``on_error="nan"`` rows with a bad formula get NaN features."""
+        self._check(X)
+        blocks = []
+        for column in self.formula_cols:
+            batch = parse_compositions(X[column].to_numpy(dtype=object), on_error="raise" if on_error == "raise" else "keep", n_jobs=self.n_jobs, source=X.attrs.get("source"), column=column)
+            for preset in self.presets:
+                featurizer = make_featurizer(preset)
+                names = [self._prefix(column, preset) + n for n in featurizer.get_feature_names_out()]
+                blocks.append(pd.DataFrame(featurizer.transform_compositions(batch), columns=names, index=X.index))
+        for column in self.numeric_cols:
+            blocks.append(pd.to_numeric(X[column], errors="coerce").astype(float).rename(column).to_frame())
+        for column in self.categorical_cols:
+            blocks.append(X[column].astype(object).where(X[column].notna(), "missing").astype(str).rename(column).to_frame())
+        return pd.concat(blocks, axis=1)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)

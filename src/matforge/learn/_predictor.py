@@ -1,0 +1,78 @@
+"""The trained model a run folder holds: featurizer + ensemble members + uncertainty + domain guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from matforge.errors import InputError
+
+__all__ = ["Predictor", "member_spread"]
+
+
+def member_spread(task: str, predictions: list[np.ndarray]) -> np.ndarray:
+    """Disagreement of ensemble members (std of their predictions; zero for a single member)."""
+    if task != "regression" or len(predictions) < 2:
+        return np.zeros(len(predictions[0]))
+    return np.std(np.column_stack(predictions), axis=1)
+
+
+class Predictor(BaseEstimator):
+    """Everything needed to predict from a raw table, saved as one skops file.
+
+    Attributes are set by `AutoModel`; `predict_table` returns predictions, uncertainty and the in-domain flag.
+    """
+
+    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target"):
+        self.featurizer = featurizer
+        self.members = members
+        self.task = task
+        self.classes = classes
+        self.intervals = intervals
+        self.probability = probability
+        self.domain = domain
+        self.domain_columns = domain_columns
+        self.target = target
+
+    def _member_outputs(self, F: pd.DataFrame) -> list[np.ndarray]:
+        from matforge.learn._search import predict_with
+
+        return [predict_with(member, self.task, F, self.classes) for member in self.members]
+
+    def predict_features(self, F: pd.DataFrame) -> dict[str, np.ndarray]:
+        outputs = self._member_outputs(F)
+        if self.task == "regression":
+            mean = np.mean(np.column_stack(outputs), axis=1)
+            spread = member_spread(self.task, outputs)
+            result = {"prediction": mean}
+            if self.intervals is not None:
+                half = self.intervals.half_width(spread)
+                result.update(uncertainty=self.intervals.std(spread), lower_90=mean - half, upper_90=mean + half)
+            return result
+        proba = np.mean(np.stack(outputs), axis=0)
+        if self.probability is not None:
+            proba = self.probability.transform(proba)
+        result = {"prediction": np.asarray(self.classes)[np.argmax(proba, axis=1)]}
+        for j, label in enumerate(self.classes):
+            result[f"proba_{label}"] = proba[:, j]
+        return result
+
+    def predict_table(self, table: pd.DataFrame, *, on_error: str = "raise") -> pd.DataFrame:
+        """Predictions for every row of `table`, in order: ``prediction``, ``uncertainty`` (regression: standard
+        uncertainty in target units; plus ``lower_90``/``upper_90``) or ``proba_<class>``, and ``in_domain``."""
+        if not isinstance(table, pd.DataFrame):
+            raise InputError("predict needs a table (DataFrame)")
+        F = self.featurizer.transform(table, on_error=on_error)
+        valid = ~F[self.featurizer.feature_sets_["main"]].isna().all(axis=1).to_numpy() if self.featurizer.feature_sets_["main"] else np.ones(len(F), bool)
+        out = pd.DataFrame(index=table.index)
+        result = self.predict_features(F)
+        for key, values in result.items():
+            values = np.asarray(values, dtype=object if key == "prediction" and self.task == "classification" else float)
+            if not valid.all():
+                values = values.copy()
+                values[~valid] = None if values.dtype == object else np.nan
+            out[key] = values
+        in_domain = self.domain.predict(F[self.domain_columns].to_numpy(dtype=float)) if self.domain is not None else np.ones(len(F), bool)
+        out["in_domain"] = in_domain & valid
+        return out

@@ -1,0 +1,127 @@
+"""The train and predict workflows shared by the CLI and the Python API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from matforge.errors import InputError
+
+__all__ = ["train", "predict_file", "write_table"]
+
+
+def _work_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.partial"
+
+
+def train(
+    data: str | Path | pd.DataFrame,
+    target: str,
+    out: str | Path,
+    *,
+    task: str | None = None,
+    formula_cols: str | list[str] | None = None,
+    drop: str | list[str] | None = None,
+    group_col: str | None = None,
+    models: str | list[str] | None = None,
+    cv: int = 5,
+    budget: float = 120.0,
+    seed: int = 0,
+    preset: str = "magpie",
+    ensemble: int = 3,
+    protocol: str = "group",
+    resume: bool = False,
+    max_trials: int = 40,
+    n_jobs: int = 1,
+    verbose: bool = False,
+    command: str | None = None,
+) -> Path:
+    """Validate `data`, run AutoModel and write the run folder `out` (atomically; see ARCHITECTURE.md).
+
+    Work in progress lives in a hidden ``.<out>.partial`` folder beside `out` (the Optuna study and finished
+    outer folds); with ``resume=True`` an interrupted run continues from there. Bad input raises `InputError`
+    before anything is written. The search stops at the `budget` or after `max_trials` trials per model and
+    stage, whichever comes first; a run is exactly reproducible (same seed) when the trial cap ends it.
+    """
+    from matforge.data import prepare_dataset, read_table
+    from matforge.files import refuse_overwrite_input, replace_dir
+    from matforge.learn._automodel import AutoModel
+    from matforge.learn._run import data_hash, write_run
+    from matforge.models import resolve_models
+    from matforge.report import render_report
+
+    out = Path(out)
+    if isinstance(data, (str, Path)):
+        refuse_overwrite_input(out, data)
+        frame = read_table(data)
+    else:
+        frame = data
+    if cv < 2:
+        raise InputError(f"--cv must be at least 2, not {cv}")
+    if budget <= 0:
+        raise InputError(f"--budget must be positive seconds, not {budget}")
+    dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
+    resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
+    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "data_sha256": data_hash(dataset.frame, dataset.y)}
+    work = _work_dir(out)
+    if work.exists():
+        previous = json.loads((work / "settings.json").read_text()) if (work / "settings.json").exists() else None
+        if not resume or previous != json.loads(json.dumps(settings)):
+            if resume:
+                raise InputError("cannot resume: the interrupted run used other data or settings", file=str(out), hint="Run again without --resume")
+            shutil.rmtree(work)
+    elif resume and not out.exists():
+        raise InputError("nothing to resume: no interrupted run found", file=str(out), hint="Run without --resume")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "settings.json").write_text(json.dumps(settings, indent=2))
+
+    model = AutoModel(
+        task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
+        formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
+        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, verbose=verbose,
+    )  # fmt: skip
+    model.fit(dataset.frame, dataset.y, dataset.groups, work_dir=work)
+    write_run(work, model, dataset, command=command)
+    render_report(work)
+    for name in list(work.iterdir()):
+        if name.name.startswith("fold_") or name.name == "settings.json":
+            name.unlink()
+    replace_dir(work, out)
+    return out
+
+
+def write_table(frame: pd.DataFrame, out: str | Path) -> None:
+    """Write a table atomically in the format its extension names (csv, tsv, parquet, xlsx, json)."""
+    from matforge.files import atomic_file
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    writers = {
+        ".csv": lambda p: frame.to_csv(p, index=False),
+        ".tsv": lambda p: frame.to_csv(p, index=False, sep="\t"),
+        ".parquet": lambda p: frame.to_parquet(p, index=False),
+        ".xlsx": lambda p: frame.to_excel(p, index=False),
+        ".json": lambda p: frame.to_json(p, orient="records", indent=1),
+    }
+    if suffix not in writers:
+        raise InputError(f"unknown output format '{suffix}'", file=str(out), hint="Use .csv, .tsv, .parquet, .xlsx or .json")
+    with atomic_file(out) as tmp:
+        writers[suffix](tmp)
+
+
+def predict_file(run_dir: str | Path, data: str | Path, out: str | Path, *, on_error: str = "raise") -> pd.DataFrame:
+    """Predict every row of the table `data` with the run in `run_dir`; write the rows in order plus
+    ``prediction``, ``uncertainty`` (or class probabilities) and ``in_domain`` to `out`."""
+    from matforge.data import read_table
+    from matforge.files import refuse_overwrite_input
+    from matforge.learn._run import load_run
+
+    refuse_overwrite_input(out, data)
+    run = load_run(run_dir)
+    table = read_table(data)
+    predictions = run.predict(table, on_error=on_error)
+    write_table(predictions, out)
+    return predictions

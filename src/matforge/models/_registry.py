@@ -1,0 +1,273 @@
+"""The algorithm zoo: name → estimator factory, search space, task, needs, citation.
+
+Each entry builds a plain scikit-learn estimator from a parameter dict; `AutoModel` wraps it in the
+preprocessing it needs (imputation, scaling, target scaling) and tunes the parameters with Optuna.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from matforge.errors import InputError
+
+__all__ = ["ModelSpec", "MODELS", "get_model", "available_models", "default_models", "resolve_models"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One algorithm.
+
+    factory(task, params, seed, n_jobs) builds the estimator; space(trial) samples parameters from an Optuna
+    trial; defaults are the first configuration tried (so even a tiny budget gets a sensible model).
+    """
+
+    name: str
+    title: str
+    tasks: tuple[str, ...]
+    factory: Callable[..., Any]
+    space: Callable[[Any], dict]
+    defaults: dict
+    citation: str
+    needs_scaling: bool = False
+    scale_target: bool = False
+    max_samples: int | None = None
+    feature_set: str = "main"
+    extra: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def available(self) -> bool:
+        if self.extra is None:
+            return True
+        import importlib.util
+
+        return importlib.util.find_spec("torch") is not None
+
+    def build(self, task: str, params: dict | None = None, seed: int = 0, n_jobs: int = 1):
+        if task not in self.tasks:
+            raise InputError(f"model '{self.name}' does not do {task}", hint=f"It does: {', '.join(self.tasks)}")
+        merged = {**self.defaults, **(params or {})}
+        return self.factory(task, merged, seed, n_jobs)
+
+
+SKLEARN = "F. Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, 2825-2830 (2011)."
+
+
+def _linear(task, p, seed, n_jobs):
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression()
+
+
+def _logistic(task, p, seed, n_jobs):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=p["C"], max_iter=2000)
+
+
+def _ridge(task, p, seed, n_jobs):
+    from sklearn.linear_model import Ridge
+
+    return Ridge(alpha=p["alpha"])
+
+
+def _lasso(task, p, seed, n_jobs):
+    from sklearn.linear_model import Lasso
+
+    return Lasso(alpha=p["alpha"], max_iter=20000, random_state=seed)
+
+
+def _knn(task, p, seed, n_jobs):
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsRegressor if task == "regression" else KNeighborsClassifier
+    return cls(n_neighbors=p["n_neighbors"], weights=p["weights"], p=p["p"], n_jobs=n_jobs)
+
+
+def _svm(task, p, seed, n_jobs):
+    from sklearn.svm import SVC, SVR
+
+    if task == "regression":
+        return SVR(C=p["C"], gamma=p["gamma"], epsilon=p["epsilon"])
+    return SVC(C=p["C"], gamma=p["gamma"], probability=True, random_state=seed)
+
+
+def _tree(task, p, seed, n_jobs):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
+    return cls(max_depth=p["max_depth"], min_samples_leaf=p["min_samples_leaf"], random_state=seed)
+
+
+def _forest(kind):
+    def build(task, p, seed, n_jobs):
+        from sklearn import ensemble
+
+        name = {"rf": "RandomForest", "et": "ExtraTrees"}[kind] + ("Regressor" if task == "regression" else "Classifier")
+        return getattr(ensemble, name)(
+            n_estimators=p["n_estimators"], max_features=p["max_features"], min_samples_leaf=p["min_samples_leaf"],
+            random_state=seed, n_jobs=n_jobs,
+        )  # fmt: skip
+
+    return build
+
+
+def _lightgbm(task, p, seed, n_jobs):
+    import lightgbm
+
+    cls = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
+    return cls(
+        n_estimators=p["n_estimators"], learning_rate=p["learning_rate"], num_leaves=p["num_leaves"],
+        min_child_samples=p["min_child_samples"], subsample=p["subsample"], subsample_freq=1,
+        # one thread: LightGBM's OpenMP threads were 2-20x slower than one on these 2-core machines
+        colsample_bytree=p["colsample_bytree"], reg_lambda=p["reg_lambda"], random_state=seed, n_jobs=1,
+        verbose=-1,
+    )  # fmt: skip
+
+
+def _gaussian_process(task, p, seed, n_jobs):
+    from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    if task == "regression":
+        kernel = ConstantKernel(1.0) * RBF(length_scale=p["length_scale"]) + WhiteKernel(p["noise"])
+        return GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed, n_restarts_optimizer=0)
+    return GaussianProcessClassifier(kernel=ConstantKernel(1.0) * RBF(p["length_scale"]), random_state=seed, n_jobs=n_jobs)
+
+
+def _kernel_ridge(task, p, seed, n_jobs):
+    from sklearn.kernel_ridge import KernelRidge
+
+    return KernelRidge(alpha=p["alpha"], kernel=p["kernel"], gamma=p["gamma"])
+
+
+def _naive_bayes(task, p, seed, n_jobs):
+    from sklearn.naive_bayes import GaussianNB
+
+    return GaussianNB(var_smoothing=p["var_smoothing"])
+
+
+def _lda(task, p, seed, n_jobs):
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    return LinearDiscriminantAnalysis(solver="lsqr", shrinkage=p["shrinkage"])
+
+
+def _gmm(task, p, seed, n_jobs):
+    from matforge.models._gmm import GaussianMixtureClassifier
+
+    return GaussianMixtureClassifier(n_components=p["n_components"], covariance_type=p["covariance_type"], reg_covar=p["reg_covar"], random_state=seed)
+
+
+def _mlp(task, p, seed, n_jobs):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    cls = MLPRegressor if task == "regression" else MLPClassifier
+    width, depth = p["width"], p["depth"]
+    return cls(
+        hidden_layer_sizes=(width,) * depth, alpha=p["alpha"], learning_rate_init=p["learning_rate_init"],
+        early_stopping=True, max_iter=500, n_iter_no_change=20, random_state=seed,
+    )  # fmt: skip
+
+
+def _deep_mlp(task, p, seed, n_jobs):
+    from matforge.models._torch import ResidualMLP
+
+    return ResidualMLP(task=task, width=p["width"], depth=p["depth"], dropout=p["dropout"], lr=p["lr"], weight_decay=p["weight_decay"], random_state=seed)
+
+
+def _atom_table_cnn(task, p, seed, n_jobs):
+    from matforge.models._torch import AtomTableCNN
+
+    return AtomTableCNN(task=task, channels=p["channels"], lr=p["lr"], weight_decay=p["weight_decay"], random_state=seed)
+
+
+def _f(trial, name, low, high, log=False):
+    return trial.suggest_float(name, low, high, log=log)
+
+
+def _i(trial, name, low, high, log=False):
+    return trial.suggest_int(name, low, high, log=log)
+
+
+def _c(trial, name, choices):
+    return trial.suggest_categorical(name, choices)
+
+
+_FOREST_SPACE = lambda t: {"n_estimators": _i(t, "n_estimators", 100, 600, log=True), "max_features": _f(t, "max_features", 0.1, 1.0), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 8)}  # noqa: E731
+_FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.33, "min_samples_leaf": 1}
+_REG, _CLS, _BOTH = ("regression",), ("classification",), ("regression", "classification")
+
+_SPECS = [
+    ModelSpec("linear", "ordinary least-squares linear regression", _REG, _linear, lambda t: {}, {}, SKLEARN, needs_scaling=True),
+    ModelSpec("ridge", "ridge regression", _REG, _ridge, lambda t: {"alpha": _f(t, "alpha", 1e-4, 1e3, log=True)}, {"alpha": 1.0}, "A. E. Hoerl, R. W. Kennard, Ridge regression, Technometrics 12, 55-67 (1970).", needs_scaling=True),
+    ModelSpec("lasso", "lasso regression", _REG, _lasso, lambda t: {"alpha": _f(t, "alpha", 1e-5, 1.0, log=True)}, {"alpha": 1e-3}, "R. Tibshirani, Regression shrinkage and selection via the lasso, J. R. Stat. Soc. B 58, 267-288 (1996).", needs_scaling=True, scale_target=True),
+    ModelSpec("logistic", "logistic regression", _CLS, _logistic, lambda t: {"C": _f(t, "C", 1e-3, 1e3, log=True)}, {"C": 1.0}, SKLEARN, needs_scaling=True),
+    ModelSpec("naive_bayes", "Gaussian naive Bayes", _CLS, _naive_bayes, lambda t: {"var_smoothing": _f(t, "var_smoothing", 1e-12, 1e-2, log=True)}, {"var_smoothing": 1e-9}, "H. Zhang, The optimality of naive Bayes, FLAIRS (2004).", needs_scaling=True),
+    ModelSpec("lda", "linear discriminant analysis", _CLS, _lda, lambda t: {"shrinkage": _f(t, "shrinkage", 0.0, 1.0)}, {"shrinkage": 0.1}, "R. A. Fisher, The use of multiple measurements in taxonomic problems, Ann. Eugen. 7, 179 (1936).", needs_scaling=True),
+    ModelSpec("knn", "k-nearest neighbours", _BOTH, _knn, lambda t: {"n_neighbors": _i(t, "n_neighbors", 1, 30), "weights": _c(t, "weights", ["uniform", "distance"]), "p": _c(t, "p", [1, 2])}, {"n_neighbors": 5, "weights": "distance", "p": 1}, "T. Cover, P. Hart, Nearest neighbor pattern classification, IEEE Trans. Inf. Theory 13, 21-27 (1967).", needs_scaling=True),
+    ModelSpec("svm", "support vector machine (SVR / SVC)", _BOTH, _svm, lambda t: {"C": _f(t, "C", 1e-1, 1e3, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "epsilon": _f(t, "epsilon", 1e-3, 0.5, log=True)}, {"C": 10.0, "gamma": 0.01, "epsilon": 0.05}, "C. Cortes, V. Vapnik, Support-vector networks, Mach. Learn. 20, 273-297 (1995).", needs_scaling=True, scale_target=True, max_samples=20000),
+    ModelSpec("decision_tree", "decision tree", _BOTH, _tree, lambda t: {"max_depth": _i(t, "max_depth", 2, 30), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 20)}, {"max_depth": 12, "min_samples_leaf": 2}, "L. Breiman et al., Classification and Regression Trees, Wadsworth (1984)."),
+    ModelSpec("random_forest", "random forest", _BOTH, _forest("rf"), _FOREST_SPACE, _FOREST_DEFAULTS, "L. Breiman, Random forests, Mach. Learn. 45, 5-32 (2001).", tags=("tree_ensemble",)),
+    ModelSpec("extra_trees", "extremely randomized trees", _BOTH, _forest("et"), _FOREST_SPACE, _FOREST_DEFAULTS, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006).", tags=("tree_ensemble",)),
+    ModelSpec("lightgbm", "gradient boosting (LightGBM)", _BOTH, _lightgbm, lambda t: {"n_estimators": _i(t, "n_estimators", 100, 2000, log=True), "learning_rate": _f(t, "learning_rate", 0.01, 0.2, log=True), "num_leaves": _i(t, "num_leaves", 8, 128, log=True), "min_child_samples": _i(t, "min_child_samples", 3, 50, log=True), "subsample": _f(t, "subsample", 0.5, 1.0), "colsample_bytree": _f(t, "colsample_bytree", 0.2, 1.0), "reg_lambda": _f(t, "reg_lambda", 1e-3, 10.0, log=True)}, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "colsample_bytree": 0.5, "reg_lambda": 0.1}, "G. Ke et al., LightGBM: A highly efficient gradient boosting decision tree, NeurIPS 30 (2017)."),
+    ModelSpec("gaussian_process", "Gaussian process", _BOTH, _gaussian_process, lambda t: {"length_scale": _f(t, "length_scale", 0.3, 30.0, log=True), "noise": _f(t, "noise", 1e-4, 1.0, log=True)}, {"length_scale": 5.0, "noise": 0.1}, "C. E. Rasmussen, C. K. I. Williams, Gaussian Processes for Machine Learning, MIT Press (2006).", needs_scaling=True, max_samples=3000),
+    ModelSpec("kernel_ridge", "kernel ridge regression", _REG, _kernel_ridge, lambda t: {"alpha": _f(t, "alpha", 1e-4, 10.0, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "kernel": _c(t, "kernel", ["rbf", "laplacian"])}, {"alpha": 0.1, "gamma": 0.01, "kernel": "laplacian"}, "K. P. Murphy, Machine Learning: A Probabilistic Perspective, MIT Press (2012), ch. 14.", needs_scaling=True, scale_target=True, max_samples=15000),
+    ModelSpec("gmm", "EM: class-conditional Gaussian mixtures", _CLS, _gmm, lambda t: {"n_components": _i(t, "n_components", 1, 6), "covariance_type": _c(t, "covariance_type", ["diag", "full"]), "reg_covar": _f(t, "reg_covar", 1e-4, 1.0, log=True)}, {"n_components": 2, "covariance_type": "diag", "reg_covar": 1e-2}, "A. P. Dempster, N. M. Laird, D. B. Rubin, Maximum likelihood from incomplete data via the EM algorithm, J. R. Stat. Soc. B 39, 1-38 (1977).", needs_scaling=True),
+    ModelSpec("mlp", "neural network (multilayer perceptron)", _BOTH, _mlp, lambda t: {"width": _c(t, "width", [32, 64, 128, 256]), "depth": _i(t, "depth", 1, 3), "alpha": _f(t, "alpha", 1e-6, 1e-1, log=True), "learning_rate_init": _f(t, "learning_rate_init", 1e-4, 1e-2, log=True)}, {"width": 128, "depth": 2, "alpha": 1e-4, "learning_rate_init": 1e-3}, "D. E. Rumelhart, G. E. Hinton, R. J. Williams, Learning representations by back-propagating errors, Nature 323, 533-536 (1986).", needs_scaling=True, scale_target=True),
+    ModelSpec("deep_mlp", "deep residual network (PyTorch)", _BOTH, _deep_mlp, lambda t: {"width": _c(t, "width", [128, 256, 512]), "depth": _i(t, "depth", 2, 6), "dropout": _f(t, "dropout", 0.0, 0.3), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"width": 256, "depth": 4, "dropout": 0.1, "lr": 1e-3, "weight_decay": 1e-5}, "K. He et al., Deep residual learning for image recognition, CVPR (2016); D. Jha et al., ElemNet, Sci. Rep. 8, 17593 (2018).", needs_scaling=True, scale_target=True, extra="deep"),
+    ModelSpec("atom_table_cnn", "atom-table CNN (PyTorch)", _BOTH, _atom_table_cnn, lambda t: {"channels": _c(t, "channels", [16, 32, 64]), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"channels": 32, "lr": 1e-3, "weight_decay": 1e-5}, "S. Zeng et al., Atom table convolutional neural networks for an accurate prediction of compounds properties, npj Comput. Mater. 5, 84 (2019).", scale_target=True, feature_set="fractions", extra="deep"),
+]  # fmt: skip
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+"""Every algorithm by name; the common model test runs over this registry."""
+
+_ALIASES = {"svr": "svm", "svc": "svm", "rf": "random_forest", "et": "extra_trees", "gbm": "lightgbm", "gp": "gaussian_process", "nb": "naive_bayes", "em": "gmm", "ann": "mlp", "logistic_regression": "logistic", "linear_regression": "linear"}  # fmt: skip
+
+
+def get_model(name: str) -> ModelSpec:
+    """The registry entry for a model name (aliases like ``rf``, ``svr``, ``gbm`` accepted)."""
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in MODELS:
+        raise InputError(f"unknown model '{name}'", hint=f"Choose from: {', '.join(MODELS)}")
+    return MODELS[key]
+
+
+def available_models(task: str) -> list[str]:
+    """Models that do `task` and whose optional dependencies are installed."""
+    return [name for name, spec in MODELS.items() if task in spec.tasks and spec.available()]
+
+
+def default_models(task: str, n_samples: int) -> list[str]:
+    """The models tried when the user names none: strong, fast, diverse."""
+    if task == "regression":
+        names = ["lightgbm", "extra_trees", "random_forest", "svm", "ridge", "knn"]
+        if n_samples <= 2000:
+            names.append("gaussian_process")
+    else:
+        names = ["lightgbm", "extra_trees", "random_forest", "svm", "logistic", "knn"]
+    return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
+
+
+def resolve_models(models: str | list[str] | None, task: str, n_samples: int) -> list[str]:
+    """The model names to train: the default set (None), every available one ("all"), or the names given,
+    checked against the task and the installed extras."""
+    if models in (None, "auto", "default"):
+        names = default_models(task, n_samples)
+    elif models == "all" or models == ["all"]:
+        names = available_models(task)
+    else:
+        requested = [m for m in (models.split(",") if isinstance(models, str) else models) if m]
+        names = []
+        for name in requested:
+            spec = get_model(name)
+            if task not in spec.tasks:
+                raise InputError(f"model '{spec.name}' does not do {task}", hint=f"Models for {task}: {', '.join(available_models(task))}")
+            if not spec.available():
+                raise InputError(f"model '{spec.name}' needs the [{spec.extra}] extra", hint=f"pip install 'matforge[{spec.extra}]'")
+            if spec.name not in names:
+                names.append(spec.name)
+    if not names:
+        raise InputError("no model to train", hint="Name models with --models")
+    return names

@@ -1,0 +1,228 @@
+"""Deep networks (PyTorch, the ``[deep]`` extra) as scikit-learn estimators.
+
+The trained weights are kept as numpy arrays (``state_``) so that skops can save and load the estimator
+without pickle; the torch module is rebuilt on demand.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from matforge.chem import ELEMENT_SYMBOLS
+
+__all__ = ["ResidualMLP", "AtomTableCNN", "atom_table_positions"]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as err:  # pragma: no cover - depends on the install
+        from matforge.errors import InputError
+
+        raise InputError("deep models need PyTorch", hint="pip install 'matforge[deep]'") from err
+    return torch
+
+
+def atom_table_positions(n_elements: int = 103) -> np.ndarray:
+    """(row, column) of each element H.. in a 9 × 18 periodic table (lanthanides/actinides in rows 8 and 9)."""
+    from pymatgen.core.periodic_table import Element
+
+    positions = []
+    for symbol in ELEMENT_SYMBOLS[:n_elements]:
+        element = Element(symbol)
+        if element.is_lanthanoid or element.is_actinoid:
+            first = 57 if element.is_lanthanoid else 89
+            positions.append((7 if element.is_lanthanoid else 8, 2 + element.Z - first))
+        else:
+            positions.append((element.row - 1, element.group - 1))
+    return np.asarray(positions)
+
+
+class _TorchEstimator(BaseEstimator):
+    """Shared training loop: AdamW, mini-batches, early stopping on a 10% validation split, a time limit."""
+
+    def _network(self, n_inputs: int, n_outputs: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _module(self):
+        torch = _torch()
+        module = self._network(self.n_features_in_, self.n_outputs_)
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in self.state_.items()})
+        module.eval()
+        return module
+
+    def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool):
+        torch = _torch()
+        torch.manual_seed(int(self.random_state or 0))
+        rng = np.random.default_rng(self.random_state)
+        order = rng.permutation(len(X))
+        n_val = max(1, int(0.1 * len(X))) if len(X) >= 20 else 0
+        val, train = order[:n_val], order[n_val:]
+        Xt = torch.as_tensor(X, dtype=torch.float32)
+        yt = torch.as_tensor(target, dtype=torch.long if classification else torch.float32)
+        module = self._network(X.shape[1], self.n_outputs_)
+        optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        loss_fn = torch.nn.CrossEntropyLoss() if classification else torch.nn.MSELoss()
+        best, best_state, stale, start = np.inf, None, 0, time.monotonic()
+        self.n_epochs_ = 0
+        for epoch in range(self.max_epochs):
+            module.train()
+            for batch in np.array_split(rng.permutation(train), max(1, len(train) // self.batch_size)):
+                optimizer.zero_grad()
+                out = module(Xt[batch])
+                loss = loss_fn(out if classification else out[:, 0], yt[batch])
+                loss.backward()
+                optimizer.step()
+            self.n_epochs_ = epoch + 1
+            if n_val:
+                module.eval()
+                with torch.no_grad():
+                    out = module(Xt[val])
+                    score = float(loss_fn(out if classification else out[:, 0], yt[val]))
+                if score < best - 1e-6:
+                    best, stale = score, 0
+                    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                else:
+                    stale += 1
+                if stale >= self.patience:
+                    break
+            if time.monotonic() - start > self.max_time:
+                break
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        self.state_ = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+        return self
+
+    def _forward(self, X) -> np.ndarray:
+        check_is_fitted(self, "state_")
+        torch = _torch()
+        X = validate_data(self, X, reset=False).astype(np.float32)
+        module = self._module()
+        with torch.no_grad():
+            return np.concatenate([module(torch.from_numpy(part)).numpy() for part in np.array_split(X, max(1, len(X) // 4096))])
+
+
+class _TaskMixin:
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y)
+        X = X.astype(np.float32)
+        if self.task == "classification":
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            self.n_outputs_ = len(self.classes_)
+            return self._fit(X, codes, True)
+        self.n_outputs_ = 1
+        return self._fit(X, np.asarray(y, dtype=np.float32), False)
+
+    def predict(self, X):
+        out = self._forward(X)
+        if self.task == "classification":
+            return self.classes_[np.argmax(out, axis=1)]
+        return out[:, 0].astype(float)
+
+    def predict_proba(self, X):
+        if self.task != "classification":
+            raise AttributeError("predict_proba is only available for classification")
+        out = self._forward(X)
+        out = np.exp(out - out.max(axis=1, keepdims=True))
+        return out / out.sum(axis=1, keepdims=True)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = super().__sklearn_tags__()
+        if self.task == "classification":
+            tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
+        else:
+            tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
+        return tags
+
+    def score(self, X, y):
+        from sklearn.metrics import accuracy_score, r2_score
+
+        return accuracy_score(y, self.predict(X)) if self.task == "classification" else r2_score(y, self.predict(X))
+
+
+class ResidualMLP(_TaskMixin, _TorchEstimator):
+    """A deep fully connected network with residual blocks, layer norm, dropout and early stopping.
+
+    Parameters
+    ----------
+    task : ``"regression"`` or ``"classification"``.
+    width, depth : units per hidden layer and number of residual blocks.
+    dropout, lr, weight_decay : regularisation and AdamW settings.
+    max_epochs, patience, batch_size, max_time : training schedule; ``max_time`` in seconds.
+    """
+
+    def __init__(self, task="regression", width=256, depth=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
+        self.task = task
+        self.width = width
+        self.depth = depth
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.max_time = max_time
+        self.random_state = random_state
+
+    def _network(self, n_inputs: int, n_outputs: int):
+        nn = _torch().nn
+        width, dropout = self.width, self.dropout
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Dropout(dropout), nn.Linear(width, width))
+
+            def forward(self, x):
+                return x + self.body(x)
+
+        return nn.Sequential(nn.Linear(n_inputs, width), *[Block() for _ in range(self.depth)], nn.LayerNorm(width), nn.Linear(width, n_outputs))
+
+
+class AtomTableCNN(_TaskMixin, _TorchEstimator):
+    """Atom-table CNN (Zeng et al., npj Comput. Mater. 5, 84, 2019).
+
+    A composition is drawn as a 9 × 18 periodic-table image whose pixels hold atomic fractions; convolutions
+    then see chemically neighbouring elements together. Input: the element-fraction columns (H.., as many as given, up to 118).
+    """
+
+    def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
+        self.task = task
+        self.channels = channels
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.max_time = max_time
+        self.random_state = random_state
+
+    def _network(self, n_inputs: int, n_outputs: int):
+        torch = _torch()
+        nn = torch.nn
+        positions = atom_table_positions(n_inputs)
+        flat = torch.as_tensor(positions[:, 0] * 18 + positions[:, 1], dtype=torch.long)
+        c = self.channels
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("flat", flat)
+                self.conv = nn.Sequential(
+                    nn.Conv2d(1, c, 3, padding=1), nn.GELU(), nn.Conv2d(c, c, 3, padding=1), nn.GELU(),
+                    nn.Conv2d(c, 2 * c, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool2d((3, 6)),
+                )  # fmt: skip
+                self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * c * 18, 128), nn.GELU(), nn.Linear(128, n_outputs))
+
+            def forward(self, x):
+                image = x.new_zeros((x.shape[0], 9 * 18))
+                image[:, self.flat] = x
+                return self.head(self.conv(image.view(-1, 1, 9, 18)))
+
+        return Net()
