@@ -12,9 +12,8 @@ from matforge.cli import app as cli_app
 
 
 @pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """Call `matforge.cli.app.main` with only the micro commands registered (other groups live elsewhere)."""
-    monkeypatch.setattr(cli_app, "_register", lambda: __import__("matforge.cli.micro"))
+def run_cli(capsys):
+    """Call `matforge.cli.app.main` as the `matforge` command does; returns (exit code, stdout, stderr)."""
 
     def run(*argv: str) -> tuple[int, str, str]:
         code = cli_app.main([str(a) for a in argv])

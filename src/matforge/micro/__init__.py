@@ -7,7 +7,12 @@ Needs the `micro` extra (`pip install matforge[micro]`): torch, scikit-image, sa
 >>> analyze_grains(sample.image, pixel_size="0.5um").summary["n_grains"]   # sample.truth()["n_grains"] == 40
 """
 
-from matforge.micro._classifier import MicrographClassifier, classification_metrics, classify, train_classifier
+from matforge.micro._classifier import (
+    MicrographClassifier,
+    classification_metrics,
+    classify,
+    train_classifier,
+)
 from matforge.micro._grains import (
     GrainAnalysis,
     analyze_grains,
