@@ -15,7 +15,7 @@ import torch
 from matforge.errors import InputError
 from matforge.files import atomic_dir, atomic_file, refuse_overwrite_input
 from matforge.micro._augment import dihedral, random_crop, random_dihedral, random_photometric, standardize
-from matforge.micro._io import ClassFolderDataset, list_images, load_class_folders, read_image
+from matforge.micro._io import ClassFolderDataset, image_paths, load_class_folders, read_image
 from matforge.micro._nets import MicroResNet
 from matforge.micro._runs import data_hash, images_to_tensor, load_model, save_model, versions, write_json
 from matforge.micro._training import TrainingSchedule, pick_device, seeded_generator, train_network
@@ -328,7 +328,7 @@ def classify(
     Returns (and with `out`, writes as CSV) one row per image in input order: `image`, `prediction`,
     `confidence` (the top probability) and `prob_<class>` for every class.
     """
-    paths = list_images(images) if isinstance(images, (str, os.PathLike)) else [Path(p) for p in images]
+    paths = image_paths(images)
     if out is not None:
         refuse_overwrite_input(out, *paths)
     clf = MicrographClassifier.from_run(run_dir, device=device)

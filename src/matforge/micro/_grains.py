@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from matforge.errors import InputError
+from matforge.micro._io import to_gray
 
 __all__ = [
     "parse_length",
@@ -168,7 +169,7 @@ def segment_grains(
     from scipy import ndimage as ndi
     from skimage import filters, morphology, segmentation
 
-    gray = image if image.ndim == 2 else image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gray = to_gray(image)
     lo, hi = np.percentile(gray, (0.1, 99.9))
     if hi <= lo:
         raise InputError("the image is uniform: no grains to find")
@@ -258,7 +259,7 @@ def analyze_grains(
         from skimage.filters import gaussian
 
         # Thresholds are grey levels of the image as read (0..1), which a user can read off any viewer.
-        gray = image if image.ndim == 2 else image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        gray = to_gray(image)
         levels = gaussian(gray, smoothing) if smoothing > 0 else gray
         phase_map = np.where(pores, 0, 1 + np.digitize(levels, cuts)).astype(np.uint8)
     else:
@@ -276,14 +277,13 @@ def grain_overlay(image: np.ndarray, analysis: GrainAnalysis) -> np.ndarray:
     """uint8 RGB: the micrograph with grain outlines (red), pores (blue) and brighter phases (yellow)."""
     from skimage.segmentation import find_boundaries
 
-    gray = image if image.ndim == 2 else image.mean(-1)
-    rgb = np.repeat(np.clip(gray, 0, 1)[..., None] * 255.0, 3, axis=-1)
-    for phase in range(2, int(analysis.phase_map.max()) + 1):
-        sel = analysis.phase_map == phase
-        rgb[sel] = 0.5 * rgb[sel] + 0.5 * np.array([255, 220, 0])
-    rgb[analysis.pore_mask] = 0.4 * rgb[analysis.pore_mask] + 0.6 * np.array([30, 90, 255])
+    from matforge.micro._report import overlay
+
+    # Tint classes: 1 pores (blue), 2.. phases above the first threshold (yellow); the matrix stays grey.
+    tint = np.where(analysis.pore_mask, 1, np.where(analysis.phase_map >= 2, 2, 0))
+    rgb = overlay(image, tint, alpha=0.55, palette=np.array([[30, 90, 255], [255, 220, 0]]))
     rgb[find_boundaries(analysis.labels, mode="inner") & (analysis.labels > 0)] = (230, 25, 30)
-    return rgb.astype(np.uint8)
+    return rgb
 
 
 def grains(

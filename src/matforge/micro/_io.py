@@ -21,6 +21,8 @@ __all__ = [
     "read_image",
     "read_mask",
     "list_images",
+    "image_paths",
+    "to_gray",
     "ClassFolderDataset",
     "dataset_from_lists",
     "MaskPairDataset",
@@ -29,6 +31,13 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg")
+# ITU-R BT.601 luma weights, the usual grey conversion of RGB micrographs.
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Grey (H, W) float image from grey or RGB (H, W, 3)."""
+    return image if image.ndim == 2 else image @ LUMA
 
 
 def _read_raw(path: Path) -> np.ndarray:
@@ -85,7 +94,7 @@ def read_image(path: str | os.PathLike, *, gray: bool = False) -> np.ndarray:
         data = data[..., 0]
     if data.ndim == 3 and data.shape[-1] == 3:
         if gray or (np.array_equal(data[..., 0], data[..., 1]) and np.array_equal(data[..., 0], data[..., 2])):
-            data = data @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+            data = to_gray(data)
     if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3):
         raise InputError(
             f"expected a 2-D grey or RGB image, got an array of shape {data.shape}",
@@ -127,6 +136,11 @@ def list_images(path: str | os.PathLike) -> list[Path]:
             "folder holds no image files", file=str(path), hint=f"Expected files ending in {', '.join(IMAGE_SUFFIXES)}"
         )
     return files
+
+
+def image_paths(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """A file, a folder (its images, sorted) or a list of files, as a list of paths."""
+    return list_images(images) if isinstance(images, (str, os.PathLike)) else [Path(p) for p in images]
 
 
 @dataclass

@@ -10,9 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["figure_png", "image_png", "classifier_report", "segmenter_report", "write_html"]
+__all__ = ["figure_png", "image_png", "overlay", "classifier_report", "segmenter_report", "write_html"]
 
 MAX_EXAMPLES = 12
+# Colours of classes 1, 2, ... in overlays (class 0, the background, stays uncoloured).
+PALETTE = np.array([[230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240]])
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, *, alpha: float = 0.45, palette: np.ndarray = PALETTE) -> np.ndarray:
+    """uint8 RGB picture of `image` with classes 1, 2, ... of `mask` tinted (class 0 left as is)."""
+    gray = image if image.ndim == 2 else image.mean(-1)
+    rgb = np.repeat(np.clip(gray, 0, 1)[..., None] * 255.0, 3, axis=-1)
+    for k in range(1, int(mask.max()) + 1):
+        sel = mask == k
+        rgb[sel] = (1 - alpha) * rgb[sel] + alpha * palette[(k - 1) % len(palette)]
+    return rgb.astype(np.uint8)
 
 
 def figure_png(fig) -> str:
@@ -138,8 +150,6 @@ def segmenter_report(path, seg, examples: Sequence[tuple[str, np.ndarray, np.nda
 
     `examples` holds (name, image, true mask, predicted mask) of test images.
     """
-    from matforge.micro._segmenter import overlay
-
     scores = seg.metrics_["test"]
     rows = "".join(
         f"<tr><td>{html.escape(str(c))}</td><td>{scores['iou'][str(c)]:.4f}</td><td>{scores['dice'][str(c)]:.4f}</td></tr>"

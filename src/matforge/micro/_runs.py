@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from matforge.errors import InputError, ModelError
+from matforge.micro._io import to_gray
 
 __all__ = ["versions", "data_hash", "write_json", "save_model", "load_model", "images_to_tensor"]
 
@@ -94,7 +95,7 @@ def images_to_tensor(images: list[np.ndarray], size: int, in_channels: int) -> t
         if image.ndim == 2:
             t = torch.from_numpy(image)[None].expand(in_channels, -1, -1)
         elif in_channels == 1:
-            t = torch.from_numpy(image @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[None]
+            t = torch.from_numpy(to_gray(image))[None]
         else:
             t = torch.from_numpy(image).permute(2, 0, 1)
         h, w = t.shape[-2:]

@@ -12,7 +12,6 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,22 +20,19 @@ import torch
 from matforge.errors import InputError
 from matforge.files import atomic_dir, refuse_overwrite_input
 from matforge.micro._augment import random_crop, random_dihedral, random_photometric
-from matforge.micro._io import MaskPairDataset, list_images, load_mask_pairs, read_image
+from matforge.micro._io import MaskPairDataset, image_paths, load_mask_pairs, read_image, to_gray
 from matforge.micro._nets import MicroUNet
+from matforge.micro._report import overlay
 from matforge.micro._runs import data_hash, load_model, save_model, versions, write_json
 from matforge.micro._training import TrainingSchedule, pick_device, seeded_generator, train_network
 
-__all__ = ["MicrographSegmenter", "train_segmenter", "segment", "segmentation_metrics", "overlay"]
-
-# Colours of classes 1, 2, ... in overlays (class 0, the background, stays uncoloured).
-PALETTE = np.array([[230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240]])
-
+__all__ = ["MicrographSegmenter", "train_segmenter", "segment", "segmentation_metrics"]
 
 def _channels_first(image: np.ndarray, in_channels: int) -> np.ndarray:
     if image.ndim == 2:
         return np.repeat(image[None], in_channels, axis=0)
     if in_channels == 1:
-        return (image @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[None]
+        return to_gray(image)[None]
     return np.moveaxis(image, -1, 0)
 
 
@@ -240,16 +236,6 @@ class MicrographSegmenter:
         return seg
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """uint8 RGB picture of `image` with classes 1, 2, ... of `mask` tinted (class 0 left as is)."""
-    gray = image if image.ndim == 2 else image.mean(-1)
-    rgb = np.repeat(np.clip(gray, 0, 1)[..., None] * 255, 3, axis=-1)
-    for k in range(1, int(mask.max()) + 1):
-        sel = mask == k
-        rgb[sel] = (1 - alpha) * rgb[sel] + alpha * PALETTE[(k - 1) % len(PALETTE)]
-    return rgb.astype(np.uint8)
-
-
 def train_segmenter(
     data: str | os.PathLike | MaskPairDataset,
     out: str | os.PathLike | None = None,
@@ -321,7 +307,7 @@ def segment(
     """
     from PIL import Image
 
-    paths = list_images(images) if isinstance(images, (str, os.PathLike)) else [Path(p) for p in images]
+    paths = image_paths(images)
     if out is not None:
         refuse_overwrite_input(out, *paths, *([images] if isinstance(images, (str, os.PathLike)) else []))
     seg = MicrographSegmenter.from_run(run_dir, device=device)
