@@ -52,7 +52,12 @@ def run_md(
     """
     from ase import units
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary
+
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ASE < 3.25 only has the older name
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
     from ase.md.verlet import VelocityVerlet
 
     if ensemble not in ("nve", "nvt"):
@@ -63,13 +68,13 @@ def run_md(
     atoms = atoms.copy()
     atoms.calc = calc
     rng = np.random.default_rng(seed)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
+    thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
     Stationary(atoms)
     if ensemble == "nve":
         dyn = VelocityVerlet(atoms, timestep=timestep * units.fs)
     else:
         dyn = Langevin(atoms, timestep=timestep * units.fs, temperature_K=temperature,
-                       friction=friction / units.fs, rng=rng)
+                       friction=friction / units.fs, rng=rng, fixcm=False)
     record = {"time_fs": [], "total_energy": [], "potential_energy": [], "temperature": []}
     frames = []
 

@@ -110,7 +110,9 @@ def fit_mace(frames, val_frames=None, *, seed: int = 0, init_model=None, log=Non
                 "--max_num_epochs", str(opts["max_num_epochs"]), "--lr", str(opts["lr"]),
                 "--energy_weight", str(opts["energy_weight"]), "--forces_weight", str(opts["forces_weight"]),
                 "--eval_interval", "1", "--patience", str(max(10, opts["max_num_epochs"])), "--save_cpu",
-                "--error_table", "PerAtomMAE"]
+                "--error_table", "PerAtomMAE",
+                # mace re-evaluates train/valid sets after training; matforge evaluates separately, so skip it
+                "--skip_evaluate_heads", "Default"]
         if val_frames:
             _write_extxyz(val_frames, work / "valid.xyz")
             args += ["--valid_file", str(work / "valid.xyz")]

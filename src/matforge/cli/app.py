@@ -23,6 +23,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
     from matforge.cli import featurize  # noqa: F401
+    from matforge.cli import potential  # noqa: F401  (adds the `potential` group)
 
 
 def main(argv: list[str] | None = None) -> int:
