@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -57,16 +58,16 @@ def _check_out_dir(out: Path, *inputs: Path) -> None:
 
 @app.command("fit")
 def fit_command(
-    frames: Path = typer.Argument(..., help="DFT frames: extxyz/OUTCAR/vasprun (ASE), DeePMD npy folder, or .json"),
-    engine: str = typer.Option("soap", help="soap | mace | chgnet | chgnet-aligned | chgnet-finetune"),
-    out: Path = typer.Option(..., "--out", "-o", help="run folder to write (model/ + card.json)"),
-    valid: Path = typer.Option(None, help="validation frames for early stopping (neural engines)"),
-    split: str = typer.Option("none", help="hold out frames from FRAMES: none | frame | config_type | tag"),
-    seed: int = typer.Option(0, help="random seed"),
-    epochs: int = typer.Option(None, help="training epochs (mace, chgnet-finetune)"),
-    init_model: Path = typer.Option(None, help="mace only: fine-tune from this MACE model file or run folder"),
-    option: list[str] = typer.Option(None, help="engine option KEY=VALUE, repeatable (e.g. n_max=8)"),
-    format: str = typer.Option(None, help="force the frames format (deepmd, pymatgen-json, or an ASE format)"),
+    frames: Annotated[Path, typer.Argument(help="DFT frames: extxyz/OUTCAR/vasprun (ASE), DeePMD npy folder, or .json")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="run folder to write (model/ + card.json)")],
+    engine: Annotated[str, typer.Option(help="soap | mace | chgnet | chgnet-aligned | chgnet-finetune")] = "soap",
+    valid: Annotated[Path | None, typer.Option(help="validation frames for early stopping (neural engines)")] = None,
+    split: Annotated[str, typer.Option(help="hold out frames from FRAMES: none | frame | config_type | tag")] = "none",
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    epochs: Annotated[int | None, typer.Option(help="training epochs (mace, chgnet-finetune)")] = None,
+    init_model: Annotated[Path | None, typer.Option(help="mace only: fine-tune from this MACE model file or run folder")] = None,
+    option: Annotated[list[str] | None, typer.Option(help="engine option KEY=VALUE, repeatable (e.g. n_max=8)")] = None,
+    format: Annotated[str | None, typer.Option(help="force the frames format (deepmd, pymatgen-json, or an ASE format)")] = None,
 ) -> None:
     """Fit a potential to DFT energies (eV) and forces (eV/Å) and write a run folder."""
     from matforge.atoms import evaluate, fit, read_frames, save_run, split_frames
@@ -109,10 +110,10 @@ def fit_command(
 
 @app.command("eval")
 def eval_command(
-    run: Path = typer.Argument(..., help="run folder written by `matforge potential fit`"),
-    frames: Path = typer.Argument(..., help="labelled test frames"),
-    out: Path = typer.Option(..., "--out", "-o", help="folder for metrics.json, predictions.extxyz, report.html"),
-    format: str = typer.Option(None, help="force the frames format"),
+    run: Annotated[Path, typer.Argument(help="run folder written by `matforge potential fit`")],
+    frames: Annotated[Path, typer.Argument(help="labelled test frames")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for metrics.json, predictions.extxyz, report.html")],
+    format: Annotated[str | None, typer.Option(help="force the frames format")] = None,
 ) -> None:
     """Energy (meV/atom) and force (eV/Å) errors on labelled frames, with parity plots in report.html."""
     from matforge.atoms import evaluate, load_potential, read_card, read_frames, write_evaluation
@@ -132,15 +133,15 @@ def eval_command(
 
 @app.command("md")
 def md_command(
-    run: Path = typer.Argument(..., help="run folder"),
-    structure: Path = typer.Argument(..., help="starting structure (any format ASE reads)"),
-    ensemble: str = typer.Option("nve", help="nve | nvt (Langevin)"),
-    temperature: float = typer.Option(300.0, help="initial / thermostat temperature, K"),
-    steps: int = typer.Option(1000, help="number of MD steps"),
-    timestep: float = typer.Option(1.0, help="time step, fs"),
-    interval: int = typer.Option(10, help="write a frame every this many steps"),
-    seed: int = typer.Option(0, help="seed of the initial velocities and thermostat noise"),
-    out: Path = typer.Option(..., "--out", "-o", help="trajectory file (extxyz)"),
+    run: Annotated[Path, typer.Argument(help="run folder")],
+    structure: Annotated[Path, typer.Argument(help="starting structure (any format ASE reads)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="trajectory file (extxyz)")],
+    ensemble: Annotated[str, typer.Option(help="nve | nvt (Langevin)")] = "nve",
+    temperature: Annotated[float, typer.Option(help="initial / thermostat temperature, K")] = 300.0,
+    steps: Annotated[int, typer.Option(help="number of MD steps")] = 1000,
+    timestep: Annotated[float, typer.Option(help="time step, fs")] = 1.0,
+    interval: Annotated[int, typer.Option(help="write a frame every this many steps")] = 10,
+    seed: Annotated[int, typer.Option(help="seed of the initial velocities and thermostat noise")] = 0,
 ) -> None:
     """Molecular dynamics with a fitted potential; reports the total-energy drift."""
     from matforge.atoms import load_potential, run_md
@@ -160,12 +161,12 @@ def md_command(
 
 @app.command("relax")
 def relax_command(
-    run: Path = typer.Argument(..., help="run folder"),
-    structure: Path = typer.Argument(..., help="structure to relax (any format ASE reads)"),
-    out: Path = typer.Option(..., "--out", "-o", help="relaxed structure (extxyz)"),
-    fmax: float = typer.Option(0.01, help="force convergence threshold, eV/Å"),
-    steps: int = typer.Option(500, help="maximum optimizer steps"),
-    cell: bool = typer.Option(False, help="relax the cell too"),
+    run: Annotated[Path, typer.Argument(help="run folder")],
+    structure: Annotated[Path, typer.Argument(help="structure to relax (any format ASE reads)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="relaxed structure (extxyz)")],
+    fmax: Annotated[float, typer.Option(help="force convergence threshold, eV/Å")] = 0.01,
+    steps: Annotated[int, typer.Option(help="maximum optimizer steps")] = 500,
+    cell: Annotated[bool, typer.Option(help="relax the cell too")] = False,
 ) -> None:
     """Relax atomic positions (and optionally the cell) with BFGS."""
     from matforge.atoms import load_potential, relax
@@ -179,12 +180,12 @@ def relax_command(
 
 @app.command("properties")
 def properties_command(
-    run: Path = typer.Argument(..., help="run folder"),
-    structure: Path = typer.Argument(..., help="bulk cell (e.g. a conventional cubic cell)"),
-    reference: Path = typer.Option(None, help="JSON of reference values: lattice_constant (Å), "
-                                              "bulk_modulus_GPa, vacancy_formation_energy (eV)"),
-    vacancy: bool = typer.Option(True, help="also compute the vacancy formation energy"),
-    out: Path = typer.Option(None, "--out", "-o", help="write the results as JSON"),
+    run: Annotated[Path, typer.Argument(help="run folder")],
+    structure: Annotated[Path, typer.Argument(help="bulk cell (e.g. a conventional cubic cell)")],
+    reference: Annotated[Path | None, typer.Option(help="JSON of reference values: lattice_constant (Å), "
+                                                        "bulk_modulus_GPa, vacancy_formation_energy (eV)")] = None,
+    vacancy: Annotated[bool, typer.Option(help="also compute the vacancy formation energy")] = True,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the results as JSON")] = None,
 ) -> None:
     """Lattice constant and bulk modulus (equation of state) and vacancy formation energy."""
     from matforge.atoms import load_potential, property_checks
