@@ -146,7 +146,18 @@ def main(argv=None) -> int:
     parser.add_argument("--mace-epochs", type=int, default=10)
     parser.add_argument("--align-frames", type=int, default=40)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--merge", type=Path, nargs="*", default=None,
+                        help="merge the results of other runs' JSON files into --out and print the table")
     args = parser.parse_args(argv)
+    if args.merge is not None:
+        results = json.loads(args.out.read_text())["results"] if args.out.exists() else []
+        for part in args.merge:
+            rows = json.loads(part.read_text())["results"]
+            keys = {(r["dataset"], r["engine"]) for r in rows}
+            results = [r for r in results if (r["dataset"], r["engine"]) not in keys] + rows
+        _write(args, results)
+        print_table(results)
+        return 0
     os.environ.setdefault("MATFORGE_QUIET", "1")
     import torch
 

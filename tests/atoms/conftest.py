@@ -11,8 +11,9 @@ pytest.importorskip("dscribe")
 EMT_CU_A = 3.6  # Å, starting lattice parameter of the generated Cu cells (EMT's own minimum is ~3.59 Å)
 
 
-def emt_cu_frames(n: int, seed: int, *, strain: float = 0.04, rattle: float = 0.08, family: str = "rattled"):
-    """Strained and rattled 32-atom fcc Cu cells labelled with EMT energies (eV) and forces (eV/Å)."""
+def emt_cu_frames(n: int, seed: int, *, strain: float = 0.04, rattle: float = 0.08, family: str = "rattled",
+                  vacancy: bool = False):
+    """Strained and rattled 32-atom fcc Cu cells (31 with `vacancy`) labelled with EMT energies and forces."""
     from ase.build import bulk
     from ase.calculators.emt import EMT
 
@@ -20,6 +21,8 @@ def emt_cu_frames(n: int, seed: int, *, strain: float = 0.04, rattle: float = 0.
     frames = []
     for _ in range(n):
         atoms = bulk("Cu", "fcc", EMT_CU_A * rng.uniform(1 - strain, 1 + strain), cubic=True).repeat(2)
+        if vacancy:
+            del atoms[int(rng.integers(len(atoms)))]
         atoms.rattle(rattle, seed=int(rng.integers(2**31)))
         atoms.calc = EMT()
         atoms.info["ref_energy"] = atoms.get_potential_energy()
@@ -32,7 +35,9 @@ def emt_cu_frames(n: int, seed: int, *, strain: float = 0.04, rattle: float = 0.
 
 @pytest.fixture(scope="session")
 def cu_train():
-    return emt_cu_frames(24, seed=0)
+    """24 rattled bulk cells, then 4 cells with a vacancy (a second configuration family)."""
+    return emt_cu_frames(24, seed=0) + emt_cu_frames(4, seed=2, strain=0.01, rattle=0.05, family="vacancy",
+                                                     vacancy=True)
 
 
 @pytest.fixture(scope="session")

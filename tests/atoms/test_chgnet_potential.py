@@ -42,7 +42,7 @@ def test_chgnet_zero_shot_gives_sensible_silicon():
 
 
 def test_aligned_reference_energies_remove_the_emt_offset():
-    train, test = _small_cu_frames(6, 1), _small_cu_frames(3, 2)
+    train, test = _small_cu_frames(3, 1), _small_cu_frames(2, 2)
     raw = evaluate(fit(train, engine="chgnet"), test)
     aligned = evaluate(fit(train, engine="chgnet-aligned"), test)
     # EMT's energy zero is far from DFT's (~3.7 eV/atom apart for Cu); alignment must remove that offset.
@@ -52,8 +52,8 @@ def test_aligned_reference_energies_remove_the_emt_offset():
 
 
 def test_fine_tuned_chgnet_round_trips_through_a_run_folder(tmp_path):
-    train, test = _small_cu_frames(6, 3), _small_cu_frames(2, 4)
-    calc = fit(train, engine="chgnet-finetune", seed=0, epochs=1, batch_size=3)
+    train, test = _small_cu_frames(3, 3), _small_cu_frames(1, 4)
+    calc = fit(train[:2], engine="chgnet-finetune", val_frames=train[2:], seed=0, epochs=1, batch_size=2)
     save_run(calc, tmp_path / "run")
     assert (tmp_path / "run" / "model" / "chgnet_state.pt").is_file()
     reloaded = load_potential(tmp_path / "run")

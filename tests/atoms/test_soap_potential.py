@@ -58,6 +58,19 @@ def test_soap_lattice_constant_within_one_percent_of_emt(soap_calc):
     assert model["bulk_modulus_GPa"] == pytest.approx(reference["bulk_modulus_GPa"], rel=0.25)
 
 
+def test_soap_vacancy_formation_energy_matches_emt(soap_calc):
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from matforge.atoms import property_checks
+
+    result = property_checks(bulk("Cu", "fcc", 3.6, cubic=True), soap_calc, reference=EMT())
+    assert result["model"]["relax_converged"]
+    # Bound: 0.1 eV on a formation energy of ~1 eV, learned from four vacancy cells.
+    assert abs(result["errors"]["vacancy_formation_energy_error"]) < 0.1
+    assert abs(result["errors"]["lattice_constant_rel_error"]) < 0.01
+
+
 def test_soap_run_folder_round_trip(soap_calc, cu_test, tmp_path):
     save_run(soap_calc, tmp_path / "run")
     reloaded = load_potential(tmp_path / "run")

@@ -11,6 +11,10 @@ from typing import Annotated
 
 import typer
 
+# Parameters shared by several commands.
+RunFolder = Annotated[Path, typer.Argument(help="run folder written by `matforge potential fit`")]
+Structure = Annotated[Path, typer.Argument(help="structure file (any format ASE reads)")]
+
 app = typer.Typer(
     help="Machine-learned interatomic potentials: DFT frames → potential → MD, relaxation, property checks.",
     no_args_is_help=True,
@@ -110,7 +114,7 @@ def fit_command(
 
 @app.command("eval")
 def eval_command(
-    run: Annotated[Path, typer.Argument(help="run folder written by `matforge potential fit`")],
+    run: RunFolder,
     frames: Annotated[Path, typer.Argument(help="labelled test frames")],
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for metrics.json, predictions.extxyz, report.html")],
     format: Annotated[str | None, typer.Option(help="force the frames format")] = None,
@@ -133,8 +137,8 @@ def eval_command(
 
 @app.command("md")
 def md_command(
-    run: Annotated[Path, typer.Argument(help="run folder")],
-    structure: Annotated[Path, typer.Argument(help="starting structure (any format ASE reads)")],
+    run: RunFolder,
+    structure: Structure,
     out: Annotated[Path, typer.Option("--out", "-o", help="trajectory file (extxyz)")],
     ensemble: Annotated[str, typer.Option(help="nve | nvt (Langevin)")] = "nve",
     temperature: Annotated[float, typer.Option(help="initial / thermostat temperature, K")] = 300.0,
@@ -161,8 +165,8 @@ def md_command(
 
 @app.command("relax")
 def relax_command(
-    run: Annotated[Path, typer.Argument(help="run folder")],
-    structure: Annotated[Path, typer.Argument(help="structure to relax (any format ASE reads)")],
+    run: RunFolder,
+    structure: Structure,
     out: Annotated[Path, typer.Option("--out", "-o", help="relaxed structure (extxyz)")],
     fmax: Annotated[float, typer.Option(help="force convergence threshold, eV/Å")] = 0.01,
     steps: Annotated[int, typer.Option(help="maximum optimizer steps")] = 500,
@@ -180,8 +184,8 @@ def relax_command(
 
 @app.command("properties")
 def properties_command(
-    run: Annotated[Path, typer.Argument(help="run folder")],
-    structure: Annotated[Path, typer.Argument(help="bulk cell (e.g. a conventional cubic cell)")],
+    run: RunFolder,
+    structure: Structure,
     reference: Annotated[Path | None, typer.Option(help="JSON of reference values: lattice_constant (Å), "
                                                         "bulk_modulus_GPa, vacancy_formation_energy (eV)")] = None,
     vacancy: Annotated[bool, typer.Option(help="also compute the vacancy formation energy")] = True,
