@@ -75,7 +75,11 @@ def _looks_like_formulas(values: pd.Series) -> bool:
     sample = sample.drop_duplicates().head(300)
     batch = parse_compositions(sample.to_numpy(dtype=object), on_error="keep")
     has_letters = sample.str.contains(r"[A-Z]", regex=True)
-    return bool(batch.valid.mean() >= 0.95 and has_letters.all())
+    if not (batch.valid.mean() >= 0.95 and has_letters.all()):
+        return False
+    # identifiers such as S001, S002 parse as formulas but name the same composition again and again
+    distinct = len(set(composition_keys(sample.to_numpy(dtype=object))))
+    return distinct >= 0.5 * len(sample)
 
 
 def detect_formula_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
