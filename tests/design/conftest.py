@@ -47,3 +47,20 @@ def fe_ni_cr_space() -> dict:
             {"name": "T", "type": "continuous", "low": 300, "high": 800, "step": 50},
         ]
     }
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A real run folder: y = 10·x_Fe − 5·x_Ni + 0.01·T on Fe–Ni–Cr, trained in seconds."""
+    from matforge.learn import train
+
+    rng = np.random.default_rng(0)
+    x = rng.dirichlet([2, 2, 2], 90)
+    T = rng.choice([300.0, 400.0, 500.0], 90)
+    frame = pd.DataFrame({"formula": [f"Fe{a:.3f}Ni{b:.3f}Cr{c:.3f}" for a, b, c in x], "T": T})
+    frame["y"] = 10 * x[:, 0] - 5 * x[:, 1] + 0.01 * T
+    folder = tmp_path_factory.mktemp("design") / "run"
+    data = folder.parent / "train.csv"
+    frame.to_csv(data, index=False)
+    train(data, "y", folder, models="ridge,knn", budget=4, cv=3, ensemble=2, seed=0)
+    return folder

@@ -73,7 +73,7 @@ def select_batch(values: np.ndarray, features: np.ndarray, k: int, *, diversity:
     """Indices of `k` rows chosen greedily by acquisition, each pick damping its neighbours.
 
     The damping factor ``1 - exp(-d² / 2ℓ²)`` uses distances `d` in `features` (standardised); ℓ is `diversity`
-    times the median nearest-neighbour distance of the rows. ``diversity=0`` gives the plain top `k`. Ties go
+    times a quarter of the rows' RMS distance from their centre. ``diversity=0`` gives the plain top `k`. Ties go
     to the lower index, so the batch is deterministic.
     """
     values = np.asarray(values, dtype=float)
@@ -99,13 +99,10 @@ def select_batch(values: np.ndarray, features: np.ndarray, k: int, *, diversity:
 
 
 def _length_scale(X: np.ndarray) -> float:
-    from sklearn.neighbors import NearestNeighbors
-
+    """A quarter of the pool's RMS distance from its centre: neighbours inside it count as 'the same idea'."""
     if len(X) < 2:
         return 0.0
-    dist, _ = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X)
-    positive = dist[:, 1][dist[:, 1] > 0]
-    return float(np.median(positive)) if len(positive) else 0.0
+    return 0.25 * float(np.sqrt(((X - X.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
 def embedding(predictor, frame: pd.DataFrame) -> np.ndarray:
