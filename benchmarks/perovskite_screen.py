@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=90.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perovskite_screen.json"))
+    parser.add_argument("--run", default=None, help="keep the trained run folder here (reused when it exists)")
     parser.add_argument("--top-out", default=None, help="also write the predicted perovskites (csv)")
     args = parser.parse_args(argv)
     from matforge.design import DesignSpace, screen
@@ -43,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     frame = table[["ABX3", "exp_label"]].copy()
     with tempfile.TemporaryDirectory() as work:
-        run_dir = Path(work) / "bartel_run"
-        train(frame, "exp_label", run_dir, task="classification", formula_cols="ABX3", preset="perovskite", budget=args.budget, seed=args.seed)
+        run_dir = Path(args.run) if args.run else Path(work) / "bartel_run"
+        if not (run_dir / "metrics.json").exists():
+            train(frame, "exp_label", run_dir, task="classification", formula_cols="ABX3", preset="perovskite", budget=args.budget, seed=args.seed)
         train_seconds = time.time() - started
         run = load_run(run_dir)
         space = DesignSpace({
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "cv": run.metrics["cv"], "best_model": run.metrics["best_model"], "protocol": run.metrics["protocol"],
         "elements": {"A": len(set(table["A"])), "B": len(set(table["B"])), "X": 5},
         "site_combinations": unbalanced_sites, "charge_balanced_candidates": int(space.size),
+        "counting": "one row per composition (A ≠ B; a composition reachable as A=Fe,B=Ho and A=Ho,B=Fe counts once)",
         "predicted_perovskite": int(positive.sum()),
         "predicted_perovskite_in_domain": int((positive & scored["in_domain"]).sum()),
         "predicted_perovskite_out_of_domain": int((positive & ~scored["in_domain"]).sum()),
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(train_seconds, 1), "screen_seconds": round(screen_seconds, 1), "budget": args.budget, "seed": args.seed,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
     }  # fmt: skip
-    print(f"{summary['charge_balanced_candidates']:,} charge-balanced ABX3 of {unbalanced_sites:,} site combinations; "
+    print(f"{summary['charge_balanced_candidates']:,} charge-balanced ABX3 compositions of {unbalanced_sites:,} site combinations; "
           f"{summary['predicted_perovskite']:,} predicted perovskite ({summary['predicted_perovskite_in_domain']:,} in domain, "
           f"{summary['predicted_perovskite_new_in_domain']:,} of them not in the training table); CV {json.dumps({k: round(v['mean'], 3) for k, v in run.metrics['cv'].items()})}")
     for x, row in summary["per_anion"].items():

@@ -112,6 +112,15 @@ def test_template_abx3_is_charge_balanced():
     assert len(frame) == expected
 
 
+def test_template_lists_each_composition_once_unless_asked():
+    sites = {"A": ["La", "Fe", "Sr"], "B": ["Fe", "La", "Ti"], "X": ["O"]}
+    unique = DesignSpace({"variables": [{"type": "template", "template": "A B X3", "sites": sites}]}).candidates(0, 100)
+    every = DesignSpace({"variables": [{"type": "template", "template": "A B X3", "sites": sites, "unique": False}]}).candidates(0, 100)
+    assert set(every["formula"]) >= {"LaFeO3", "FeLaO3"}
+    assert "FeLaO3" not in set(unique["formula"]) and "LaFeO3" in set(unique["formula"])
+    assert len(unique) == len(every) - 1
+
+
 def test_continuous_space_cannot_be_enumerated_but_decodes():
     space = DesignSpace({"variables": [{"type": "composition", "elements": {"Fe": [0.2, 1], "Ni": [0, 0.8]}}, {"name": "T", "type": "continuous", "low": 0, "high": 1}]})
     with pytest.raises(InputError, match="step"):

@@ -157,8 +157,10 @@ class TemplateBlock:
     """Site templates like 'A B X3': one element per site from its set, optionally charge balanced.
 
     Cation sites take positive and anion sites negative common oxidation states (pymatgen's lists via
-    `matforge.chem.element_table`); a combination is kept when some assignment sums to zero. The valid
-    combinations are listed once (product order of the site sets), so the grid index is their position.
+    `matforge.chem.element_table`); a combination is kept when some assignment sums to zero. With `unique`, a
+    composition reachable by several site assignments (A=Fe, B=Ho and A=Ho, B=Fe) is listed once, with its first
+    assignment. The valid combinations are listed once (product order of the site sets), so the grid index is
+    their position.
     Columns: the formula, each site's element and its oxidation state ``n<site>``.
     """
 
@@ -169,6 +171,7 @@ class TemplateBlock:
     anion_sites: list[str]
     charge_balanced: bool = True
     distinct: bool = True
+    unique: bool = True
 
     def __post_init__(self) -> None:
         combos = np.array(list(itertools.product(*[[ELEMENT_INDEX[e] for e in self.sites[s]] for s in self.labels])), dtype=np.int64).reshape(-1, len(self.labels))
@@ -180,7 +183,23 @@ class TemplateBlock:
         states = np.zeros(combos.shape, dtype=np.int64)
         if self.charge_balanced and len(combos):
             combos, states = self._balance(combos)
+        if self.unique and len(combos):
+            combos, states = self._unique(combos, states)
         self.combos, self.states = combos, states
+
+    def _unique(self, combos: np.ndarray, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # FeHoO3 from A=Fe, B=Ho and from A=Ho, B=Fe is one composition: keep its first site assignment
+        seen: set = set()
+        keep = np.zeros(len(combos), dtype=bool)
+        for i, row in enumerate(combos.tolist()):
+            amounts: dict = {}
+            for element, amount in zip(row, self.amounts, strict=True):
+                amounts[element] = amounts.get(element, 0.0) + amount
+            key = tuple(sorted(amounts.items()))
+            if key not in seen:
+                seen.add(key)
+                keep[i] = True
+        return combos[keep], states[keep]
 
     def _balance(self, combos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         table = element_table().common_oxidation_states

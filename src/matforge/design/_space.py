@@ -108,7 +108,7 @@ _SITE = re.compile(r"^(.*?)(\d+(?:\.\d+)?)?$")
 
 
 def _template(spec: dict, where: str, file: str | None) -> TemplateBlock:
-    _keys(spec, {"type", "column", "template", "sites", "charge_balanced", "anion_sites", "distinct"}, where, file)
+    _keys(spec, {"type", "column", "template", "sites", "charge_balanced", "anion_sites", "distinct", "unique"}, where, file)
     text, sites = spec.get("template"), spec.get("sites")
     if not isinstance(text, str) or not text.split():
         raise InputError(f"{where}.template: give the sites separated by spaces, like 'A B X3'", file=file, value=text)
@@ -141,7 +141,7 @@ def _template(spec: dict, where: str, file: str | None) -> TemplateBlock:
         raise InputError(f"{where}: {size:,} site combinations are too many to list", file=file, hint="Use smaller element sets")
     return TemplateBlock(
         column=str(spec.get("column", "formula")), labels=labels, amounts=amounts, sites=elements, anion_sites=anions,
-        charge_balanced=bool(spec.get("charge_balanced", True)), distinct=bool(spec.get("distinct", True)),
+        charge_balanced=bool(spec.get("charge_balanced", True)), distinct=bool(spec.get("distinct", True)), unique=bool(spec.get("unique", True)),
     )  # fmt: skip
 
 
