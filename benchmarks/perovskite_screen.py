@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     frame = table[["ABX3", "exp_label"]].copy()
     with tempfile.TemporaryDirectory() as work:
         run_dir = Path(args.run) if args.run else Path(work) / "bartel_run"
-        if not (run_dir / "metrics.json").exists():
+        reused = (run_dir / "metrics.json").exists()
+        if not reused:
             train(frame, "exp_label", run_dir, task="classification", formula_cols="ABX3", preset="perovskite", budget=args.budget, seed=args.seed)
         train_seconds = time.time() - started
         run = load_run(run_dir)
@@ -62,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         screen_seconds = time.time() - t0
     scored = result.top
     positive = scored["prediction"].astype(float) == 1.0
-    known = set(table["ABX3"])
-    new = ~scored["ABX3"].isin(known)
+    from matforge.design._suggest import _canonical
+
+    # compare compositions, not spellings: the table writes HoFeO3 where the screen may write FeHoO3
+    known = set(_canonical(table["ABX3"]))
+    new = ~_canonical(scored["ABX3"]).isin(known).to_numpy()
     unbalanced_sites = len(set(table["A"])) * len(set(table["B"])) * 5
     summary = {
         "data": str(source), "rows": len(table), "target": "exp_label (+1 perovskite)",
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_anion": {x: {"candidates": int((scored["X"] == x).sum()), "predicted_perovskite": int((positive & (scored["X"] == x)).sum()), "predicted_perovskite_in_domain": int((positive & scored["in_domain"] & (scored["X"] == x)).sum())} for x in ["O", "F", "Cl", "Br", "I"]},
         "training_compounds_rescreened": int((~new).sum()),
         "top_in_domain_new": scored.loc[scored["in_domain"] & new, ["ABX3", "proba_1.0" if "proba_1.0" in scored else scored.columns[-3]]].head(15).to_dict(orient="records"),
-        "train_seconds": round(train_seconds, 1), "screen_seconds": round(screen_seconds, 1), "budget": args.budget, "seed": args.seed,
+        "train_seconds": None if reused else round(train_seconds, 1), "run_reused": reused, "screen_seconds": round(screen_seconds, 1), "budget": args.budget, "seed": args.seed,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "load_average": os.getloadavg()},
     }  # fmt: skip
     print(f"{summary['charge_balanced_candidates']:,} charge-balanced ABX3 compositions of {unbalanced_sites:,} site combinations; "
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['predicted_perovskite_new_in_domain']:,} of them not in the training table); CV {json.dumps({k: round(v['mean'], 3) for k, v in run.metrics['cv'].items()})}")
     for x, row in summary["per_anion"].items():
         print(f"  X = {x:2s}: {row['candidates']:6d} candidates, {row['predicted_perovskite']:6d} predicted perovskite, {row['predicted_perovskite_in_domain']:6d} in domain")
-    print(f"train {train_seconds:.0f} s, screen {screen_seconds:.1f} s")
+    print(f"{'loaded the kept run' if reused else 'train'} {train_seconds:.0f} s, screen {screen_seconds:.1f} s")
     if args.top_out:
         scored.loc[positive].to_csv(args.top_out, index=False)
     out = Path(args.out)
