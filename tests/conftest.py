@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pandas as pd
-import pytest
-
+# one BLAS/OpenMP thread per test worker: pytest -n 2 already uses both cores, and oversubscribed BLAS threads
+# made k-means, GMM and LightGBM 10-20x slower here
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 os.environ.setdefault("MATFORGE_QUIET", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 ELEMENTS = ["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Ti", "Zr", "V", "Nb", "Cr", "Mo", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga", "Si", "Ge", "Sn", "O", "S", "Se", "F", "Cl", "Br", "N", "P"]
 

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import save_png
 
 from matforge.cli import app as cli_app
+from tests.micro.conftest import save_png
 
 
 @pytest.fixture

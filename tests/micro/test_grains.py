@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import save_png
 
 from matforge.errors import InputError
 from matforge.micro import (
@@ -18,6 +17,7 @@ from matforge.micro import (
     parse_length,
     synthetic_microstructure,
 )
+from tests.micro.conftest import save_png
 
 
 def test_astm_e112_relations_match_the_standard_tables():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import save_png
 
 from matforge.errors import InputError
 from matforge.micro import list_images, load_class_folders, load_mask_pairs, read_image, read_mask
+from tests.micro.conftest import save_png
 
 
 def test_16bit_png_and_tiff_read_like_their_8bit_export(tmp_path):

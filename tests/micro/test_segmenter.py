@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from conftest import save_png
 
 from matforge.errors import InputError
 from matforge.micro import MicrographSegmenter, read_mask, segment, synthetic_microstructure, train_segmenter
+from tests.micro.conftest import save_png
 
 SMALL = {"width": 8, "epochs": 20, "steps_per_epoch": 10, "patience": 20}
 
