@@ -70,7 +70,7 @@ def test_prefer_low_variance_moves_away_from_uncertain_optimum(surrogate):
 
 
 def test_nsga2_two_goals_gives_a_pareto_front():
-    from conftest import QuadraticSurrogate
+    from tests.design.conftest import QuadraticSurrogate
 
     first = QuadraticSurrogate({"Fe": 0.8, "Ni": 0.1, "Cr": 0.1})
     second = QuadraticSurrogate({"Fe": 0.4, "Ni": 0.1, "Cr": 0.5})
