@@ -31,7 +31,7 @@ def train(
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
     preset: str = typer.Option("magpie", "--preset", help="Composition feature preset."),
     ensemble: int = typer.Option(3, "--ensemble", help="Average of the top N configurations (1: single best)."),
-    protocol: str = typer.Option("group", "--protocol", help="group (grouped by composition) or kfold."),
+    protocol: str = typer.Option("group", "--protocol", help="group (by composition), kfold, loco (leave one k-means cluster out) or chemsys (by chemical system)."),
     seed: int = typer.Option(0, "--seed", help="Seed for splits, search and models."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
     max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
