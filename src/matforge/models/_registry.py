@@ -12,7 +12,7 @@ from typing import Any
 
 from matforge.errors import InputError
 
-__all__ = ["ModelSpec", "MODELS", "get_model", "available_models", "default_models"]
+__all__ = ["ModelSpec", "MODELS", "get_model", "available_models", "default_models", "resolve_models"]
 
 
 @dataclass(frozen=True)
@@ -263,4 +263,27 @@ def _default_names(task: str, n_samples: int) -> list[str]:
         if n_samples <= 2000:
             # SVC's probabilities come from an internal 5-fold Platt fit: ~6x an SVR's cost, too dear at scale
             names.insert(3, "svm")
+    return names
+
+
+def resolve_models(models: str | list[str] | None, task: str, n_samples: int) -> list[str]:
+    """The model names to train: the default set (None), every available one ("all"), or the names given,
+    checked against the task and the installed extras."""
+    if models in (None, "auto", "default"):
+        names = default_models(task, n_samples)
+    elif models == "all" or models == ["all"]:
+        names = available_models(task)
+    else:
+        requested = [m for m in (models.split(",") if isinstance(models, str) else models) if m]
+        names = []
+        for name in requested:
+            spec = get_model(name)
+            if task not in spec.tasks:
+                raise InputError(f"model '{spec.name}' does not do {task}", hint=f"Models for {task}: {', '.join(available_models(task))}")
+            if not spec.available():
+                raise InputError(f"model '{spec.name}' needs the [{spec.extra}] extra", hint=f"pip install 'matforge[{spec.extra}]'")
+            if spec.name not in names:
+                names.append(spec.name)
+    if not names:
+        raise InputError("no model to train", hint="Name models with --models")
     return names
