@@ -263,6 +263,7 @@ class AutoModel(BaseEstimator):
         self.predictor_ = Predictor(
             featurizer=self.featurizer_, members=members, task=self.task_, classes=self.classes_, intervals=intervals,
             probability=probability, domain=domain, domain_columns=domain_cols, target=str(y.name or "target"),
+            decision_threshold=self.decision_threshold_,
         )  # fmt: skip
         self.fit_seconds_ = time.monotonic() - start_time
         return self
@@ -311,10 +312,7 @@ class AutoModel(BaseEstimator):
     def decide(self, table: pd.DataFrame) -> np.ndarray:
         """Labels from `predict_table`'s probabilities: binary tasks cut at ``decision_threshold_`` (balanced
         recalls), otherwise the most probable class."""
-        proba = table[[f"proba_{c}" for c in self.classes_]].to_numpy(dtype=float)
-        if self.decision_threshold_ is None:
-            return np.asarray(self.classes_, dtype=object)[np.argmax(proba, axis=1)]
-        return np.where(proba[:, 1] >= self.decision_threshold_, self.classes_[1], self.classes_[0]).astype(object)
+        return self.predictor_.label(table[[f"proba_{c}" for c in self.classes_]].to_numpy(dtype=float))
 
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""

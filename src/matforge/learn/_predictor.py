@@ -24,7 +24,7 @@ class Predictor(BaseEstimator):
     Attributes are set by `AutoModel`; `predict_table` returns predictions, uncertainty and the in-domain flag.
     """
 
-    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target"):
+    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None):
         self.featurizer = featurizer
         self.members = members
         self.task = task
@@ -34,6 +34,7 @@ class Predictor(BaseEstimator):
         self.domain = domain
         self.domain_columns = domain_columns
         self.target = target
+        self.decision_threshold = decision_threshold
 
     def _member_outputs(self, F: pd.DataFrame) -> list[np.ndarray]:
         from matforge.learn._search import predict_with
@@ -53,10 +54,18 @@ class Predictor(BaseEstimator):
         proba = np.mean(np.stack(outputs), axis=0)
         if self.probability is not None:
             proba = self.probability.transform(proba)
-        result = {"prediction": np.asarray(self.classes)[np.argmax(proba, axis=1)]}
+        result = {"prediction": self.label(proba)}
         for j, label in enumerate(self.classes):
             result[f"proba_{label}"] = proba[:, j]
         return result
+
+    def label(self, proba: np.ndarray) -> np.ndarray:
+        """Class labels from probabilities: a binary task cuts at `decision_threshold` (chosen on out-of-fold
+        predictions so that both classes' recalls balance), otherwise the most probable class wins."""
+        classes = np.asarray(self.classes, dtype=object)
+        if self.decision_threshold is None or len(classes) != 2:
+            return classes[np.argmax(proba, axis=1)]
+        return np.where(proba[:, 1] >= self.decision_threshold, classes[1], classes[0])
 
     def predict_table(self, table: pd.DataFrame, *, on_error: str = "raise") -> pd.DataFrame:
         """Predictions for every row of `table`, in order: ``prediction``, ``uncertainty`` (regression: standard
