@@ -18,6 +18,8 @@ __all__ = ["ReportContext", "SECTIONS"]
 
 # rows used by the explanations (seeded subsamples), to keep a 5000-row report within ~20 s on 2 cores
 EXPLAIN_ROWS = {"permutation": 400, "shap": 400, "partial_dependence": 150, "sensitivity": 200}
+# the sensitivity matrix of the page covers the most important numeric features (CSV: all, via explain)
+SENSITIVITY_FEATURES = 20
 
 
 @dataclass
@@ -189,10 +191,16 @@ def explanation_section(ctx: ReportContext) -> str:
 
     def sensitivity():
         F, _ = _features(ctx)
-        return explain.sensitivity_matrix(predictor, F, max_rows=rows["sensitivity"], seed=ctx.seed)
+        numeric = numeric_columns(predictor, F)
+        wanted = set(numeric)
+        try:  # the matrix shows the features that matter; computing it for all 100+ descriptors costs seconds
+            ranked = [f for f in _cached(ctx, "importance", importance)["feature"] if f in wanted][:SENSITIVITY_FEATURES]
+        except Exception:
+            ranked = numeric
+        return explain.sensitivity_matrix(predictor, F, features=ranked, max_rows=rows["sensitivity"], seed=ctx.seed)
 
     what = "each class probability" if ctx.task == "classification" else "the prediction"
-    parts.append(figure("Sensitivity matrix", lambda: plots.sensitivity_figure(_cached(ctx, "sensitivity", sensitivity)), f"Average change of {what} when a feature increases by one standard deviation (finite differences, Zhou et al., npj Comput. Mater. 5, 128 (2019)). <code>matforge explain</code> writes it per feature unit as CSV."))
+    parts.append(figure("Sensitivity matrix", lambda: plots.sensitivity_figure(_cached(ctx, "sensitivity", sensitivity)), f"Average change of {what} when a feature increases by one standard deviation, for the {SENSITIVITY_FEATURES} most important numeric features (finite differences, Zhou et al., npj Comput. Mater. 5, 128 (2019)). <code>matforge explain</code> writes it per feature unit as CSV."))
     return "".join(parts)
 
 

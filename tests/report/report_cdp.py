@@ -3,7 +3,7 @@ websocket library) and record what the page did: requests, console errors, image
 
 Used by the chromium-marked test and to make the screenshots in docs/:
 
-    python tests/report/cdp.py runs/demo/report.html docs/   # writes docs/report-<section>.png
+    python tests/report/report_cdp.py runs/demo/report.html docs/   # writes docs/report-<section>.png
 """
 
 from __future__ import annotations
