@@ -75,6 +75,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.tasks.split(","):
             results[name] = measure(name, args.data_dir, budgets[name], args.seed, args.cv, Path(tmp))
+            print(f"{name}: 90 % coverage {results[name]['coverage_90']:.3f}", flush=True)
     print(f"{'task':10s} {'rows':>6s} {'model':40s} {'MAE':>9s} {'cover90':>8s} {'gauss90':>8s} {'mis.area':>8s}")
     for name, r in results.items():
         print(f"{name:10s} {r['rows']:6d} {r['best_model'][:40]:40s} {r['cv_mae']:9.4g} {r['coverage_90']:8.3f} {r['coverage_90_gaussian_reading']:8.3f} {r['miscalibration_area']:8.3f}")

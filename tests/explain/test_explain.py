@@ -101,3 +101,14 @@ def test_shap_values_of_lightgbm_add_up_to_its_prediction(tmp_path):
     assert main(["explain", str(run_dir), "--out", str(tmp_path / "why")]) == 0
     table = pd.read_csv(tmp_path / "why" / "shap_values.csv")
     assert len(table) == len(F) and {"row", "x1", "x2", "x3", "base_value"} <= set(table.columns)
+
+
+def test_shap_values_of_a_scikit_learn_forest_add_up_to_its_prediction(tmp_path):
+    pytest.importorskip("shap", reason="SHAP for forests needs pip install 'matforge[explain]'")
+    frame = _design_table(80).drop(columns=["phase"])
+    run_dir = train(frame, "y", tmp_path / "run", budget=3, models="extra_trees", cv=2, ensemble=1)
+    run, F, _ = _features(run_dir)
+    shap = explain.shap_values(run.predictor, F, member_names=run.card["final_members"], max_rows=15)
+    member = run.predictor.members[0]
+    np.testing.assert_allclose(shap.base[0] + shap.values[:, :, 0].sum(axis=1), member[-1].predict(shap.data.to_numpy()), rtol=1e-6, atol=1e-6)
+    assert shap.member == "extra_trees" and shap.space == "target units"

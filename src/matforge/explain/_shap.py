@@ -55,15 +55,18 @@ def _kind(estimator) -> str | None:
 
 
 def tree_member(predictor, names: list[str] | None = None) -> tuple[int, str] | None:
-    """Position and name of the best-ranked member that is a tree ensemble SHAP can explain here, or None."""
+    """Position and name of the member SHAP explains: the best-ranked LightGBM member, else the best-ranked
+    scikit-learn tree ensemble when `shap` is installed; None when there is neither."""
     import importlib.util
 
     has_shap = importlib.util.find_spec("shap") is not None
-    for i, member in enumerate(predictor.members):
-        kind = _kind(member.named_steps["model"])
-        if kind == "lightgbm" or (kind == "sklearn" and has_shap):
-            name = names[i] if names and i < len(names) else type(member.named_steps["model"]).__name__
-            return i, name
+    kinds = [_kind(member.named_steps["model"]) for member in predictor.members]
+    # LightGBM first: its own TreeSHAP is fast; deep scikit-learn forests take far longer per row
+    for wanted in ("lightgbm", "sklearn"):
+        for i, kind in enumerate(kinds):
+            if kind == wanted and (kind == "lightgbm" or has_shap):
+                name = names[i] if names and i < len(names) else type(predictor.members[i].named_steps["model"]).__name__
+                return i, name
     return None
 
 

@@ -17,7 +17,7 @@ from matforge.report._style import figure_to_base64
 __all__ = ["ReportContext", "SECTIONS"]
 
 # rows used by the explanations (seeded subsamples), to keep a 5000-row report within ~20 s on 2 cores
-EXPLAIN_ROWS = {"permutation": 400, "shap": 400, "partial_dependence": 150, "sensitivity": 200}
+EXPLAIN_ROWS = {"permutation": 400, "shap": 200, "partial_dependence": 150, "sensitivity": 200}
 # the sensitivity matrix of the page covers the most important numeric features (CSV: all, via explain)
 SENSITIVITY_FEATURES = 20
 
@@ -172,7 +172,7 @@ def explanation_section(ctx: ReportContext) -> str:
         F, y = _features(ctx)
         return explain.permutation_importance(predictor, F, y, n_repeats=2, max_rows=rows["permutation"], seed=ctx.seed)
 
-    parts = [f"<p>Explanations of the final model on seeded random subsamples of the training rows (at most {rows['permutation']} rows for importance and SHAP, {rows['sensitivity']} for the sensitivity matrix, {rows['partial_dependence']} for partial dependence) to keep this page fast; <code>matforge explain</code> computes them on any table. They describe what the model has learned, which is a correlation in the data, not necessarily a physical cause.</p>"]
+    parts = [f"<p>Explanations of the final model on seeded random subsamples of the training rows (at most {rows['permutation']} rows for importance, {rows['shap']} for SHAP, {rows['sensitivity']} for the sensitivity matrix, {rows['partial_dependence']} for partial dependence) to keep this page fast; <code>matforge explain</code> computes them on any table. They describe what the model has learned, which is a correlation in the data, not necessarily a physical cause.</p>"]
     parts.append(figure("Permutation importance", lambda: plots.importance_figure(_cached(ctx, "importance", importance)), "How much worse the model predicts the training rows when one feature's values are shuffled. Correlated descriptors share their importance."))
     names = ctx.card.get("final_members")
     if explain.tree_member(predictor, names) is None:
