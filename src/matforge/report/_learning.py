@@ -37,7 +37,7 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
     """
     from matforge.learn import make_splits
     from matforge.learn._pipeline import selection_metric
-    from matforge.learn._search import _score, fit_pipeline
+    from matforge.learn._search import _score, fit_pipeline, predict_with
     from matforge.models import get_model
 
     card, predictor = run.card, run.predictor
@@ -64,8 +64,6 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
             if task == "classification" and len(np.unique(y[subset])) < 2:
                 continue
             model = fit_pipeline(spec, task, tuned.get(spec.name, spec.defaults), F.iloc[subset], y[subset], columns=columns, categorical=predictor.featurizer.categorical_cols, seed=seed, n_jobs=n_jobs)
-            from matforge.learn._search import predict_with
-
             score_test = _score(task, y[test], predict_with(model, task, F.iloc[test], classes), classes)
             score_train = _score(task, y[subset], predict_with(model, task, F.iloc[subset], classes), classes)
             records.append({"fraction": fraction, "n_train": size, "test": score_test, "train": score_train})
