@@ -79,7 +79,7 @@ def render_report(run_dir: str | Path, out: str | Path | None = None, *, seed: i
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>matforge report: {esc(ctx.target)}</title><style>{_STYLE}</style></head><body>"
         f"<nav>{nav}</nav><h1>{esc(ctx.target)}: {ctx.task} report</h1>{_summary(ctx)}{body}"
-        f"<footer>matforge report of {esc(run_dir.name.removeprefix(".").removesuffix(".partial"))}, rendered in {time.perf_counter() - start:.1f} s ({timings}).</footer></body></html>"
+        f"<footer>matforge report of {esc(run_dir.name.removeprefix('.').removesuffix('.partial'))}, rendered in {time.perf_counter() - start:.1f} s ({timings}).</footer></body></html>"
     )  # fmt: skip
     target = Path(out) if out is not None else run_dir / "report.html"
     with atomic_file(target) as tmp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ def accuracy_section(ctx: ReportContext) -> str:
         parts.append(note("learning curve: needs the saved model and model/train_data.parquet"))
     else:
         parts.append(figure(
-            "Learning curve", lambda: learning_curve_figure(_cached(ctx, "learning", lambda: learning_curve(ctx.run, ctx.table, seed=ctx.seed))),
+            "Learning curve", lambda: learning_curve_figure(_cached(ctx, "learning", lambda: learning_curve(ctx.run, ctx.table, seed=ctx.seed, n_jobs=min(4, os.cpu_count() or 1)))),
             "Would more experiments help? The best algorithm, refitted on growing random subsets of the training folds (tuned settings kept), scored on held-out compositions. A curve still improving at the right end means more data should pay off; a flat curve means better features or cleaner data are needed instead.",
         ))  # fmt: skip
     return "".join(parts)
