@@ -48,16 +48,17 @@ def _loss(predictor, y: np.ndarray, output: np.ndarray) -> float:
     return float(-np.mean(np.log(np.clip(output[np.arange(len(y)), index], 1e-12, 1.0))))
 
 
-def permutation_importance(predictor, F: pd.DataFrame, y, *, n_repeats: int = 3, max_rows: int | None = 500, seed: int = 0) -> pd.DataFrame:
+def permutation_importance(predictor, F: pd.DataFrame, y, *, features: list[str] | None = None, n_repeats: int = 3, max_rows: int | None = 500, seed: int = 0) -> pd.DataFrame:
     """How much worse the final model predicts when one feature's values are shuffled (Breiman 2001).
 
     Parameters
     ----------
     predictor : the run's `Predictor` (``load_run(dir).predictor``).
     F : feature rows (``predictor.featurizer.transform(table)``) and `y` their targets (or class labels).
+    features : the features to shuffle (default: every feature the model uses).
     n_repeats : shuffles per feature; max_rows : rows used (a seeded subsample), seed : seed of both.
 
-    Returns one row per feature the model uses, most important first: ``importance`` = mean increase of the
+    Returns one row per feature, most important first: ``importance`` = mean increase of the
     loss — mean absolute error in target units (regression) or log-loss in nats (classification) — and
     ``importance_std`` over the repeats. Shuffling breaks correlated features together only partly, so a
     feature with a close twin (common among composition descriptors) can look less important than it is.
@@ -67,7 +68,7 @@ def permutation_importance(predictor, F: pd.DataFrame, y, *, n_repeats: int = 3,
     y = np.asarray(y)[rows]
     rng = np.random.default_rng(seed)
     base = _loss(predictor, y, model_output(predictor, F))
-    columns = used_columns(predictor)
+    columns = used_columns(predictor) if features is None else list(features)
     changes = [(column, F[column].to_numpy()[rng.permutation(len(F))]) for column in columns for _ in range(n_repeats)]
     keys = [column for column, _ in changes]
     losses = np.array([_loss(predictor, y, out) for out in _outputs_of_changes(predictor, F, changes)]) - base
