@@ -22,7 +22,7 @@ def _groups(table: pd.DataFrame, formula_cols: list[str]) -> np.ndarray:
     return np.array(["|".join(parts) for parts in zip(*keys, strict=True)], dtype=object)
 
 
-def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTIONS, folds: int = 3, seed: int = 0, n_jobs: int = 1) -> pd.DataFrame:
+def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTIONS, folds: int = 3, seed: int = 0, n_jobs: int = 1, max_rows: int | None = 20000) -> pd.DataFrame:
     """Out-of-fold score of the run's best single model as the training set grows.
 
     The final model's top-ranked algorithm with its tuned hyper-parameters is refitted on random `fractions`
@@ -33,7 +33,7 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
 
     `run` is a `matforge.learn.Run`; `table` defaults to its ``model/train_data.parquet``. Returns
     ``n_train``, ``fraction``, ``test_mean``, ``test_std``, ``train_mean``, ``train_std``; attrs name the
-    model and metric.
+    model and metric. Tables larger than `max_rows` are subsampled first (seeded) to bound the refits.
     """
     from matforge.learn import make_splits
     from matforge.learn._pipeline import selection_metric
@@ -42,6 +42,8 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
 
     card, predictor = run.card, run.predictor
     table = pd.read_parquet(run.path / "model" / "train_data.parquet") if table is None else table
+    if max_rows is not None and len(table) > max_rows:
+        table = table.sample(max_rows, random_state=seed)
     task, target = card["task"], card["target"]
     tuned = {t["model"]: t["params"] for t in card.get("final_tuning", [])}
     names = [m for m in card.get("final_members", []) if get_model(m).extra is None] or [m for m in tuned if get_model(m).extra is None]
@@ -86,13 +88,14 @@ def learning_curve_figure(curve: pd.DataFrame):
     return fig
 
 
-def domain_check(run, table: pd.DataFrame | None = None, oof: pd.DataFrame | None = None) -> pd.DataFrame:
+def domain_check(run, table: pd.DataFrame | None = None, oof: pd.DataFrame | None = None, *, max_rows: int | None = 5000, seed: int = 0) -> pd.DataFrame:
     """How often rows fall outside the domain of the *other* outer folds, and how much worse they are predicted.
 
     For each outer fold a `DomainGuard` (the one `matforge predict` uses for ``in_domain``) is fitted on the
     other folds' features and flags the held-out rows. Returns one row per group (``in domain`` / ``out of
     domain``): ``rows``, ``fraction`` and the out-of-fold error there (MAE for regression, error rate for
     classification) — flagged rows should be predicted worse, which is what makes the flag worth heeding.
+    With more than `max_rows` rows a seeded subsample is checked (the neighbour search grows as rows²).
     """
     from matforge.learn import DomainGuard
 
@@ -101,6 +104,9 @@ def domain_check(run, table: pd.DataFrame | None = None, oof: pd.DataFrame | Non
         raise ValueError("this model has no domain guard (no numeric features)")
     table = pd.read_parquet(run.path / "model" / "train_data.parquet") if table is None else table
     oof = run.oof() if oof is None else oof
+    if max_rows is not None and len(table) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(table), max_rows, replace=False))
+        table, oof = table.iloc[keep], oof.iloc[keep]
     X = predictor.featurizer.transform(table)[predictor.domain_columns].to_numpy(dtype=float)
     folds = oof["fold"].to_numpy()
     inside = np.ones(len(X), bool)
