@@ -25,10 +25,10 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def report_page(runs) -> Path:
+def report_page(request) -> Path:
     """The demo's report when `make demo` has run, otherwise the synthetic regression run's."""
     demo = REPO / "runs" / "demo" / "report.html"
-    return demo if demo.exists() else runs["regression"] / "report.html"
+    return demo if demo.exists() else request.getfixturevalue("runs")["regression"] / "report.html"
 
 
 def test_report_opens_in_headless_chromium(chromium, report_page):

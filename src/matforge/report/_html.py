@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -84,4 +85,8 @@ def render_report(run_dir: str | Path, out: str | Path | None = None, *, seed: i
     target = Path(out) if out is not None else run_dir / "report.html"
     with atomic_file(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
+        # the temporary file is private (0600); the report is meant to be shared like the other run files
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)
     return target
