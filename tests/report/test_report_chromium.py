@@ -33,7 +33,8 @@ def report_page(request) -> Path:
 
 def test_report_opens_in_headless_chromium(chromium, report_page):
     from PIL import Image
-    from report_cdp import visit
+
+    from tests.report.report_cdp import visit
 
     page = visit(report_page)
     assert page.network_requests == []

@@ -22,7 +22,8 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
-    from matforge.cli import datasets, explain, train  # noqa: F401
+    from matforge.cli import datasets, design, explain, explore, featurize, train  # noqa: F401
+    from matforge.cli import micro, potential  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

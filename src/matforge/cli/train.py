@@ -31,9 +31,10 @@ def train(
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
     preset: str = typer.Option("magpie", "--preset", help="Composition feature preset."),
     ensemble: int = typer.Option(3, "--ensemble", help="Average of the top N configurations (1: single best)."),
-    protocol: str = typer.Option("group", "--protocol", help="group (grouped by composition) or kfold."),
+    protocol: str = typer.Option("group", "--protocol", help="group (by composition), kfold, loco (leave one k-means cluster out) or chemsys (by chemical system)."),
     seed: int = typer.Option(0, "--seed", help="Seed for splits, search and models."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
+    max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
 ) -> None:
     """Train a model with nested cross-validation and write a run folder."""
@@ -41,7 +42,7 @@ def train(
 
     run = train_run(
         data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
-        cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume,
+        cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
         n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv),
     )  # fmt: skip
     _summary(run)

@@ -75,7 +75,11 @@ def _looks_like_formulas(values: pd.Series) -> bool:
     sample = sample.drop_duplicates().head(300)
     batch = parse_compositions(sample.to_numpy(dtype=object), on_error="keep")
     has_letters = sample.str.contains(r"[A-Z]", regex=True)
-    return bool(batch.valid.mean() >= 0.95 and has_letters.all())
+    if not (batch.valid.mean() >= 0.95 and has_letters.all()):
+        return False
+    # identifiers such as S001, S002 parse as formulas but name the same composition again and again
+    distinct = len(set(composition_keys(sample.to_numpy(dtype=object))))
+    return distinct >= 0.5 * len(sample)
 
 
 def detect_formula_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -242,6 +246,13 @@ def prepare_dataset(
     if len(y) < 10:
         raise InputError(f"only {len(y)} rows with a target; at least 10 are needed to train and evaluate", file=source, column=target)
 
+    if formula_list and task == "regression":
+        # data cleaning: isolation-forest outliers and identical inputs with different targets, noted (not removed)
+        from matforge.explore import find_outliers, outlier_notes
+        from matforge.features import make_featurizer
+
+        features = make_featurizer("magpie", on_error="nan").fit_transform(frame[formula_list[0]].to_numpy(dtype=object))
+        notes += outlier_notes(find_outliers(features, y.to_numpy(dtype=float), seed=0), row_ids)
     comp_keys = [composition_keys(frame[c].to_numpy(dtype=object)) for c in formula_list]
     process_keys = [frame[c].astype(str).to_numpy() for c in numeric_cols + categorical_cols]
     # identical inputs (composition and process values) are duplicates; the same composition is one group

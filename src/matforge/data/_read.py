@@ -35,6 +35,20 @@ def _check_header(path: Path, sep: str) -> None:
         seen[name] = i
 
 
+_NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "None", "n/a", "nan", "null"]
+
+
+def _numeric_with_nan_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of numbers in which some cells say 'NaN' become numeric columns."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object and (column == "NaN").any():
+            numbers = pd.to_numeric(column.where(column != "NaN"), errors="coerce")
+            if numbers.notna().sum() == column.notna().sum() - (column == "NaN").sum():
+                frame[name] = numbers
+    return frame
+
+
 def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop an unnamed first column that is just 0..n-1 (a pandas index written by `to_csv`)."""
     first = frame.columns[0] if len(frame.columns) else None
@@ -71,7 +85,9 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, forma
         if kind in ("csv", "tsv"):
             sep = "\t" if kind == "tsv" else ","
             _check_header(path, sep)
-            frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True)
+            # "NaN" is also a formula (Na1N1): keep it as text here, numeric columns are converted below
+            frame = pd.read_csv(path, sep=sep, encoding="utf-8-sig", skipinitialspace=True, keep_default_na=False, na_values=_NA_TEXT)
+            frame = _numeric_with_nan_text(frame)
         elif kind == "excel":
             frame = pd.read_excel(path, sheet_name=sheet or 0)
         elif kind == "json":

@@ -17,7 +17,7 @@ from matforge.learn._pipeline import METRICS, make_splits, score_predictions, se
 from matforge.learn._predictor import Predictor, member_spread
 from matforge.learn._search import Tuned, fit_pipeline, predict_with, tune
 from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
-from matforge.models import available_models, default_models, get_model
+from matforge.models import get_model, resolve_models
 
 __all__ = ["AutoModel"]
 
@@ -83,24 +83,7 @@ class AutoModel(BaseEstimator):
         self.task_ = task
 
     def _model_names(self) -> list[str]:
-        if self.models in (None, "auto", "default"):
-            names = default_models(self.task_, self.n_samples_)
-        elif self.models == "all" or self.models == ["all"]:
-            names = available_models(self.task_)
-        else:
-            requested = [m for m in (self.models.split(",") if isinstance(self.models, str) else self.models) if m]
-            names = []
-            for name in requested:
-                spec = get_model(name)
-                if self.task_ not in spec.tasks:
-                    raise InputError(f"model '{spec.name}' does not do {self.task_}", hint=f"Models for {self.task_}: {', '.join(available_models(self.task_))}")
-                if not spec.available():
-                    raise InputError(f"model '{spec.name}' needs the [{spec.extra}] extra", hint=f"pip install 'matforge[{spec.extra}]'")
-                if spec.name not in names:
-                    names.append(spec.name)
-        if not names:
-            raise InputError("no model to train", hint="Name models with --models")
-        return names
+        return resolve_models(self.models, self.task_, self.n_samples_)
 
     def _columns(self, spec) -> list[str]:
         sets = self.featurizer_.feature_sets_

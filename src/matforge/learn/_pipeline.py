@@ -1,15 +1,15 @@
-"""A model's full pipeline: pick its feature columns, encode, impute, scale, estimate; plus metrics and splits."""
+"""A model's full pipeline: pick its feature columns, encode, impute, scale, estimate; plus metrics."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from matforge.learn._protocols import make_splits  # re-exported: split protocols live in _protocols
 from matforge.models import ModelSpec
 
 __all__ = ["ColumnSelector", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
@@ -90,30 +90,3 @@ def score_predictions(task: str, y_true, y_pred, proba: np.ndarray | None = None
         except ValueError:
             pass
     return out
-
-
-def make_splits(task: str, y, groups, folds: int, seed: int, protocol: str = "group") -> list[tuple[np.ndarray, np.ndarray]]:
-    """Outer or inner CV splits; rows sharing a group never straddle train and test.
-
-    ``protocol``: ``"group"`` (default; stratified for classification), ``"kfold"`` (plain shuffled K-fold).
-    """
-    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
-
-    y = np.asarray(y)
-    n = len(y)
-    groups = np.asarray(groups) if groups is not None else np.arange(n)
-    n_groups = len(np.unique(groups))
-    folds = max(2, min(folds, n_groups))
-    index = np.arange(n)
-    if task == "classification":
-        smallest = pd.Series(y).value_counts().min()
-        if protocol == "kfold" or n_groups == n:
-            splitter = StratifiedKFold(folds, shuffle=True, random_state=seed) if smallest >= folds else KFold(folds, shuffle=True, random_state=seed)
-            return [(tr, te) for tr, te in splitter.split(index, y)]
-        splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
-        return [(tr, te) for tr, te in splitter.split(index, y, groups)]
-    if protocol == "kfold" or n_groups == n:
-        return [(tr, te) for tr, te in KFold(folds, shuffle=True, random_state=seed).split(index)]
-    return [(tr, te) for tr, te in GroupKFold(folds, shuffle=True, random_state=seed).split(index, y, groups)]
-
-

@@ -92,7 +92,7 @@ def tune(
     def objective(trial) -> float:
         params = spec.space(trial)
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
-        for k, (train, test) in enumerate(splits):
+        for train, test in splits:
             pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs)
             pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
         value = _score(task, y, pred, classes)

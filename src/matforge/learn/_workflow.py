@@ -34,6 +34,7 @@ def train(
     ensemble: int = 3,
     protocol: str = "group",
     resume: bool = False,
+    max_trials: int = 40,
     n_jobs: int = 1,
     verbose: bool = False,
     command: str | None = None,
@@ -42,12 +43,14 @@ def train(
 
     Work in progress lives in a hidden ``.<out>.partial`` folder beside `out` (the Optuna study and finished
     outer folds); with ``resume=True`` an interrupted run continues from there. Bad input raises `InputError`
-    before anything is written.
+    before anything is written. The search stops at the `budget` or after `max_trials` trials per model and
+    stage, whichever comes first; a run is exactly reproducible (same seed) when the trial cap ends it.
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
     from matforge.learn._automodel import AutoModel
     from matforge.learn._run import data_hash, write_run
+    from matforge.models import resolve_models
     from matforge.report import render_report
 
     out = Path(out)
@@ -61,7 +64,8 @@ def train(
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
-    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "data_sha256": data_hash(dataset.frame, dataset.y)}
+    resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
+    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "data_sha256": data_hash(dataset.frame, dataset.y)}
     work = _work_dir(out)
     if work.exists():
         previous = json.loads((work / "settings.json").read_text()) if (work / "settings.json").exists() else None
@@ -77,7 +81,7 @@ def train(
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
-        protocol=protocol, seed=seed, n_jobs=n_jobs, verbose=verbose,
+        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, verbose=verbose,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, work_dir=work)
     write_run(work, model, dataset, command=command)

@@ -12,7 +12,7 @@ from typing import Any
 
 from matforge.errors import InputError
 
-__all__ = ["ModelSpec", "MODELS", "get_model", "available_models", "default_models"]
+__all__ = ["ModelSpec", "MODELS", "get_model", "available_models", "default_models", "resolve_models"]
 
 
 @dataclass(frozen=True)
@@ -248,3 +248,26 @@ def default_models(task: str, n_samples: int) -> list[str]:
     else:
         names = ["lightgbm", "extra_trees", "random_forest", "svm", "logistic", "knn"]
     return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
+
+
+def resolve_models(models: str | list[str] | None, task: str, n_samples: int) -> list[str]:
+    """The model names to train: the default set (None), every available one ("all"), or the names given,
+    checked against the task and the installed extras."""
+    if models in (None, "auto", "default"):
+        names = default_models(task, n_samples)
+    elif models == "all" or models == ["all"]:
+        names = available_models(task)
+    else:
+        requested = [m for m in (models.split(",") if isinstance(models, str) else models) if m]
+        names = []
+        for name in requested:
+            spec = get_model(name)
+            if task not in spec.tasks:
+                raise InputError(f"model '{spec.name}' does not do {task}", hint=f"Models for {task}: {', '.join(available_models(task))}")
+            if not spec.available():
+                raise InputError(f"model '{spec.name}' needs the [{spec.extra}] extra", hint=f"pip install 'matforge[{spec.extra}]'")
+            if spec.name not in names:
+                names.append(spec.name)
+    if not names:
+        raise InputError("no model to train", hint="Name models with --models")
+    return names

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from matforge.chem import ELEMENT_SYMBOLS
@@ -130,17 +130,20 @@ class _TaskMixin:
         out = np.exp(out - out.max(axis=1, keepdims=True))
         return out / out.sum(axis=1, keepdims=True)
 
-    @property
-    def _estimator_type(self):
-        return "classifier" if self.task == "classification" else "regressor"
-
     def __sklearn_tags__(self):
-        tags = (ClassifierMixin if self.task == "classification" else RegressorMixin).__sklearn_tags__(self)
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = super().__sklearn_tags__()
+        if self.task == "classification":
+            tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
+        else:
+            tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
         return tags
 
     def score(self, X, y):
-        mixin = ClassifierMixin if self.task == "classification" else RegressorMixin
-        return mixin.score(self, X, y)
+        from sklearn.metrics import accuracy_score, r2_score
+
+        return accuracy_score(y, self.predict(X)) if self.task == "classification" else r2_score(y, self.predict(X))
 
 
 class ResidualMLP(_TaskMixin, _TorchEstimator):
@@ -186,7 +189,8 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
     """Atom-table CNN (Zeng et al., npj Comput. Mater. 5, 84, 2019).
 
     A composition is drawn as a 9 × 18 periodic-table image whose pixels hold atomic fractions; convolutions
-    then see chemically neighbouring elements together. Input: the 103 element-fraction columns (H..Lr).
+    then see chemically neighbouring elements together. Input: the element-fraction columns (H..Og) first, then any
+    process columns, which join the dense head.
     """
 
     def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
@@ -203,7 +207,9 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
     def _network(self, n_inputs: int, n_outputs: int):
         torch = _torch()
         nn = torch.nn
-        positions = atom_table_positions(n_inputs)
+        n_elements = min(n_inputs, len(ELEMENT_SYMBOLS))
+        n_extra = n_inputs - n_elements  # process columns (temperatures, times) join the dense head
+        positions = atom_table_positions(n_elements)
         flat = torch.as_tensor(positions[:, 0] * 18 + positions[:, 1], dtype=torch.long)
         c = self.channels
 
@@ -213,13 +219,14 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
                 self.register_buffer("flat", flat)
                 self.conv = nn.Sequential(
                     nn.Conv2d(1, c, 3, padding=1), nn.GELU(), nn.Conv2d(c, c, 3, padding=1), nn.GELU(),
-                    nn.Conv2d(c, 2 * c, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool2d((3, 6)),
+                    nn.Conv2d(c, 2 * c, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool2d((3, 6)), nn.Flatten(),
                 )  # fmt: skip
-                self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * c * 18, 128), nn.GELU(), nn.Linear(128, n_outputs))
+                self.head = nn.Sequential(nn.Linear(2 * c * 18 + n_extra, 128), nn.GELU(), nn.Linear(128, n_outputs))
 
             def forward(self, x):
                 image = x.new_zeros((x.shape[0], 9 * 18))
-                image[:, self.flat] = x
-                return self.head(self.conv(image.view(-1, 1, 9, 18)))
+                image[:, self.flat] = x[:, :n_elements]
+                features = self.conv(image.view(-1, 1, 9, 18))
+                return self.head(torch.cat([features, x[:, n_elements:]], dim=1))
 
         return Net()

@@ -1,0 +1,148 @@
+"""One training loop for both networks: AdamW, warm-up + cosine learning rate, early stopping on a
+validation split, best weights kept. Also device choice and seeding, so every network trains the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from matforge.progress import progress_bar
+
+log = logging.getLogger("matforge.micro")
+
+__all__ = ["pick_device", "seeded_generator", "TrainingSchedule", "recalibrate_batchnorm", "train_network"]
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    """`device` as given, else the first CUDA GPU when one is present, else the CPU."""
+    if device:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seeded_generator(seed: int) -> torch.Generator:
+    """Seed torch's global state (weight initialisation, dropout) and return a CPU generator for sampling."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class TrainingSchedule:
+    """How long and how fast to train.
+
+    epochs : maximum passes over the training images. steps_per_epoch : optimizer steps in one pass.
+    lr : peak learning rate of AdamW (Loshchilov & Hutter, ICLR 2019), reached after `warmup_epochs` and
+    then annealed on a cosine to zero at `epochs`. patience : stop after this many epochs without a
+    better validation score (Prechelt, "Early stopping - but when?", 1998). min_epochs : never stop earlier.
+    """
+
+    epochs: int = 40
+    steps_per_epoch: int = 20
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 2
+    patience: int = 10
+    min_epochs: int = 0
+
+
+def _lr_factor(step: int, warmup: int, total: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def recalibrate_batchnorm(net: torch.nn.Module, batch: Callable[[], tuple[torch.Tensor, torch.Tensor]], n_batches: int) -> None:
+    """Recompute BatchNorm running statistics as a plain average over `n_batches` with the current weights.
+
+    With few optimizer steps (tens of images) the exponential running averages still remember the
+    early weights, and evaluation-mode outputs then disagree with training-mode ones; averaging afresh
+    with the final weights removes that lag.
+    """
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # None = cumulative average in torch
+    net.train()
+    with torch.no_grad():
+        for _ in range(n_batches):
+            net(batch()[0])
+    for m, momentum in zip(norms, saved, strict=True):
+        m.momentum = momentum
+    net.eval()
+
+
+def train_network(
+    net: torch.nn.Module,
+    batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    validate: Callable[[torch.nn.Module], tuple[float, float]],
+    schedule: TrainingSchedule,
+    *,
+    device: torch.device,
+    description: str = "training",
+) -> list[dict]:
+    """Train `net` in place and leave it holding the weights of its best validation epoch.
+
+    `batch()` returns one augmented training batch (inputs, targets) on `device`; `validate(net)` returns
+    (validation loss, validation score), higher score better, ties broken by lower loss. Returns the
+    per-epoch history (epoch, train_loss, val_loss, val_score, lr, seconds).
+    """
+    opt = torch.optim.AdamW(net.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
+    total = schedule.epochs * schedule.steps_per_epoch
+    warmup = schedule.warmup_epochs * schedule.steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, warmup, total))
+    best = (-math.inf, math.inf)
+    best_state = copy.deepcopy(net.state_dict())
+    since_best, history = 0, []
+    start = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task(description, total=schedule.epochs)
+        for epoch in range(schedule.epochs):
+            net.train()
+            losses = []
+            for _ in range(schedule.steps_per_epoch):
+                x, y = batch()
+                loss = loss_fn(net(x), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(loss.item())
+            recalibrate_batchnorm(net, batch, min(schedule.steps_per_epoch, 4))
+            with torch.no_grad():
+                val_loss, val_score = validate(net)
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": float(np.mean(losses)),
+                    "val_loss": float(val_loss),
+                    "val_score": float(val_score),
+                    "lr": float(sched.get_last_lr()[0]),
+                    "seconds": round(time.perf_counter() - start, 2),
+                }
+            )
+            bar.update(task, advance=1, description=f"{description} (val {val_score:.3f})")
+            log.info("%s: epoch %d, train loss %.4f, val loss %.4f, val score %.4f, %.0f s", description,
+                     epoch + 1, history[-1]["train_loss"], val_loss, val_score, history[-1]["seconds"])
+            if (val_score, -val_loss) > (best[0], -best[1]):
+                best, since_best = (val_score, val_loss), 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                since_best += 1
+            if since_best >= schedule.patience and epoch + 1 >= schedule.min_epochs:
+                break
+    net.load_state_dict(best_state)
+    net.eval()
+    return history

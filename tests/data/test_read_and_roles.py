@@ -1,0 +1,80 @@
+"""read_table reads every format the same way; prepare_dataset finds roles, merges duplicates, groups materials."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matforge.data import load_dataset, prepare_dataset, read_table
+from matforge.errors import InputError
+
+TABLE = pd.DataFrame({
+    "sample": [f"S{i:03d}" for i in range(30)],
+    "formula": ["Fe2O3", "Fe4O6", "NiO", "CuO", "ZnO", "TiO2", "SrTiO3", "BaTiO3", "MgO", "CaO"] * 3,
+    "anneal_T_K": [300.0, 300.0, 400, 500, 600, 700, 800, 900, 1000, 1100] * 3,
+    "atmosphere": ["air", "air", "Ar", "N2", "air", "Ar", "N2", "air", "Ar", "N2"] * 3,
+    "strength": np.arange(30, dtype=float),
+})  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".json", ".parquet", ".jsonl"])
+def test_every_format_reads_back_the_same_table(suffix, tmp_path):
+    path = tmp_path / f"data{suffix}"
+    writers = {
+        ".csv": lambda: TABLE.to_csv(path, index=False), ".tsv": lambda: TABLE.to_csv(path, sep="\t", index=False),
+        ".xlsx": lambda: TABLE.to_excel(path, index=False), ".json": lambda: TABLE.to_json(path, orient="records"),
+        ".parquet": lambda: TABLE.to_parquet(path), ".jsonl": lambda: TABLE.to_json(path, orient="records", lines=True),
+    }  # fmt: skip
+    writers[suffix]()
+    frame = read_table(path)
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), TABLE, check_dtype=False)
+
+
+def test_a_saved_pandas_index_column_is_dropped(tmp_path):
+    path = tmp_path / "indexed.csv"
+    TABLE.to_csv(path)
+    assert list(read_table(path).columns) == list(TABLE.columns)
+
+
+def test_roles_are_detected_and_identifiers_dropped():
+    data = prepare_dataset(TABLE, "strength")
+    assert data.formula_cols == ["formula"]
+    assert data.numeric_cols == ["anneal_T_K"]
+    assert data.categorical_cols == ["atmosphere"]
+    assert "sample" in data.dropped_cols
+    assert data.task == "regression"
+
+
+def test_duplicate_inputs_are_merged_with_the_median_target_and_the_same_composition_is_one_group():
+    data = prepare_dataset(TABLE, "strength")
+    # each of the 10 (formula, T, atmosphere) inputs appears 3 times; Fe2O3 and Fe4O6 at 300 K in air are the same too
+    assert len(data.y) == 9 and data.duplicates_merged == 21
+    fe = data.frame["formula"].isin(["Fe2O3", "Fe4O6"])
+    assert data.y[fe].tolist() == [np.median([0, 1, 10, 11, 20, 21])]
+    assert len(np.unique(data.groups)) == 9
+
+
+def test_classification_task_is_detected_from_text_labels():
+    data = prepare_dataset(TABLE.assign(phase=["bcc", "fcc", "hcp"] * 10), "phase", drop="strength")
+    assert data.task == "classification" and data.classes == ["bcc", "fcc", "hcp"]
+
+
+def test_several_formula_columns_are_allowed():
+    frame = pd.DataFrame({"film": ["SrTiO3", "BaTiO3", "LaAlO3"] * 5, "substrate": ["MgO", "Si", "Al2O3"] * 5, "mismatch": np.arange(15.0)})
+    data = prepare_dataset(frame, "mismatch", formula_cols="film,substrate")
+    assert data.formula_cols == ["film", "substrate"]
+
+
+def test_every_problem_is_reported_at_once():
+    bad = TABLE.assign(formula=["Xx"] + TABLE.formula[1:-1].tolist() + ["Fe(O"])
+    with pytest.raises(InputError) as info:
+        prepare_dataset(bad, "strength", formula_cols="formula")
+    assert len(info.value.problems) == 2
+    assert info.value.row == 0 and "1 more problem" in str(info.value)
+
+
+def test_the_embedded_transport_database_loads_offline():
+    frame = load_dataset("transport")
+    assert frame.shape == (47737, 12)
+    assert {"formula", "S_p", "m_n"} <= set(frame.columns)

@@ -1,0 +1,100 @@
+"""AutoModel: recovers a known answer, never lets a test fold into tuning, resumes after an interrupt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from matforge.learn import AutoModel, load_run, train
+from matforge.models import MODELS, ModelSpec
+
+SEEN: list[frozenset] = []
+
+
+class RowSpy(RegressorMixin, BaseEstimator):
+    """Remembers the row ids (column 0 = the 'row_id' process column) of every fit, predicts their mean target."""
+
+    def fit(self, X, y):
+        SEEN.append(frozenset(np.asarray(X)[:, -1].round().astype(int).tolist()))
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+@pytest.fixture
+def spy_model():
+    MODELS["row_spy"] = ModelSpec("row_spy", "spy", ("regression",), lambda task, p, seed, n_jobs: RowSpy(), lambda t: {}, {}, "test double, not a model of anything")
+    SEEN.clear()
+    yield "row_spy"
+    del MODELS["row_spy"]
+
+
+def test_tuned_model_recovers_a_function_of_mean_electronegativity(regression_table):
+    model = AutoModel(models="ridge,extra_trees", budget=20, cv=3, seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    model.fit(regression_table[["formula", "anneal_T_K"]], regression_table["hardness"])
+    assert model.cv_scores_["r2"]["mean"] >= 0.9
+    assert model.task_ == "regression"
+    assert set(model.leaderboard_["model"]) == {"ridge", "extra_trees"}
+
+
+def test_nested_cv_never_fits_on_a_test_fold(regression_table, spy_model):
+    table = regression_table.assign(row_id=np.arange(len(regression_table)))
+    model = AutoModel(models=spy_model, budget=5, cv=4, inner_cv=3, ensemble=1, max_trials=1, seed=0, formula_cols=["formula"], numeric_cols=["row_id"], categorical_cols=[])
+    model.fit(table[["formula", "row_id"]], table["hardness"])
+    fits_per_stage = 3 + 1  # inner folds of the default trial + the refit of the chosen configuration
+    assert len(SEEN) == fits_per_stage * (len(model.splits_) + 1)
+    for k, (train_rows, test_rows) in enumerate(model.splits_):
+        for seen in SEEN[k * fits_per_stage : (k + 1) * fits_per_stage]:
+            assert seen <= set(train_rows.tolist())
+            assert not seen & set(test_rows.tolist())
+    assert (model.oof_fold_ >= 0).all()
+
+
+def test_same_seed_gives_the_same_run(regression_table):
+    kwargs = dict(models="ridge", budget=60, max_trials=3, cv=3, seed=7, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    first = AutoModel(**kwargs).fit(regression_table[["formula", "anneal_T_K"]], regression_table["hardness"])
+    second = AutoModel(**kwargs).fit(regression_table[["formula", "anneal_T_K"]], regression_table["hardness"])
+    np.testing.assert_allclose(first.oof_, second.oof_)
+
+
+def test_interrupted_training_resumes_from_finished_folds(regression_table, tmp_path, monkeypatch):
+    from matforge.learn import _automodel
+
+    out = tmp_path / "run"
+    original = _automodel.AutoModel._stage
+    calls = {"n": 0}
+
+    def interrupt_on_third_stage(self, name, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(_automodel.AutoModel, "_stage", interrupt_on_third_stage)
+    with pytest.raises(KeyboardInterrupt):
+        train(regression_table, "hardness", out, models="ridge", budget=60, cv=4, seed=0, max_trials=3)
+    assert not out.exists()
+    partial = tmp_path / ".run.partial"
+    assert (partial / "fold_0.npz").exists() and (partial / "fold_1.npz").exists()
+    monkeypatch.setattr(_automodel.AutoModel, "_stage", original)
+    train(regression_table, "hardness", out, models="ridge", budget=60, cv=4, seed=0, max_trials=3, resume=True)
+    run = load_run(out)
+    assert run.metrics["resumed_folds"] == 2
+    assert not partial.exists()
+    fresh = train(regression_table, "hardness", tmp_path / "fresh", models="ridge", budget=60, cv=4, seed=0, max_trials=3)
+    assert load_run(fresh).metrics["cv"]["mae"]["mean"] == pytest.approx(run.metrics["cv"]["mae"]["mean"], rel=1e-9)
+
+
+def test_classification_gives_calibrated_probabilities_and_contract_metrics(classification_table, tmp_path):
+    out = train(classification_table, "kind", tmp_path / "cls", models="logistic,knn", budget=8, cv=3, seed=0)
+    run = load_run(out)
+    assert run.metrics["task"] == "classification"
+    assert set(run.metrics["cv"]) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc"}
+    assert run.metrics["cv"]["accuracy"]["mean"] > 0.85
+    predictions = run.predict(classification_table.head(20))
+    proba = predictions[["proba_ionic", "proba_metallic"]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
+    assert predictions["prediction"].isin(["ionic", "metallic"]).all()

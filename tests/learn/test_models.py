@@ -1,0 +1,75 @@
+"""One common test over the whole model registry: a model is tested the moment it is registered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skops.io as sio
+from sklearn.base import clone
+
+from matforge.features._table import TableFeaturizer
+from matforge.learn import build_pipeline
+from matforge.learn._run import TRUSTED_PREFIXES
+from matforge.models import MODELS
+
+CASES = [(name, task) for name, spec in MODELS.items() for task in spec.tasks]
+
+
+def _fast(pipeline):
+    """Shrink training schedules of the deep models so the common test stays quick."""
+    params = pipeline.get_params()
+    fast = {k: 8 for k in params if k.endswith("max_epochs")}
+    fast.update({k: 32 for k in params if k.endswith("__width")})
+    return pipeline.set_params(**fast)
+
+
+@pytest.fixture(scope="module")
+def features(regression_table, classification_table):
+    out = {}
+    for task, table, target in [("regression", regression_table, "hardness"), ("classification", classification_table, "kind")]:
+        numeric = ["anneal_T_K"] if "anneal_T_K" in table else []
+        featurizer = TableFeaturizer(["formula"], numeric, [], presets=("magpie", "fractions")).fit(table)
+        out[task] = (featurizer, featurizer.transform(table), table[target].to_numpy())
+    return out
+
+
+@pytest.mark.parametrize("name,task", CASES)
+def test_every_model_fits_predicts_clones_and_round_trips_through_skops(name, task, features, tmp_path):
+    spec = MODELS[name]
+    if not spec.available():
+        pytest.skip(f"{name} needs the [{spec.extra}] extra")
+    featurizer, F, y = features[task]
+    sets = featurizer.feature_sets_
+    columns = (sets["fractions"] if spec.feature_set == "fractions" else sets["main"]) + sets["process"]
+    pipeline = _fast(build_pipeline(spec, task, spec.defaults, columns=columns, categorical=[], seed=0))
+    train, test = np.arange(0, 120), np.arange(120, len(y))
+    pipeline.fit(F.iloc[train], y[train])
+    pred = pipeline.predict(F.iloc[test])
+    assert len(pred) == len(test)
+    if task == "regression":
+        assert np.isfinite(pred).all()
+    else:
+        proba = pipeline.predict_proba(F.iloc[test])
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+        assert set(pred) <= set(y)
+    twin = clone(pipeline)
+    assert twin.get_params().keys() == pipeline.get_params().keys()
+    path = tmp_path / "model.skops"
+    sio.dump(pipeline, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(t.startswith(TRUSTED_PREFIXES) for t in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    again = loaded.predict(F.iloc[test])
+    if task == "regression":
+        np.testing.assert_allclose(again, pred, rtol=1e-5)
+    else:
+        assert list(again) == list(pred)
+
+
+def test_every_model_has_a_citation_and_a_search_space():
+    import optuna
+
+    for spec in MODELS.values():
+        assert len(spec.citation) > 20, spec.name
+        trial = optuna.trial.FixedTrial(dict(spec.defaults))
+        assert set(spec.space(trial)) == set(spec.defaults), spec.name

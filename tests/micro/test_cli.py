@@ -1,0 +1,74 @@
+"""`matforge micro ...`: exit 0 with outputs, exit 2 with one line on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from matforge.cli import app as cli_app
+from tests.micro.conftest import save_png
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Call `matforge.cli.app.main` as the `matforge` command does; returns (exit code, stdout, stderr)."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli_app.main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_grains_command_writes_its_files(run_cli, tmp_path):
+    code, out, _ = run_cli("micro", "synthetic", "--out", tmp_path / "syn", "--size", 192, "--grains", 25,
+                           "--porosity", 0.03, "--pixel-size", "0.5um")
+    assert code == 0 and "25 grains" in out
+    truth = json.loads((tmp_path / "syn" / "truth.json").read_text())
+    code, out, _ = run_cli("micro", "grains", tmp_path / "syn" / "image.png", "--pixel-size", "0.5um",
+                           "--out", tmp_path / "g")
+    assert code == 0 and "ASTM G" in out
+    summary = json.loads((tmp_path / "g" / "summary.json").read_text())
+    assert abs(summary["n_grains"] - truth["n_grains"]) <= 2
+    assert abs(summary["porosity"] - truth["porosity"]) <= 0.01
+    assert {p.name for p in (tmp_path / "g").iterdir()} == {"grains.csv", "summary.json", "overlay.png"}
+
+
+def test_missing_image_exits_2_with_one_line(run_cli, tmp_path):
+    code, _, err = run_cli("micro", "grains", tmp_path / "nope.png", "--out", tmp_path / "g")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and "nope.png" in err
+    assert not (tmp_path / "g").exists()
+
+
+def test_single_class_folder_exits_2(run_cli, tmp_path):
+    for k in range(3):
+        save_png(tmp_path / "data" / "ferrite" / f"{k}.png", np.full((16, 16), 0.3))
+    code, _, err = run_cli("micro", "train-classifier", tmp_path / "data", "--out", tmp_path / "run")
+    assert code == 2 and "only one class" in err and err.count("\n") == 1
+
+
+def test_bad_pixel_size_and_mask_mismatch_exit_2(run_cli, tmp_path):
+    save_png(tmp_path / "m.png", np.random.default_rng(0).random((32, 32)))
+    code, _, err = run_cli("micro", "grains", tmp_path / "m.png", "--pixel-size", "3 furlongs", "--out", tmp_path / "g")
+    assert code == 2 and "furlongs" in err
+    save_png(tmp_path / "pairs" / "images" / "a.png", np.zeros((32, 32)))
+    save_png(tmp_path / "pairs" / "masks" / "a.png", np.zeros((31, 32), dtype=np.uint8))
+    code, _, err = run_cli("micro", "train-segmenter", tmp_path / "pairs", "--out", tmp_path / "run")
+    assert code == 2 and "mask is 32 x 31 px" in err
+
+
+def test_classify_refuses_a_segmenter_run_and_missing_run(run_cli, tmp_path):
+    save_png(tmp_path / "x.png", np.zeros((16, 16)))
+    code, _, err = run_cli("micro", "classify", tmp_path / "norun", tmp_path / "x.png", "--out", tmp_path / "p.csv")
+    assert code == 2 and "not a matforge micro run folder" in err
+
+
+def test_help_lists_the_micro_commands(run_cli):
+    code, out, _ = run_cli("micro", "--help")
+    assert code == 0
+    for command in ("train-classifier", "classify", "train-segmenter", "segment", "grains", "synthetic"):
+        assert command in out
