@@ -83,6 +83,13 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         for j, label in enumerate(model.classes_):
             oof[f"proba_{label}"] = model.oof_[:, j]
     oof.to_csv(folder / "oof_predictions.csv", index=False)
+    # the validated training table (inputs + target, after duplicate merging) lets `matforge report` and
+    # `matforge explain` recompute explanations and learning curves without the user's original file
+    train_table = dataset.frame.copy()
+    train_table[dataset.target] = dataset.y.to_numpy()
+    if "row" not in train_table.columns:
+        train_table.insert(0, "row", dataset.row_ids)
+    train_table.to_parquet(folder / "model" / "train_data.parquet", index=False)
 
     sio.dump(model.predictor_, folder / "model" / MODEL_FILE)
     card = {
