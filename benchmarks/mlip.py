@@ -197,7 +197,11 @@ def _write(args, results) -> None:
             "metrics": "energy MAE/RMSE per atom in meV/atom; force-component MAE/RMSE in eV/Å; "
                        "seconds_per_atom_step = wall time of one energy+forces call / atoms",
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other "
-                       "jobs (load average > 2 during the run, so times are upper bounds)",
+                       "jobs: the committed run saw load averages of 12-24 on 2 cores, so every process got roughly "
+                       "5-12% of a core; fit and inference times are upper bounds, about 10x an idle machine's",
+            "timing_note": "seconds_per_atom_step is the wall time of evaluating the whole test set divided by its "
+                           "atoms and includes one-time start-up (for mace: spawning the isolated child process "
+                           "and importing mace-torch in it)",
         },
         "versions": {p: _version(metadata, p) for p in ("matforge", "ase", "dscribe", "mace-torch", "chgnet", "torch")},
         "published_zuo2020": PUBLISHED,

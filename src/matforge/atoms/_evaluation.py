@@ -95,12 +95,15 @@ def _parity_png(frames, pred) -> str:
         axes[0].scatter(e_ref[mask], e_pred[mask], s=12, label=family, alpha=0.8)
     lo, hi = min(e_ref.min(), e_pred.min()), max(e_ref.max(), e_pred.max())
     axes[0].plot([lo, hi], [lo, hi], "k--", lw=1)
-    axes[0].set(xlabel="DFT energy (eV/atom)", ylabel="predicted energy (eV/atom)", title="Energy parity")
+    e_mae = np.mean(np.abs(e_pred - e_ref)) * 1e3
+    axes[0].set(xlabel="DFT energy (eV/atom)", ylabel="predicted energy (eV/atom)",
+                title=f"Energy parity (MAE {e_mae:.2f} meV/atom)")
     axes[0].legend(fontsize=8)
     axes[1].scatter(f_ref, f_pred, s=3, alpha=0.4)
     lo, hi = min(f_ref.min(), f_pred.min()), max(f_ref.max(), f_pred.max())
     axes[1].plot([lo, hi], [lo, hi], "k--", lw=1)
-    axes[1].set(xlabel="DFT force component (eV/Å)", ylabel="predicted (eV/Å)", title="Force parity")
+    axes[1].set(xlabel="DFT force component (eV/Å)", ylabel="predicted (eV/Å)",
+                title=f"Force parity (MAE {np.mean(np.abs(f_pred - f_ref)):.3f} eV/Å)")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
