@@ -22,7 +22,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
-    from matforge.cli import datasets, train  # noqa: F401
+    from matforge.cli import datasets, scale, train  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
