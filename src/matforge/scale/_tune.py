@@ -47,12 +47,18 @@ def study_storage(url: str):
     kwargs: dict = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except (ImportError, ModuleNotFoundError) as err:
-        raise InputError(f"no database driver for {masked_storage(url)}: {err}", hint="pip install 'matforge[dist]'") from None
-    except Exception as err:  # sqlalchemy's OperationalError and friends: the database cannot be reached
-        raise InputError(f"cannot open the study storage {masked_storage(url)}: {str(err).splitlines()[0]}") from None
+    for attempt in range(6):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except (ImportError, ModuleNotFoundError) as err:
+            raise InputError(f"no database driver for {masked_storage(url)}: {err}", hint="pip install 'matforge[dist]'") from None
+        except Exception as err:  # sqlalchemy's OperationalError and friends
+            # workers starting together race to create optuna's tables; the loser sees a unique-key error
+            if "UNIQUE" in str(err).upper() or "DUPLICATE" in str(err).upper() or "ALREADY EXISTS" in str(err).upper():
+                time.sleep(0.3 * (attempt + 1))
+                continue
+            raise InputError(f"cannot open the study storage {masked_storage(url)}: {str(err).splitlines()[0]}") from None
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
 
 
 def _open_study(name: str, storage, direction: str, sampler):
