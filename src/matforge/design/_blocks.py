@@ -1,0 +1,329 @@
+"""The building blocks of a design space: compositions (and alloys), site templates, process parameters.
+
+Every block maps an integer grid index to candidate columns (for enumeration: deterministic, chunkable) and a
+real vector to the same columns (for optimizers). Grid order is lexicographic, the first element or choice
+varying slowest, so the same index always means the same candidate on any machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matforge.chem import ELEMENT_INDEX, element_table
+from matforge.errors import InputError
+
+__all__ = ["CompositionBlock", "TemplateBlock", "ParameterBlock", "FixedBlock", "MAX_GRID"]
+
+# grid indices are int64; anything larger cannot be enumerated (use an optimizer instead)
+MAX_GRID = 2**62
+
+
+def _decimals(step: float) -> int:
+    for d in range(12):
+        if abs(round(step, d) - step) < 1e-12:
+            return d
+    return 12
+
+
+def _format(symbols: list[str], fractions: np.ndarray, decimals: int) -> np.ndarray:
+    """Formulas like 'Fe0.7Ni0.2Cr0.1' (zero fractions left out), built column-wise with numpy."""
+    out = np.full(len(fractions), "", dtype=object)
+    rounded = np.round(fractions, decimals)
+    for j, symbol in enumerate(symbols):
+        present = rounded[:, j] > 0
+        text = np.char.mod("%.12g", rounded[:, j]).astype(object)
+        out = np.where(present, out + symbol + text, out)
+    return out
+
+
+@dataclass
+class CompositionBlock:
+    """Atomic fractions of `elements` summing to 1, each within [low, high]; a `base` element takes the balance.
+
+    With `step`, fractions are multiples of it and the block can be enumerated: grid index → composition by
+    unranking bounded integer compositions (counts table over 'units left', vectorized binary search).
+    """
+
+    column: str
+    elements: list[str]
+    low: np.ndarray
+    high: np.ndarray
+    step: float | None = None
+    base: str | None = None
+    decimals: int = 4
+    _tables: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.step:
+            self.decimals = _decimals(self.step)
+            self.units = round(1.0 / self.step)
+            self.lo_units = np.ceil(self.low * self.units - 1e-9).astype(np.int64)
+            self.hi_units = np.floor(self.high * self.units + 1e-9).astype(np.int64)
+
+    @property
+    def names(self) -> list[str]:
+        return [self.column]
+
+    @property
+    def size(self) -> int | None:
+        if not self.step:
+            return None
+        self._build()
+        return self._size
+
+    def _build(self) -> None:
+        if self._tables:
+            return
+        N, k = self.units, len(self.elements)
+        # ways[i][r]: compositions of r units over elements i..k-1 within bounds (Python ints: no overflow)
+        ways = [[0] * (N + 1) for _ in range(k + 1)]
+        ways[k][0] = 1
+        for i in range(k - 1, -1, -1):
+            for r in range(N + 1):
+                ways[i][r] = sum(ways[i + 1][r - v] for v in range(self.lo_units[i], min(self.hi_units[i], r) + 1))
+        self._size = ways[0][N]
+        if self._size >= MAX_GRID:
+            self._tables = [None]
+            return
+        for i in range(k):
+            width = int(self.hi_units[i] - self.lo_units[i] + 1)
+            cum = np.zeros((N + 1, width + 1), dtype=np.int64)
+            for r in range(N + 1):
+                counts = [ways[i + 1][r - v] if r - v >= 0 else 0 for v in range(self.lo_units[i], self.hi_units[i] + 1)]
+                cum[r, 1:] = np.cumsum(counts)
+            self._tables.append(cum)
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        self._build()
+        rem = np.full(len(index), self.units, dtype=np.int64)
+        left = index.astype(np.int64).copy()
+        units = np.zeros((len(index), len(self.elements)), dtype=np.int64)
+        for i, cum in enumerate(self._tables):
+            rows = cum[rem]  # (n, width+1) cumulative counts of the choices for this element
+            # largest j with rows[:, j] <= left: binary search done for all rows at once
+            lo, hi = np.zeros(len(index), np.int64), np.full(len(index), rows.shape[1] - 1, np.int64)
+            while (lo < hi).any():
+                mid = (lo + hi + 1) // 2
+                go = rows[np.arange(len(index)), mid] <= left
+                lo, hi = np.where(go, mid, lo), np.where(go, hi, mid - 1)
+            left -= rows[np.arange(len(index)), lo]
+            units[:, i] = self.lo_units[i] + lo
+            rem -= units[:, i]
+        return self._columns(units / self.units)
+
+    def _columns(self, fractions: np.ndarray) -> tuple[dict, dict]:
+        namespace = {e: fractions[:, j] for j, e in enumerate(self.elements)}
+        return {self.column: _format(self.elements, fractions, self.decimals)}, namespace
+
+    # ---- continuous encoding for optimizers: one variable per element, projected onto the bounded simplex
+    @property
+    def lower(self) -> np.ndarray:
+        return self.low.astype(float)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.high.astype(float)
+
+    def decode(self, X: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+        # Euclidean projection onto {sum = 1, low <= x <= high}: find the shift t by bisection
+        lo_t = (X - self.high[None, :]).min(axis=1) - 1.0
+        hi_t = (X - self.low[None, :]).max(axis=1) + 1.0
+        for _ in range(60):
+            t = (lo_t + hi_t) / 2
+            total = np.clip(X - t[:, None], self.low, self.high).sum(axis=1)
+            lo_t, hi_t = np.where(total > 1, t, lo_t), np.where(total > 1, hi_t, t)
+        fractions = np.clip(X - ((lo_t + hi_t) / 2)[:, None], self.low, self.high)
+        if self.step:
+            # largest-remainder rounding keeps the sum exactly `units` steps
+            raw = fractions * self.units
+            units = np.floor(raw + 1e-9).astype(np.int64)
+            deficit = self.units - units.sum(axis=1)
+            order = np.argsort(-(raw - units), axis=1, kind="stable")
+            rank = np.argsort(order, axis=1, kind="stable")
+            units += rank < deficit[:, None]
+            fractions = units / self.units
+        fractions = fractions / fractions.sum(axis=1, keepdims=True)
+        outside = np.maximum(self.low - fractions - 1e-9, 0).sum(axis=1) + np.maximum(fractions - self.high - 1e-9, 0).sum(axis=1)
+        columns, namespace = self._columns(fractions)
+        return columns, namespace, outside
+
+
+@dataclass
+class TemplateBlock:
+    """Site templates like 'A B X3': one element per site from its set, optionally charge balanced.
+
+    Cation sites take positive and anion sites negative common oxidation states (pymatgen's lists via
+    `matforge.chem.element_table`); a combination is kept when some assignment sums to zero. The valid
+    combinations are listed once (product order of the site sets), so the grid index is their position.
+    Columns: the formula, each site's element and its oxidation state ``n<site>``.
+    """
+
+    column: str
+    labels: list[str]
+    amounts: list[float]
+    sites: dict[str, list[str]]
+    anion_sites: list[str]
+    charge_balanced: bool = True
+    distinct: bool = True
+
+    def __post_init__(self) -> None:
+        combos = np.array(list(itertools.product(*[[ELEMENT_INDEX[e] for e in self.sites[s]] for s in self.labels])), dtype=np.int64).reshape(-1, len(self.labels))
+        if self.distinct and len(combos):
+            keep = np.ones(len(combos), bool)
+            for a, b in itertools.combinations(range(len(self.labels)), 2):
+                keep &= combos[:, a] != combos[:, b]
+            combos = combos[keep]
+        states = np.zeros(combos.shape, dtype=np.int64)
+        if self.charge_balanced and len(combos):
+            combos, states = self._balance(combos)
+        self.combos, self.states = combos, states
+
+    def _balance(self, combos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        table = element_table().common_oxidation_states
+        width = max(len(s) for s in table)
+        options = []
+        for j, label in enumerate(self.labels):
+            sign = -1 if label in self.anion_sites else 1
+            site = np.zeros((len(ELEMENT_INDEX) + 1, width), dtype=float)
+            site[:] = np.nan
+            for e in set(combos[:, j].tolist()):
+                allowed = [s for s in table[e] if s * sign > 0]
+                site[e, : len(allowed)] = allowed
+            options.append(site[combos[:, j]])
+        best = np.full(len(combos), np.inf)
+        chosen = np.zeros(combos.shape, dtype=np.int64)
+        # every assignment of one state per site; the lowest summed list position (most common states) wins
+        for slots in itertools.product(range(width), repeat=len(self.labels)):
+            charge = sum(self.amounts[j] * options[j][:, s] for j, s in enumerate(slots))
+            better = (np.abs(charge) < 1e-8) & (sum(slots) < best)
+            if better.any():
+                best[better] = sum(slots)
+                chosen[better] = np.column_stack([options[j][better, s] for j, s in enumerate(slots)])
+        ok = np.isfinite(best)
+        return combos[ok], chosen[ok]
+
+    @property
+    def names(self) -> list[str]:
+        return [self.column, *self.labels, *[f"n{label}" for label in self.labels]]
+
+    @property
+    def size(self) -> int:
+        return len(self.combos)
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        from matforge.chem import ELEMENT_SYMBOLS
+
+        symbols = np.asarray(ELEMENT_SYMBOLS, dtype=object)
+        picked = self.combos[index]
+        formula = np.full(len(index), "", dtype=object)
+        columns: dict = {}
+        for j, label in enumerate(self.labels):
+            amount = self.amounts[j]
+            formula = formula + symbols[picked[:, j]] + ("" if amount == 1 else f"{amount:g}")
+            columns[label] = symbols[picked[:, j]]
+        for j, label in enumerate(self.labels):
+            columns[f"n{label}"] = self.states[index, j]
+        return {self.column: formula, **columns}, {}
+
+    lower = property(lambda self: np.zeros(1))
+    upper = property(lambda self: np.full(1, float(max(len(self.combos), 1)) - 1e-9))
+
+    def decode(self, X: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+        index = np.clip(np.floor(X[:, 0]).astype(np.int64), 0, len(self.combos) - 1)
+        columns, namespace = self.grid(index)
+        return columns, namespace, np.zeros(len(X))
+
+
+@dataclass
+class ParameterBlock:
+    """A process parameter: continuous (low..high, optional step or levels), integer, or categorical."""
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    levels: int | None = None
+    choices: list | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name]
+
+    def values(self) -> np.ndarray | None:
+        """The grid of this parameter, or None for a continuous one without step or levels."""
+        if self.kind == "categorical":
+            return np.asarray(self.choices, dtype=object)
+        if self.kind == "integer":
+            return np.arange(int(self.low), int(self.high) + 1, int(self.step or 1), dtype=np.int64)
+        if self.step:
+            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+            return np.round(self.low + self.step * np.arange(count), _decimals(self.step) + 6)
+        if self.levels:
+            return np.linspace(self.low, self.high, self.levels)
+        return None
+
+    @property
+    def size(self) -> int | None:
+        grid = self.values()
+        return None if grid is None else len(grid)
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        value = self.values()[index]
+        return {self.name: value}, ({} if self.kind == "categorical" else {self.name: value.astype(float)})
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.zeros(1) if self.kind == "categorical" else np.array([float(self.low)])
+
+    @property
+    def upper(self) -> np.ndarray:
+        if self.kind == "categorical":
+            return np.array([len(self.choices) - 1e-9])
+        return np.array([float(self.high) + (1 - 1e-9 if self.kind == "integer" else 0.0)])
+
+    def decode(self, X: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+        x = X[:, 0]
+        if self.kind == "categorical":
+            return self.grid(np.clip(np.floor(x).astype(np.int64), 0, len(self.choices) - 1)) + (np.zeros(len(X)),)
+        if self.kind == "integer":
+            step = int(self.step or 1)
+            value = int(self.low) + step * np.floor((np.clip(x, self.low, self.high) - self.low) / step + 1e-9).astype(np.int64)
+        else:
+            value = np.clip(x, self.low, self.high)
+            if self.step:
+                value = np.round(self.low + self.step * np.round((value - self.low) / self.step), _decimals(self.step) + 6)
+                value = np.where(value > self.high + 1e-12, value - self.step, value)
+        return {self.name: value}, {self.name: np.asarray(value, dtype=float)}, np.zeros(len(X))
+
+
+@dataclass
+class FixedBlock:
+    """A column with one value for every candidate (e.g. a process setting the model needs but you keep)."""
+
+    name: str
+    value: object
+    size: int = 1
+    lower = property(lambda self: np.zeros(0))
+    upper = property(lambda self: np.zeros(0))
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name]
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        column = np.full(len(index), self.value, dtype=object if isinstance(self.value, str) else None)
+        return {self.name: column}, ({} if isinstance(self.value, str) else {self.name: column.astype(float)})
+
+    def decode(self, X: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+        return self.grid(np.zeros(len(X), dtype=np.int64)) + (np.zeros(len(X)),)
+
+
+def check_element(symbol: object, where: str, file: str | None) -> str:
+    if not isinstance(symbol, str) or symbol not in ELEMENT_INDEX:
+        raise InputError(f"{where}: '{symbol}' is not an element symbol", file=file, hint="Use symbols like Fe, Ni, O")
+    return symbol

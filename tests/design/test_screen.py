@@ -1,0 +1,94 @@
+"""Screening: chunked results equal one-shot results, ranking by each objective, bounded top lists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matforge.design import (
+    DesignSpace,
+    Objective,
+    merge_summary,
+    merge_top,
+    screen,
+    screen_chunk,
+    summarize_chunk,
+)
+from matforge.errors import InputError
+
+
+def test_screen_finds_known_optimum_of_surrogate(surrogate, fe_ni_cr_space):
+    result = screen(surrogate, fe_ni_cr_space, objective="max", top=5, chunk_size=97)
+    best = result.top.iloc[0]
+    assert best["formula"] == "Fe0.6Ni0.1Cr0.3" and best["T"] == 500
+    assert result.summary["candidates"] == DesignSpace(fe_ni_cr_space).size
+    assert list(result.top["score"]) == sorted(result.top["score"], reverse=True)
+
+
+def test_chunked_screen_is_identical_to_one_chunk(surrogate, fe_ni_cr_space):
+    whole = screen(surrogate, fe_ni_cr_space, top=50, chunk_size=10**6)
+    pieces = screen(surrogate, fe_ni_cr_space, top=50, chunk_size=13)
+    pd.testing.assert_frame_equal(whole.top, pieces.top)
+    assert whole.summary == pieces.summary
+
+
+def test_merge_top_is_order_independent(surrogate, fe_ni_cr_space):
+    space = DesignSpace(fe_ni_cr_space)
+    parts = [screen_chunk(surrogate, space.candidates(a, b), "target:5") for a, b in space.chunks(50)]
+    forward, backward = None, None
+    for part in parts:
+        forward = merge_top(forward, part, 20)
+    for part in reversed(parts):
+        backward = merge_top(part, backward, 20)
+    pd.testing.assert_frame_equal(forward, backward)
+    assert np.all(np.diff(forward["score"]) <= 0)
+    # ties are broken by the smaller candidate index
+    tied = forward.groupby("score")["candidate"].apply(lambda c: list(c) == sorted(c))
+    assert tied.all()
+
+
+@pytest.mark.parametrize(("spec", "value", "expected"), [("max", 3.0, 3.0), ("min", 3.0, -3.0), ("target:2", 3.5, -1.5), ("range:1:4", 3.0, 0.0), ("range:1:4", 5.0, -1.0)])
+def test_objective_scores(spec, value, expected):
+    assert Objective.parse(spec).score_values(np.array([value]))[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("spec", ["maximum", "target:", "range:3:1", "target:abc"])
+def test_bad_objective_is_input_error(spec):
+    with pytest.raises(InputError):
+        Objective.parse(spec)
+
+
+def test_kappa_trades_value_against_uncertainty(surrogate, fe_ni_cr_space):
+    careful = screen(surrogate, fe_ni_cr_space, objective=Objective.parse("max", kappa=-5.0), top=1)
+    assert careful.top.iloc[0]["formula"] != "Fe0.6Ni0.1Cr0.3"  # the Ni-rich optimum is too uncertain
+    assert careful.top.iloc[0]["uncertainty"] < 0.6
+
+
+def test_in_domain_only_drops_out_of_domain(surrogate):
+    space = {"variables": [{"type": "composition", "elements": {"Fe": [0, 1], "Ni": [0, 0], "Cr": [0, 1]}, "step": 0.1}], "fixed": {"T": 500}}
+    everything = screen(surrogate, space, objective="min", top=100)
+    inside = screen(surrogate, space, objective="min", top=100, in_domain_only=True)
+    assert (~everything.top["in_domain"]).any() and inside.top["in_domain"].all()
+    assert everything.summary["in_domain"] == inside.summary["in_domain"] == len(inside.top)
+
+
+def test_screen_candidate_table(surrogate, tmp_path):
+    table = pd.DataFrame({"formula": ["Fe0.6Ni0.1Cr0.3", "Fe", "Fe0.5Cr0.5"], "T": [500, 500, 300]})
+    path = tmp_path / "cands.csv"
+    table.to_csv(path, index=False)
+    result = screen(surrogate, candidates=path, top=2)
+    assert list(result.top["candidate"]) == [0, 2]
+
+
+def test_missing_model_column_is_named(surrogate):
+    space = {"variables": [{"type": "composition", "elements": {"Fe": [0, 1], "Cr": [0, 1]}, "step": 0.5}]}
+    with pytest.raises(InputError, match="'T'"):
+        screen(surrogate, space)
+
+
+def test_summary_counts_classes():
+    scored = pd.DataFrame({"prediction": [1, 1, -1], "proba_1": [0.9, 0.8, 0.2], "in_domain": [True, False, True], "candidate": [0, 1, 2], "score": [0.9, 0.8, 0.2]})
+    total = merge_summary(summarize_chunk(scored.iloc[:2], 2), summarize_chunk(scored.iloc[2:], 1))
+    assert total["classes"] == {"-1": {"in_domain": 1, "out_of_domain": 0}, "1": {"in_domain": 1, "out_of_domain": 1}}
+    assert total["grid_points"] == 3 and total["in_domain"] == 2
