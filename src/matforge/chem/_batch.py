@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, _parse_cached
+from matforge.chem._fastpath import parse_plain
+from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, _parse_cached, parse_formula
 from matforge.errors import InputError
 
 __all__ = ["Compositions", "parse_compositions", "fraction_matrix"]
+
+# formulas per slice of the vectorized parser: its temporaries (~100 bytes per character) stay in cache-sized blocks
+_SLICE = 16384
 
 
 @dataclass
@@ -43,12 +47,18 @@ class Compositions:
     def take(self, rows: np.ndarray | slice) -> Compositions:
         """The sub-batch of the given rows (errors re-indexed)."""
         index = np.arange(len(self))[rows]
-        remap = {int(old): new for new, old in enumerate(index) if int(old) in self.errors}
+        remap = {}
+        if self.errors:
+            bad = np.flatnonzero(np.isin(index, np.fromiter(self.errors, dtype=np.int64)))
+            remap = {int(index[new]): int(new) for new in bad}
+        n_elements = self.n_elements[index]
+        # the sub-batch is only as wide as its widest row: one long formula elsewhere costs it nothing
+        width = max(1, int(n_elements.max())) if len(index) else 1
         return Compositions(
-            element=self.element[index],
-            amount=self.amount[index],
-            fraction=self.fraction[index],
-            n_elements=self.n_elements[index],
+            element=self.element[index, :width],
+            amount=self.amount[index, :width],
+            fraction=self.fraction[index, :width],
+            n_elements=n_elements,
             valid=self.valid[index],
             errors={new: self.errors[old] for old, new in remap.items()},
         )
@@ -58,33 +68,57 @@ class Compositions:
         out = []
         for i in range(len(self)):
             k = self.n_elements[i]
-            out.append("".join(f"{ELEMENT_SYMBOLS[e]}{a:g}" for e, a in zip(self.element[i, :k], self.amount[i, :k])))
+            out.append("".join(f"{ELEMENT_SYMBOLS[e]}{a:g}" for e, a in zip(self.element[i, :k], self.amount[i, :k], strict=False)))
         return out
 
 
-def _parse_unique(texts: Sequence[str]) -> tuple[list[int], list[float], list[int], dict[int, InputError]]:
-    """Parse formulas into flat (element index, amount) lists plus per-formula counts."""
-    elements: list[int] = []
-    amounts: list[float] = []
-    counts: list[int] = []
+def _parse_unique(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, InputError]]:
+    """Parse formulas into flat (element index, amount) arrays plus per-formula counts.
+
+    Plain formulas take the vectorized fast path, in slices of `_SLICE` so its temporaries stay small;
+    the rest go through `parse_formula`'s Python parser one by one.
+    """
+    texts = list(texts)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    fast_elements: list[np.ndarray] = []
+    fast_amounts: list[np.ndarray] = []
+    done = np.zeros(len(texts), dtype=bool)
+    for start in range(0, len(texts), _SLICE):
+        part_done, part_counts, part_elements, part_amounts = parse_plain(texts[start : start + _SLICE])
+        done[start : start + len(part_done)] = part_done
+        counts[start : start + len(part_done)] = part_counts
+        fast_elements.append(part_elements)
+        fast_amounts.append(part_amounts)
     errors: dict[int, InputError] = {}
-    index = ELEMENT_INDEX
-    for u, text in enumerate(texts):
+    slow: dict[int, tuple[tuple[str, float], ...]] = {}
+    for u in np.flatnonzero(~done).tolist():
+        text = texts[u]
         try:
             if not isinstance(text, str):
-                from matforge.chem._formula import parse_formula
-
                 parse_formula(text)  # raises the right InputError for None/NaN/numbers
-            items = _parse_cached(text)
+            slow[u] = _parse_cached(text)
         except InputError as err:
             errors[u] = err
-            counts.append(0)
             continue
-        counts.append(len(items))
-        for sym, amt in items:
-            elements.append(index[sym])
-            amounts.append(amt)
+        counts[u] = len(slow[u])
+    offsets = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    elements = np.zeros(total, dtype=np.int16)
+    amounts = np.zeros(total)
+    fast_slots = np.repeat(offsets[done], counts[done]) + _ranks(counts[done])
+    elements[fast_slots] = np.concatenate(fast_elements) if fast_elements else []
+    amounts[fast_slots] = np.concatenate(fast_amounts) if fast_amounts else []
+    if slow:
+        rows = np.fromiter(slow, dtype=np.int64, count=len(slow))
+        slots = np.repeat(offsets[rows], counts[rows]) + _ranks(counts[rows])
+        elements[slots] = [ELEMENT_INDEX[sym] for items in slow.values() for sym, _ in items]
+        amounts[slots] = [amt for items in slow.values() for _, amt in items]
     return elements, amounts, counts, errors
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for each count c, concatenated: each element's slot within its formula."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def parse_compositions(
@@ -96,6 +130,10 @@ def parse_compositions(
     column: str | None = None,
 ) -> Compositions:
     """Parse a column of formulas into a `Compositions` batch.
+
+    Plain formulas (symbols and numbers, one level of parentheses: nearly all real data) are read by the
+    vectorized fast path of `parse_formula` in `matforge.chem._fastpath`, everything else by `parse_formula`
+    itself; both give the same amounts to the last bit and the same error messages.
 
     Parameters
     ----------
@@ -110,20 +148,24 @@ def parse_compositions(
 
     if on_error not in ("raise", "keep"):
         raise ValueError(f"on_error must be 'raise' or 'keep', not {on_error!r}")
-    values = pd.Series(formulas, dtype=object) if not isinstance(formulas, pd.Series) else formulas.astype(object)
+    # an object array, not a Series: building a Series from a list costs as much as parsing it
+    if isinstance(formulas, pd.Series):
+        values = formulas.to_numpy(dtype=object)
+    else:
+        values = np.empty(len(formulas), dtype=object)
+        values[:] = formulas  # element by element: a list of equal-length tuples must not become 2-D
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = list(uniques)
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
     if n_jobs > 1 and len(uniques) > 50_000:
         bounds = np.linspace(0, len(uniques), n_jobs * 4 + 1).astype(int)
-        parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        elements, amounts, counts, errors = [], [], [], {}
+        parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
+        pieces, errors = [], {}
         with ProcessPoolExecutor(n_jobs) as pool:
-            for offset, (e, a, c, err) in zip(bounds[:-1], pool.map(_parse_unique, parts)):
-                elements += e
-                amounts += a
-                counts += c
-                errors.update({offset + k: v for k, v in err.items()})
+            for offset, (e, a, c, err) in zip(bounds[:-1], pool.map(_parse_unique, parts), strict=False):
+                pieces.append((e, a, c))
+                errors.update({int(offset) + k: v for k, v in err.items()})
+        elements, amounts, counts = (np.concatenate(column) for column in zip(*pieces, strict=False))
     else:
         elements, amounts, counts, errors = _parse_unique(uniques)
 
@@ -132,12 +174,11 @@ def parse_compositions(
     width = int(count_u.max()) if n_unique and count_u.max() > 0 else 1
     elem_u = np.zeros((n_unique + 1, width), dtype=np.int16)
     amt_u = np.zeros((n_unique + 1, width), dtype=np.float64)
-    if elements:
-        starts = np.repeat(np.cumsum(count_u) - count_u, count_u)
+    if len(elements):
         owner = np.repeat(np.arange(n_unique), count_u)
-        slot = np.arange(len(elements)) - starts
-        elem_u[owner, slot] = np.asarray(elements, dtype=np.int16)
-        amt_u[owner, slot] = np.asarray(amounts)
+        slot = _ranks(count_u)
+        elem_u[owner, slot] = elements
+        amt_u[owner, slot] = amounts
     valid_u = np.ones(n_unique + 1, dtype=bool)
     valid_u[list(errors)] = False
     valid_u[n_unique] = False  # the slot for missing values (code -1)

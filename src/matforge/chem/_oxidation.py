@@ -39,7 +39,7 @@ def _balanced_by_sets(elements: np.ndarray, amounts: np.ndarray) -> bool:
     """Reachable charge sums as a set, rounded so that equal sums merge (bounded by the sum range)."""
     states = element_table().common_oxidation_states
     sums = {0.0}
-    for e, a in zip(elements, amounts):
+    for e, a in zip(elements, amounts, strict=False):
         options = states[int(e)]
         if not options:
             return False
@@ -112,12 +112,12 @@ def guess_oxidation_states(formula: str | dict[str, float], max_combinations: in
     electroneg = {s: table.electronegativity[ELEMENT_INDEX[s]] for s in symbols}
     best, best_cost = None, None
     for combo in itertools.product(*[list(enumerate(o)) for o in options]):
-        charge = sum(amounts[s] * state for s, (_, state) in zip(symbols, combo))
+        charge = sum(amounts[s] * state for s, (_, state) in zip(symbols, combo, strict=False))
         if abs(charge) > 1e-6:
             continue
         # prefer common states; prefer the most electronegative element negative
         cost = sum(rank for rank, _ in combo)
-        cost += sum(1.0 for s, (_, st) in zip(symbols, combo) if st < 0 and electroneg[s] < max(electroneg.values()))
+        cost += sum(1.0 for s, (_, st) in zip(symbols, combo, strict=False) if st < 0 and electroneg[s] < max(electroneg.values()))
         if best_cost is None or cost < best_cost:
-            best, best_cost = {s: int(st) for s, (_, st) in zip(symbols, combo)}, cost
+            best, best_cost = {s: int(st) for s, (_, st) in zip(symbols, combo, strict=False)}, cost
     return best

@@ -16,6 +16,7 @@ from matforge.features._composition import (
 )
 from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
+from matforge.features._stream import featurize_chunks
 
 __all__ = [
     "FEATURIZERS",
@@ -31,6 +32,7 @@ __all__ = [
     "TMetalFraction",
     "ValenceOrbital",
     "featurize",
+    "featurize_chunks",
     "formulas_from",
     "make_featurizer",
     "perovskite_sites",

@@ -90,14 +90,19 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
         batch = parse_compositions(
             values, on_error="raise" if self._on_error == "raise" else "keep", n_jobs=self._n_jobs, column=name
         )
+        # parsing stays in this thread: threads parsing side by side were measured slower than one, as its
+        # many small steps contend for the GIL; the feature computation below is what runs in parallel
         return self.transform_compositions(batch)
 
     def transform_compositions(self, batch: Compositions) -> np.ndarray:
         """Featurize an already parsed batch (used by composites so a column is parsed once)."""
         n = len(batch)
         width = len(self.feature_labels())
-        out = np.full((n, width), np.nan)
+        out = np.empty((n, width))
+        threads = self._n_jobs
         chunk = max(1, int(getattr(self, "chunk_size", 4096) or 4096))
+        # with threads, split evenly so that no thread waits for a longer last chunk
+        chunk = min(chunk, max(256, -(-n // threads)))
         starts = list(range(0, n, chunk))
 
         def work(start: int) -> None:
@@ -106,7 +111,6 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
             values[~part.valid] = np.nan
             out[start : start + chunk] = values
 
-        threads = self._n_jobs
         if threads > 1 and len(starts) > 1:
             with ThreadPoolExecutor(threads) as pool:
                 list(pool.map(work, starts))
@@ -151,6 +155,16 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
         return tags
 
 
+def rows_shifted(errors: dict[int, InputError], offset: int) -> dict[int, InputError]:
+    """Errors of a slice that starts at row `offset`, keyed and located by their row in the whole column."""
+    return {
+        offset + row: InputError(
+            err.message, file=err.file, row=offset + row, column=err.column, value=err.value, hint=err.hint
+        )
+        for row, err in errors.items()
+    }
+
+
 def gather(table: np.ndarray, batch: Compositions) -> np.ndarray:
     """Per-slot element values: table (118, p) → (n, K, p), padding slots filled with 0."""
     values = table[batch.element.astype(np.int64)]
@@ -160,7 +174,19 @@ def gather(table: np.ndarray, batch: Compositions) -> np.ndarray:
 
 def weighted_mean(values: np.ndarray, batch: Compositions) -> np.ndarray:
     """Fraction-weighted mean over each row's elements: (n, K, p) → (n, p)."""
-    return np.matmul(batch.fraction[:, None, :], values)[:, 0, :]
+    return weighted_sum(batch.fraction, values)
+
+
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``Σ_k weights[:, k] · values[:, k, :]``, summed slot by slot in a fixed order.
+
+    Not a batched matmul: BLAS picks its summation order from the array shapes, so a row's value would
+    change in the last bit with the width of the batch it is in. Padding slots (weight 0) add exact zeros.
+    """
+    total = weights[:, 0, None] * values[:, 0, :]
+    for k in range(1, values.shape[1]):
+        total += weights[:, k, None] * values[:, k, :]
+    return total
 
 
 def labels_for(names: Sequence[str], prefix: str = "") -> list[str]:

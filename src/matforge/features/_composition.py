@@ -6,10 +6,12 @@ Each gives the same numbers as its matminer namesake (tested to 1e-6 relative) b
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from matforge.chem import ELEMENT_SYMBOLS, MAGPIE_PROPERTIES, Compositions, charge_balanced, element_table
-from matforge.features._base import CompositionFeaturizer, gather, weighted_mean
+from matforge.features._base import CompositionFeaturizer, gather, weighted_mean, weighted_sum
 
 __all__ = [
     "ElementProperty",
@@ -80,34 +82,57 @@ class ElementProperty(CompositionFeaturizer):
 
     def compute(self, batch: Compositions) -> np.ndarray:
         props = self._properties()
-        values = gather(element_table().properties(props), batch)  # (n, K, p)
-        mask = batch.mask[:, :, None]
-        results: dict[str, np.ndarray] = {}
-        mean = weighted_mean(values, batch)
-        low = np.where(mask, values, np.inf).min(axis=1)
-        high = np.where(mask, values, -np.inf).max(axis=1)
-        for stat in self.stats:
-            if stat == "mean":
-                results[stat] = mean
-            elif stat == "minimum":
-                results[stat] = low
-            elif stat == "maximum":
-                results[stat] = high
-            elif stat == "range":
-                results[stat] = high - low
-            elif stat == "avg_dev":
-                results[stat] = weighted_mean(np.abs(values - mean[:, None, :]), batch)
-            elif stat == "std_dev":
-                results[stat] = np.sqrt(weighted_mean((values - mean[:, None, :]) ** 2, batch))
-            elif stat == "mode":
-                # as matminer: elements whose amount is close to the largest; the smallest value among them
-                amount = np.where(batch.mask, batch.amount, -np.inf)
-                top = np.isclose(amount, amount.max(axis=1, keepdims=True))[:, :, None]
-                results[stat] = np.where(top, values, np.inf).min(axis=1)
-            else:
-                raise ValueError(f"unknown statistic {stat!r}; choose from {_STATS + ('std_dev',)}")
+        unknown = [s for s in self.stats if s not in _STATS + ("std_dev",)]
+        if unknown:
+            raise ValueError(f"unknown statistic {unknown[0]!r}; choose from {_STATS + ('std_dev',)}")
+        n, k = batch.element.shape
+        mask = batch.mask
+        # Padding slots repeat the row's first element: equal values leave minimum and maximum unchanged and
+        # zero fractions leave the weighted sums unchanged, so no (rows × elements × properties) masking.
+        element = np.where(mask, batch.element, batch.element[:, :1]).astype(np.intp)
+        values = np.take(_property_table(props), element, axis=0)  # (n, K, p)
+        mean = weighted_sum(batch.fraction, values)
+        results: dict[str, np.ndarray] = {"mean": mean}
+        if "minimum" in self.stats or "range" in self.stats:
+            results["minimum"] = _reduce_slots(np.minimum, values)
+        if "maximum" in self.stats or "range" in self.stats:
+            results["maximum"] = _reduce_slots(np.maximum, values)
+        if "range" in self.stats:
+            results["range"] = results["maximum"] - results["minimum"]
+        if "avg_dev" in self.stats or "std_dev" in self.stats:
+            deviation = values - mean[:, None, :]
+            if "std_dev" in self.stats:
+                results["std_dev"] = np.sqrt(weighted_sum(batch.fraction, deviation**2))
+            np.abs(deviation, out=deviation)
+            results["avg_dev"] = weighted_sum(batch.fraction, deviation)
+        if "mode" in self.stats:
+            # as matminer: among the elements whose amount is close to the largest, the smallest value
+            amount = np.where(mask, batch.amount, -np.inf)
+            top = np.isclose(amount, amount.max(axis=1, keepdims=True))
+            mode = values[np.arange(n), np.argmax(amount, axis=1)]
+            tied = np.flatnonzero(top.sum(axis=1) > 1)
+            if len(tied):
+                mode[tied] = np.where(top[tied, :, None], values[tied], np.inf).min(axis=1)
+            results["mode"] = mode
         # columns property-major, statistic-minor (matminer's order)
-        return np.stack([results[s] for s in self.stats], axis=2).reshape(len(batch), -1)
+        out = np.empty((n, len(props), len(self.stats)))
+        for j, stat in enumerate(self.stats):
+            out[:, :, j] = results[stat]
+        return out.reshape(n, -1)
+
+
+def _reduce_slots(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """(n, K, p) → (n, p) slot by slot: a few whole-array operations instead of a reduction along a short
+    middle axis, which numpy walks element by element."""
+    result = values[:, 0, :].copy()
+    for k in range(1, values.shape[1]):
+        ufunc(result, values[:, k, :], out=result)
+    return result
+
+
+@lru_cache(maxsize=16)
+def _property_table(names: tuple[str, ...]) -> np.ndarray:
+    return element_table().properties(names)
 
 
 class Stoichiometry(CompositionFeaturizer):
@@ -163,15 +188,16 @@ class ValenceOrbital(CompositionFeaturizer):
         names = tuple(f"N{o}Valence" for o in self.orbitals) + ("NValence",)
         means = weighted_mean(gather(element_table().properties(names), batch), batch)
         avg, total = means[:, :-1], means[:, -1:]
-        parts = {"avg": avg, "frac": avg / total}
+        with np.errstate(invalid="ignore", divide="ignore"):  # rows that failed to parse have no electrons
+            parts = {"avg": avg, "frac": avg / total}
         return np.column_stack([parts[p] for p in self.props])
 
 
 class ElementFraction(CompositionFeaturizer):
-    """Atomic fraction of each element H..Lr (103 columns, as matminer's ``ElementFraction``)."""
+    """Atomic fraction of each element H..Og (118 columns, as matminer 0.10's ``ElementFraction``)."""
 
-    summary = "atomic fraction of each element (103 features)"
-    n_elements = 103
+    summary = "atomic fraction of each element (118 features)"
+    n_elements = 118
 
     def feature_labels(self) -> list[str]:
         return list(ELEMENT_SYMBOLS[: self.n_elements])
@@ -187,8 +213,19 @@ class ElementFraction(CompositionFeaturizer):
         return out[:, : self.n_elements]
 
 
+_MAGNETIC_METALS = np.isin(
+    np.array(ELEMENT_SYMBOLS),
+    ["Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Ta", "W", "Re", "Os",
+     "Ir", "Pt"],
+)  # fmt: skip
+
+
 class TMetalFraction(CompositionFeaturizer):
-    """Fraction of atoms that are transition metals (Deml et al., Phys. Rev. B 93, 085142, 2016)."""
+    """Fraction of atoms that are magnetic transition metals (Deml et al., Phys. Rev. B 93, 085142, 2016).
+
+    The metals are Deml's (and matminer's ``TMetalFraction``): Ti-Cu, Nb-Ag and Ta-Pt; Sc, Y, Zn, Cd, Hf, La
+    and Hg do not count.
+    """
 
     summary = "transition-metal fraction"
 
@@ -200,7 +237,7 @@ class TMetalFraction(CompositionFeaturizer):
                 "of metal-nonmetal compounds by linear regression, Phys. Rev. B 93, 085142 (2016)."]  # fmt: skip
 
     def compute(self, batch: Compositions) -> np.ndarray:
-        tm = element_table().is_transition_metal[batch.element.astype(np.int64)] & batch.mask
+        tm = _MAGNETIC_METALS[batch.element.astype(np.int64)] & batch.mask
         return np.sum(batch.fraction * tm, axis=1, keepdims=True)
 
 

@@ -43,13 +43,15 @@ def _descriptors(nA: float, nB: float, nX: float, rA: float, rB: float, rX: floa
 
 
 @lru_cache(maxsize=65536)
-def perovskite_sites(formula: str) -> tuple[tuple[str, ...], tuple[str, ...], str, tuple[int, ...], tuple[int, ...], int] | None:
-    """Guess sites and oxidation states of an ABX3 or A2BB'X6 formula.
+def perovskite_sites(
+    formula: str | tuple[tuple[str, float], ...],
+) -> tuple[tuple[str, ...], tuple[str, ...], str, tuple[int, ...], tuple[int, ...], int] | None:
+    """Guess sites and oxidation states of an ABX3 or A2BB'X6 formula (text, or (symbol, amount) pairs).
 
     Returns ``(A elements, B elements, X, A states, B states, X state)`` or None when the formula is not of
     that type or no charge-balanced assignment with tabulated radii exists. The A site is the larger cation.
     """
-    amounts = parse_formula(formula)
+    amounts = parse_formula(formula) if isinstance(formula, str) else dict(formula)
     anions = [e for e in amounts if e in _ANIONS]
     if len(anions) != 1:
         return None
@@ -72,11 +74,11 @@ def perovskite_sites(formula: str) -> tuple[tuple[str, ...], tuple[str, ...], st
     symbols = list(cation_amounts)
     best = None
     for combo in itertools.product(*[states(s) for s in symbols]):
-        charge = sum(cation_amounts[s] * n for s, n in zip(symbols, combo)) + 3 * nX
+        charge = sum(cation_amounts[s] * n for s, n in zip(symbols, combo, strict=False)) + 3 * nX
         if abs(charge) > 1e-6:
             continue
         # split the cations into an A site (amount 1) and a B site (amount 1) by size
-        big = sorted(zip(symbols, combo), key=lambda sc: -shannon_radius(sc[0], sc[1], 12))
+        big = sorted(zip(symbols, combo, strict=False), key=lambda sc: -shannon_radius(sc[0], sc[1], 12))
         a_site, b_site, filled = [], [], 0.0
         for sym, n in big:
             if filled < 1.0 - 1e-6:
@@ -89,7 +91,7 @@ def perovskite_sites(formula: str) -> tuple[tuple[str, ...], tuple[str, ...], st
         radii = [shannon_radius(s, n, 12) for s, n in a_site] + [shannon_radius(s, n, 6) for s, n in b_site]
         if any(np.isnan(radii)):
             continue
-        rank = sum(states(s).index(n) for s, n in zip(symbols, combo))
+        rank = sum(states(s).index(n) for s, n in zip(symbols, combo, strict=False))
         if best is None or rank < best[0]:
             best = (rank, a_site, b_site)
     if best is None:
@@ -186,13 +188,13 @@ class PerovskiteDescriptors(CompositionFeaturizer):
         out = np.full((len(batch), len(_LABELS)), np.nan)
         for i in np.flatnonzero(batch.valid):
             k = batch.n_elements[i]
-            formula = "".join(f"{ELEMENT_SYMBOLS[e]}{a!r}" for e, a in zip(batch.element[i, :k], batch.amount[i, :k]))
-            guess = perovskite_sites(formula)
+            pairs = tuple((ELEMENT_SYMBOLS[e], float(a)) for e, a in zip(batch.element[i, :k], batch.amount[i, :k], strict=False))
+            guess = perovskite_sites(pairs)
             if guess is None:
                 continue
             a_syms, b_syms, x, a_states, b_states, nX = guess
-            rA = float(np.mean([shannon_radius(s, n, 12) for s, n in zip(a_syms, a_states)]))
-            rB = float(np.mean([shannon_radius(s, n, 6) for s, n in zip(b_syms, b_states)]))
+            rA = float(np.mean([shannon_radius(s, n, 12) for s, n in zip(a_syms, a_states, strict=False)]))
+            rB = float(np.mean([shannon_radius(s, n, 6) for s, n in zip(b_syms, b_states, strict=False)]))
             rX = shannon_radius(x, nX, 6)
             chiA = float(np.mean([chi[ELEMENT_INDEX[s]] for s in a_syms]))
             chiB = float(np.mean([chi[ELEMENT_INDEX[s]] for s in b_syms]))

@@ -52,9 +52,9 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
 
 PRESETS: dict[str, str] = {
     "magpie": "Ward et al. 2016 general-purpose set: stoichiometry, 132 Magpie statistics, valence fractions, ionic character (145)",
-    "magpie_extended": "magpie + transition-metal fraction, band centre and the 103 element fractions (253)",
+    "magpie_extended": "magpie + transition-metal fraction, band centre and the 118 element fractions (268)",
     "element_property": "the 132 Magpie element-property statistics only",
-    "fractions": "the 103 element fractions only",
+    "fractions": "the 118 element fractions only (H..Og)",
     "perovskite": "magpie + perovskite tolerance factors t, μ, τ (158)",
 }
 
