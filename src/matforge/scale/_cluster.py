@@ -122,8 +122,10 @@ def map_partitions(
             return results
         from distributed import as_completed
 
-        # one copy of each shared object per worker instead of one per task
-        shared_futures = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+        # one copy of each large shared object (model, design space, arrays) per worker instead of one per
+        # task; plain values and containers (which scatter would split into pieces) travel with each task
+        plain = (str, int, float, bool, type(None), list, tuple, dict)
+        shared_futures = {k: v if isinstance(v, plain) else client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
         futures = [client.submit(work, part, **shared_futures, pure=False, key=f"{label.replace(' ', '-')}-{i}-{os.urandom(4).hex()}") for i, part in enumerate(partitions)]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
