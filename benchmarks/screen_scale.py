@@ -149,7 +149,7 @@ def main() -> None:
     space = _space_for(args.n) if args.n < DesignSpace(SPACE).size else SPACE
     size = DesignSpace(space).size
     wall = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=REPO / "benchmarks") as tmp:
+    with tempfile.TemporaryDirectory(prefix="matforge-screen-scale-") as tmp:
         tmp = Path(tmp)
         run_dir = train(data, "yield strength", tmp / "steels", models=args.model, budget=15, cv=3, ensemble=1, seed=args.seed)
         profile = _profile(run_dir, space, args.chunk_size)
