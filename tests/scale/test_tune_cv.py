@@ -1,0 +1,130 @@
+"""Shared-study tuning (two processes, one SQLite or PostgreSQL study) and outer CV folds on a cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matforge.errors import InputError
+
+
+def _worker_command(data: Path, storage: str, name: str, out: Path) -> list[str]:
+    code = "from matforge.cli.app import main; import sys; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", code, "scale", "tune", str(data), "--target", "strength", "--formula-col", "formula",
+            "--join-study", "alloys", "--storage", storage, "--model", "ridge", "--trials", "4", "--worker-name", name,
+            "--out", str(out)]  # fmt: skip
+
+
+def _two_workers(tmp_path: Path, storage: str, alloys) -> tuple[dict, dict]:
+    data = tmp_path / "alloys.csv"
+    alloys(80).to_csv(data, index=False)
+    env = {**os.environ, "MATFORGE_QUIET": "1"}
+    procs = [subprocess.Popen(_worker_command(data, storage, name, tmp_path / name), env=env, stderr=subprocess.PIPE, text=True) for name in ("w1", "w2")]
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err
+    return tuple(json.loads((tmp_path / name / "tuning.json").read_text()) for name in ("w1", "w2"))
+
+
+def _check_one_study_with_both(storage: str, records) -> None:
+    import optuna
+
+    study = optuna.load_study(study_name="alloys", storage=storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 8
+    assert sorted(t.user_attrs["worker"] for t in done) == ["w1"] * 4 + ["w2"] * 4
+    assert optuna.study.get_all_study_names(storage) == ["alloys"]
+    for record in records:
+        assert record["trials_by_this_worker"] == 4 and record["model"] == "ridge"
+    last = max(records, key=lambda r: r["trials_in_study"])
+    assert last["trials_in_study"] == 8 and last["workers_in_study"] == ["w1", "w2"]
+    assert last["best"]["value"] == pytest.approx(study.best_value)
+
+
+def test_two_processes_share_one_sqlite_study(tmp_path, alloys):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    records = _two_workers(tmp_path, storage, alloys)
+    assert all(r["storage"] == storage for r in records)  # the run folder records the storage used
+    _check_one_study_with_both(storage, records)
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    """A throwaway PostgreSQL server on 127.0.0.1 (Debian's packages), removed afterwards."""
+    pytest.importorskip("psycopg", reason="the [dist] extra (psycopg) is not installed")
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries are not installed (Debian: apt-get install postgresql)")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root: run it as Debian's postgres user
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = Path(f"/tmp/matforge-pg-{os.getpid()}-{time.monotonic_ns()}")
+    root.mkdir(mode=0o700)
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = root / "data"
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)  # noqa: E731
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "matforge", "--auth=trust", "-E", "UTF8")
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", f"-h 127.0.0.1 -p {port} -k {root}", "start")
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"could not start a local PostgreSQL server: {getattr(err, 'stderr', err)}")
+    try:
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "matforge", "studies")
+        yield f"postgresql://matforge:secret@127.0.0.1:{port}/studies"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_processes_share_one_postgresql_study(tmp_path, alloys, postgres):
+    records = _two_workers(tmp_path, postgres, alloys)
+    assert all(r["storage"] == postgres.replace(":secret@", ":***@") for r in records)  # password never written
+    _check_one_study_with_both(postgres, records)
+
+
+def test_joining_a_study_with_other_data_is_refused(tmp_path, alloys):
+    from matforge.scale import tune_worker
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    tune_worker(alloys(60), "strength", study="s", storage=storage, model="ridge", trials=1, formula_cols="formula")
+    with pytest.raises(InputError, match="other data"):
+        tune_worker(alloys(60, seed=9), "strength", study="s", storage=storage, model="ridge", trials=1, formula_cols="formula")
+    with pytest.raises(InputError, match="database URL"):
+        tune_worker(alloys(60), "strength", study="s", storage="study.db", model="ridge", trials=1, formula_cols="formula")
+
+
+def test_outer_cv_folds_on_a_cluster_match_one_process(cluster):
+    from sklearn.linear_model import Ridge
+
+    from matforge.scale import cv_folds_distributed
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0, 3.0]) + rng.normal(0, 0.1, 200)
+    single = cv_folds_distributed(Ridge(alpha=1.0), X, y, folds=4, seed=1, protocol="kfold")
+    spread = cv_folds_distributed(Ridge(alpha=1.0), X, y, folds=4, seed=1, protocol="kfold", scheduler=cluster.scheduler_address)
+    assert np.array_equal(single.oof, spread.oof) and np.array_equal(single.fold, spread.fold)
+    assert sorted(np.unique(spread.fold)) == [0, 1, 2, 3]
+    assert all(s["r2"] > 0.99 for s in spread.scores)
