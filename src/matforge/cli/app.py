@@ -22,7 +22,18 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each command module adds its commands to `app`; imports stay light at module level.
-    from matforge.cli import benchmark, datasets, design, explain, explore, featurize, micro, potential, scale, train  # noqa: F401
+    from matforge.cli import (  # noqa: F401
+        benchmark,
+        datasets,
+        design,
+        explain,
+        explore,
+        featurize,
+        micro,
+        potential,
+        scale,
+        train,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
