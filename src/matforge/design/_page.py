@@ -16,7 +16,7 @@ __all__ = ["design_figure", "write_design_page"]
 
 def design_figure(result: DesignResult):
     """Pareto front (two goals: predicted values, every evaluation in grey) or the convergence curve."""
-    from matforge.report._plots import _plt
+    from matforge.report._style import plt as _plt
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4.2))
@@ -47,7 +47,7 @@ def design_figure(result: DesignResult):
 def write_design_page(result: DesignResult, path: str | Path, *, title: str = "matforge design") -> Path:
     """Write the page atomically; returns its path."""
     from matforge.files import atomic_file
-    from matforge.report._plots import figure_to_base64
+    from matforge.report._style import figure_to_base64
 
     image = figure_to_base64(design_figure(result))
     shown = result.designs.head(50)

@@ -7,7 +7,8 @@ import html
 import numpy as np
 import pandas as pd
 
-from matforge.report._plots import _plt, figure_to_base64
+from matforge.report._style import figure_to_base64
+from matforge.report._style import plt as _plt
 
 __all__ = ["cluster_map_figure", "periodic_table_figure", "render_page"]
 
