@@ -65,7 +65,10 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
             subset = order[:size]
             if task == "classification" and len(np.unique(y[subset])) < 2:
                 continue
-            model = fit_pipeline(spec, task, tuned.get(spec.name, spec.defaults), F.iloc[subset], y[subset], columns=columns, categorical=predictor.featurizer.categorical_cols, seed=seed, n_jobs=n_jobs)
+            params = dict(tuned.get(spec.name, spec.defaults))
+            if "n_neighbors" in params:  # a k tuned on the full data can exceed a small subset
+                params["n_neighbors"] = min(int(params["n_neighbors"]), size - 1)
+            model = fit_pipeline(spec, task, params, F.iloc[subset], y[subset], columns=columns, categorical=predictor.featurizer.categorical_cols, seed=seed, n_jobs=n_jobs)
             score_test = _score(task, y[test], predict_with(model, task, F.iloc[test], classes), classes)
             score_train = _score(task, y[subset], predict_with(model, task, F.iloc[subset], classes), classes)
             records.append({"fraction": fraction, "n_train": size, "test": score_test, "train": score_train})
