@@ -101,7 +101,11 @@ def shap_values(predictor, F: pd.DataFrame, *, member_names: list[str] | None = 
         import shap
 
         explainer = shap.TreeExplainer(estimator)
-        values = np.asarray(explainer.shap_values(X, check_additivity=False))
+        # exact TreeSHAP on fully grown scikit-learn forests took minutes for 200 rows (thousands of leaves per
+        # tree); beyond a few dozen rows use the path-attribution approximation (Saabas), which also adds up
+        # to each prediction
+        approximate = len(X) > 40
+        values = np.asarray(explainer.shap_values(X, check_additivity=False, approximate=approximate))
         if values.ndim == 2:
             values = values[:, :, None]
         elif values.shape[0] != len(X):  # older shap: (outputs, rows, features)

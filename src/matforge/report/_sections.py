@@ -185,7 +185,7 @@ def explanation_section(ctx: ReportContext) -> str:
     if explain.tree_member(predictor, names) is None:
         parts.append(note("SHAP summary: the final model has no tree-ensemble member SHAP can explain exactly here (lightgbm, or random_forest/extra_trees with pip install 'matforge[explain]')"))
     else:
-        parts.append(figure("SHAP summary", lambda: plots.shap_summary_figure(explain.shap_values(predictor, _features(ctx)[0], member_names=names, max_rows=rows["shap"], seed=ctx.seed)), "TreeSHAP contributions of each feature to each prediction of the best tree-ensemble member (Lundberg et al. 2020); red dots: high feature values."))
+        parts.append(figure("SHAP summary", lambda: plots.shap_summary_figure(explain.shap_values(predictor, _features(ctx)[0], member_names=names, max_rows=rows["shap"], seed=ctx.seed)), "TreeSHAP contributions of each feature to each prediction of the best tree-ensemble member (Lundberg et al. 2020; exact for LightGBM, Saabas path attributions for scikit-learn forests); red dots: high feature values."))
 
     def dependence():
         F, _ = _features(ctx)
