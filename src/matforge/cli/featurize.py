@@ -36,8 +36,17 @@ def featurize_command(
     ] = "fail",  # fmt: skip
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads for the feature computation (-1: all cores).")] = 1,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows featurized at once (bounds memory).")] = 16384,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
     """Add composition features (default: the 145 Magpie features of Ward et al. 2016) to a table."""
+    import os
+
+    if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
+        from matforge.scale import featurize_parquet
+
+        featurize_parquet(data, out, formula_col=formula_col, preset=preset, on_error=on_error, scheduler=scheduler, workers=workers)
+        return
     import numpy as np
     import pandas as pd
 

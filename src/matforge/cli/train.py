@@ -62,13 +62,23 @@ def predict(
     data: Path = typer.Argument(..., help="Table with the same input columns."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (csv, tsv, parquet, xlsx, json)."),
     on_error: str = typer.Option("fail", "--on-error", help="fail: stop at a bad row; skip: leave its prediction empty."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts."),
+    workers: int = typer.Option(None, "--workers", help="Workers of a local Dask cluster (with --scheduler local)."),
 ) -> None:
     """Predict every row of DATA (same order), with uncertainty and an in-domain flag."""
+    import os
+
     from matforge.errors import InputError
     from matforge.learn import predict_file
 
     if on_error not in ("fail", "skip"):
         raise InputError(f"--on-error must be fail or skip, not '{on_error}'")
+    if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
+        from matforge.scale import predict_parquet
+
+        predict_parquet(run_dir, data, out, on_error="raise" if on_error == "fail" else "nan", scheduler=scheduler, workers=workers)
+        _say(f"{out}: predictions written as Parquet parts")
+        return
     table = predict_file(run_dir, data, out, on_error="raise" if on_error == "fail" else "nan")
     _say(f"{out}: {len(table)} rows predicted, {int((~table['in_domain']).sum())} flagged out of domain")
 
