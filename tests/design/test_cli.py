@@ -82,3 +82,14 @@ def test_bad_inputs_exit_2(tiny_run, tmp_path, capsys):
     nothing.write_text(SPACE.replace("  - name: T\n    type: continuous\n    low: 300\n    high: 500\n    step: 100\n", ""))
     assert main(["screen", str(tiny_run), "--space", str(nothing), "--out", str(tmp_path / "o.csv")]) == 2
     assert "'T'" in capsys.readouterr().err
+
+
+def test_screen_on_a_local_cluster_gives_the_same_top_table(tiny_run, tmp_path):
+    import pytest
+
+    pytest.importorskip("distributed")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    assert main(["screen", str(tiny_run), "--space", str(space), "--top", "10", "--out", str(tmp_path / "one.csv")]) == 0
+    assert main(["screen", str(tiny_run), "--space", str(space), "--top", "10", "--out", str(tmp_path / "two.csv"), "--scheduler", "local", "--workers", "1"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "two.csv"), pd.read_csv(tmp_path / "one.csv"))

@@ -35,9 +35,12 @@ def screen(
     in_domain_only: Annotated[bool, typer.Option("--in-domain-only", help="Keep only candidates inside the model's domain.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Candidates featurized at once (bounds memory).")] = 20_000,
     summary: Annotated[Path | None, typer.Option("--summary", help="Also write the counts (screened, in domain, per class) as JSON.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler for a --space screen (tcp://HOST:PORT or local; [dist] extra); resumes from finished partitions.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
     """Score every candidate of a design space (or table) with a trained model and keep the best."""
     import json
+    import os
 
     from matforge.design import Objective
     from matforge.design import screen as run_screen
@@ -46,6 +49,12 @@ def screen(
 
     _source(space, candidates)
     refuse_overwrite_input(out, space, candidates, summary)
+    if space is not None and (scheduler or workers or os.environ.get("MATFORGE_SCHEDULER")):
+        from matforge.scale import screen_distributed
+
+        result = screen_distributed(run_dir, space, out, objective=Objective.parse(objective, kappa=kappa, positive=positive), top=top, in_domain_only=in_domain_only, chunk_size=chunk_size, scheduler=scheduler, workers=workers)
+        _say(f"{out}: best {len(result.top)} of {result.summary['candidates']:,} candidates (partitions on {scheduler or 'the cluster'})")
+        return
     result = run_screen(run_dir, space, candidates, objective=Objective.parse(objective, kappa=kappa, positive=positive), top=top, in_domain_only=in_domain_only, chunk_size=chunk_size)
     write_table(result.top, out)
     counts = result.summary
