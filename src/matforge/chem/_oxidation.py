@@ -68,6 +68,13 @@ def charge_balanced(batch: Compositions) -> np.ndarray:
         amounts = batch.amount[rows, :k]
         widths = n_states[elements]
         possible = (widths > 0).all(axis=1)
+        # every assignment's sum lies between the sums of each element's lowest and highest state: rows whose
+        # range excludes zero (alloys of metals, where all states are positive) need no enumeration
+        states = table[elements]
+        with np.errstate(invalid="ignore"):
+            low = np.sum(amounts * np.nanmin(np.where(widths[..., None] > 0, states, 0.0), axis=2), axis=1)
+            high = np.sum(amounts * np.nanmax(np.where(widths[..., None] > 0, states, 0.0), axis=2), axis=1)
+        possible &= (low <= 1e-8) & (high >= -1e-8)
         combos = np.prod(np.maximum(widths, 1), axis=1)
         fast = possible & (combos <= _MAX_COMBINATIONS)
         for r in np.flatnonzero(possible & ~fast):
