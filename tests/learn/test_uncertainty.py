@@ -35,3 +35,27 @@ def test_domain_guard_flags_points_far_from_training_data():
     guard = DomainGuard().fit(train)
     assert guard.predict(rng.normal(size=(200, 4))).mean() > 0.9
     assert not guard.predict(np.full((5, 4), 8.0)).any()
+
+
+def test_domain_guard_bounded_check_gives_the_brute_force_answer_near_far_and_at_the_threshold():
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(3)
+    # correlated features with a few directions of large variance, as composition features are
+    train = rng.normal(size=(300, 40)) @ rng.normal(size=(40, 40)) * np.linspace(3, 0.1, 40)
+    guard = DomainGuard().fit(train)
+    near = train[rng.integers(0, 300, 1500)] + rng.normal(scale=0.5, size=(1500, 40))
+    far = rng.normal(scale=6.0, size=(1500, 40)) * train.std(axis=0)
+    queries = np.vstack([near, far, train])
+    queries[::97, 3] = np.nan  # imputed with the training median, as in the brute-force reference
+    brute = NearestNeighbors(n_neighbors=guard.k_).fit(guard.scaler_.transform(guard.imputer_.transform(train)))
+    dist, _ = brute.kneighbors(guard.scaler_.transform(guard.imputer_.transform(queries)))
+    reference = dist.mean(axis=1)
+    np.testing.assert_allclose(guard.distance(queries), reference, rtol=1e-7, atol=1e-7)
+    inside = guard.predict(queries)
+    assert 0.05 < inside.mean() < 0.95  # both sides of the threshold are exercised
+    settled = np.abs(reference - guard.threshold_) > 1e-6 * guard.threshold_
+    np.testing.assert_array_equal(inside[settled], reference[settled] <= guard.threshold_)
+    # the bound really is below the distance, so no row inside the domain is ever ruled out by it
+    Z = guard._scaled(queries)
+    assert np.all(guard._lower_bound(Z) <= reference * (1 + 1e-5))
