@@ -92,3 +92,13 @@ def test_summary_counts_classes():
     total = merge_summary(summarize_chunk(scored.iloc[:2], 2), summarize_chunk(scored.iloc[2:], 1))
     assert total["classes"] == {"-1": {"in_domain": 1, "out_of_domain": 0}, "1": {"in_domain": 1, "out_of_domain": 1}}
     assert total["grid_points"] == 3 and total["in_domain"] == 2
+
+
+def test_space_screen_with_parsed_formulas_equals_screening_the_same_rows_as_text(tiny_run, fe_ni_cr_space):
+    # a space screen hands the model parsed compositions; a table screen parses the formula text
+    space = DesignSpace(fe_ni_cr_space)
+    from_space = screen(tiny_run, fe_ni_cr_space, top=40, chunk_size=101)
+    table = space.candidates(0, space.size).drop(columns="candidate")
+    from_text = screen(tiny_run, candidates=table, top=40, chunk_size=101)
+    pd.testing.assert_frame_equal(from_space.top, from_text.top)
+    assert from_space.summary == from_text.summary

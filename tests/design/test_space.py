@@ -83,6 +83,25 @@ def test_chunks_concatenate_to_the_whole(chunk, start):
     assert (tail["candidate"] >= start).all() and len(tail) == (whole["candidate"] >= start).sum()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(composition_spaces())
+def test_parsed_candidates_give_the_features_of_their_formula_text_to_the_last_bit(case):
+    from matforge.chem import parse_compositions
+    from matforge.features import make_featurizer
+
+    spec, bounds, _, _ = case
+    try:
+        space = DesignSpace(spec)
+    except InputError:
+        return
+    frame, parsed = space.candidates_parsed(0, space.size)
+    batch, reread = parsed["formula"], parse_compositions(frame["formula"].to_numpy(dtype=object))
+    for field in ("element", "amount", "fraction", "n_elements", "valid"):
+        np.testing.assert_array_equal(getattr(batch, field), getattr(reread, field))
+    featurizer = make_featurizer("magpie_extended")
+    np.testing.assert_array_equal(featurizer.transform_compositions(batch), featurizer.transform_compositions(reread))
+
+
 def test_alloy_base_takes_balance_with_total_dopant_limit():
     space = DesignSpace({"variables": [{"type": "alloy", "base": "Cu", "elements": {"Cr": [0, 0.08], "Zr": [0, 0.08]}, "max_total": 0.1, "step": 0.01}]})
     frame = space.candidates(0, space.size)

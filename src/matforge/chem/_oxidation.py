@@ -35,6 +35,14 @@ def _state_table() -> tuple[np.ndarray, np.ndarray]:
     return table, np.array([len(s) for s in states])
 
 
+@lru_cache(maxsize=1)
+def _state_range() -> tuple[np.ndarray, np.ndarray]:
+    """Each element's lowest and highest common oxidation state (0 where it has none)."""
+    table, n_states = _state_table()
+    filled = np.where(n_states[:, None] > 0, table, 0.0)
+    return np.nanmin(filled, axis=1), np.nanmax(filled, axis=1)
+
+
 def _balanced_by_sets(elements: np.ndarray, amounts: np.ndarray) -> bool:
     """Reachable charge sums as a set, rounded so that equal sums merge (bounded by the sum range)."""
     states = element_table().common_oxidation_states
@@ -70,10 +78,9 @@ def charge_balanced(batch: Compositions) -> np.ndarray:
         possible = (widths > 0).all(axis=1)
         # every assignment's sum lies between the sums of each element's lowest and highest state: rows whose
         # range excludes zero (alloys of metals, where all states are positive) need no enumeration
-        states = table[elements]
-        with np.errstate(invalid="ignore"):
-            low = np.sum(amounts * np.nanmin(np.where(widths[..., None] > 0, states, 0.0), axis=2), axis=1)
-            high = np.sum(amounts * np.nanmax(np.where(widths[..., None] > 0, states, 0.0), axis=2), axis=1)
+        lowest, highest = _state_range()
+        low = np.einsum("ij,ij->i", amounts, lowest[elements])
+        high = np.einsum("ij,ij->i", amounts, highest[elements])
         possible &= (low <= 1e-8) & (high >= -1e-8)
         combos = np.prod(np.maximum(widths, 1), axis=1)
         fast = possible & (combos <= _MAX_COMBINATIONS)

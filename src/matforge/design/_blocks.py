@@ -97,23 +97,82 @@ class CompositionBlock:
                 cum[r, 1:] = np.cumsum(counts)
             self._tables.append(cum)
 
-    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+    def step_counts(self, index: np.ndarray) -> np.ndarray:
+        """Grid index → (n, elements) integer numbers of steps, summing to ``1 / step``."""
         self._build()
         rem = np.full(len(index), self.units, dtype=np.int64)
         left = index.astype(np.int64).copy()
         units = np.zeros((len(index), len(self.elements)), dtype=np.int64)
         for i, cum in enumerate(self._tables):
-            rows = cum[rem]  # (n, width+1) cumulative counts of the choices for this element
-            # largest j with rows[:, j] <= left: binary search done for all rows at once
-            lo, hi = np.zeros(len(index), np.int64), np.full(len(index), rows.shape[1] - 1, np.int64)
+            # cum[r, j]: cumulative counts of the choices for this element with r units left; the largest j
+            # with cum[rem, j] <= left, by a binary search for all rows at once that reads only the probed
+            # entries (gathering each row's whole table was most of the enumeration time for wide bounds)
+            lo, hi = np.zeros(len(index), np.int64), np.full(len(index), cum.shape[1] - 1, np.int64)
             while (lo < hi).any():
                 mid = (lo + hi + 1) // 2
-                go = rows[np.arange(len(index)), mid] <= left
+                go = cum[rem, mid] <= left
                 lo, hi = np.where(go, mid, lo), np.where(go, hi, mid - 1)
-            left -= rows[np.arange(len(index)), lo]
+            left -= cum[rem, lo]
             units[:, i] = self.lo_units[i] + lo
             rem -= units[:, i]
-        return self._columns(units / self.units)
+        return units
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        return self.grid_columns(self.step_counts(index))
+
+    def _labels(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per element, the formula piece (``'Ni0.2'``, ``''`` for zero) and its parsed amount for every step count."""
+        if not hasattr(self, "_label_cache"):
+            from matforge.chem import parse_formula
+
+            texts, amounts = [], []
+            for j, symbol in enumerate(self.elements):
+                counts = np.arange(self.lo_units[j], self.hi_units[j] + 1)
+                fractions = np.zeros((len(counts), len(self.elements)))
+                fractions[:, j] = counts / self.units
+                # the very function the optimizers' formulas go through, so both write the same text
+                pieces = _format(self.elements, fractions, self.decimals)
+                texts.append(pieces)
+                # parsed by the one parser, so that features from these amounts equal features of the text
+                amounts.append(np.array([parse_formula(t)[symbol] if t else 0.0 for t in pieces]))
+            self._label_cache = (texts, amounts)
+        return self._label_cache
+
+    def grid_columns(self, units: np.ndarray) -> tuple[dict, dict]:
+        """Columns and constraint namespace of grid points given as step counts (formula text by table look-up)."""
+        texts, _ = self._labels()
+        formula = np.full(len(units), "", dtype=object)
+        for j in range(len(self.elements)):
+            formula = formula + texts[j][units[:, j] - self.lo_units[j]]
+        fractions = units / self.units
+        return {self.column: formula}, {e: fractions[:, j] for j, e in enumerate(self.elements)}
+
+    def compositions(self, units: np.ndarray):
+        """The parsed form (`matforge.chem.Compositions`) of the formulas `grid_columns` writes, built without
+        writing and parsing text: the same elements in the same order with the same amounts, so every feature
+        is the same to the last bit."""
+        from matforge.chem import ELEMENT_INDEX, Compositions
+
+        _, amounts = self._labels()
+        n, k = units.shape
+        amount = np.empty((n, k))
+        for j in range(k):
+            amount[:, j] = amounts[j][units[:, j] - self.lo_units[j]]
+        present = amount > 0
+        # elements as written: in the block's order, zero fractions left out
+        order = np.argsort(~present, axis=1, kind="stable")
+        n_elements = present.sum(axis=1)
+        width = max(1, int(n_elements.max())) if n else 1
+        order = order[:, :width]
+        amount = np.take_along_axis(amount, order, axis=1)
+        element = np.array([ELEMENT_INDEX[e] for e in self.elements], dtype=np.int16)[order]
+        padding = np.arange(width)[None, :] >= n_elements[:, None]
+        amount[padding] = 0.0
+        element[padding] = 0
+        total = amount.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fraction = np.where(total > 0, amount / np.where(total > 0, total, 1.0), 0.0)
+        return Compositions(element=element, amount=amount, fraction=fraction, n_elements=n_elements, valid=n_elements > 0)
 
     def _columns(self, fractions: np.ndarray) -> tuple[dict, dict]:
         namespace = {e: fractions[:, j] for j, e in enumerate(self.elements)}

@@ -125,16 +125,22 @@ def check_columns(predictor, columns: list[str], source: str | None) -> None:
         )  # fmt: skip
 
 
-def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str = "max", *, in_domain_only: bool = False) -> pd.DataFrame:
+def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str = "max", *, in_domain_only: bool = False, parsed: dict | None = None) -> pd.DataFrame:
     """Score one chunk of candidates: the candidate columns plus the model's outputs and ``score``.
 
     Pure: the result depends only on the arguments. Rows the model cannot featurize get NaN predictions and a
-    score of -inf. With `in_domain_only`, rows outside the model's domain are dropped.
+    score of -inf. With `in_domain_only`, rows outside the model's domain are dropped. `parsed` (from
+    `DesignSpace.candidates_parsed`) spares a matforge predictor re-reading the formulas.
     """
     objective = Objective.parse(objective)
     if not len(candidates):
         return candidates.assign(score=np.zeros(0))
-    predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan")
+    from matforge.features._table import TableFeaturizer
+
+    if parsed and isinstance(getattr(predictor, "featurizer", None), TableFeaturizer):
+        predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan", parsed=parsed)
+    else:
+        predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan")
     out = pd.concat([candidates.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
     out["score"] = objective.score(predictions)
     if in_domain_only:
@@ -229,7 +235,7 @@ def screen(
         check_columns(predictor, space.columns, space.source)
         ranges = list(space.chunks(chunk_size))
         total = space.size
-        fetch = space.candidates
+        fetch = space.candidates_parsed
     else:
         source = None
         if not isinstance(candidates, pd.DataFrame):
@@ -244,13 +250,14 @@ def screen(
         total = len(table)
         ranges = [(s, min(total, s + chunk_size)) for s in range(0, total, chunk_size)]
 
-        def fetch(start: int, stop: int) -> pd.DataFrame:
-            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1)
+        def fetch(start: int, stop: int) -> tuple[pd.DataFrame, dict]:
+            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1), {}
 
     with progress_bar(disable=None if progress is None else not progress) as bar:
         task = bar.add_task("screening", total=total)
         for start, stop in ranges:
-            scored = screen_chunk(predictor, fetch(start, stop), objective)
+            frame, parsed = fetch(start, stop)
+            scored = screen_chunk(predictor, frame, objective, parsed=parsed)
             summary = merge_summary(summary, summarize_chunk(scored, stop - start))
             if in_domain_only:
                 scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]

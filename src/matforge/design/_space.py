@@ -278,25 +278,37 @@ class DesignSpace:
 
     def candidates(self, start: int, stop: int) -> pd.DataFrame:
         """Feasible candidates with grid index in [start, stop), in index order; pure function of the indices."""
+        return self.candidates_parsed(start, stop)[0]
+
+    def candidates_parsed(self, start: int, stop: int) -> tuple[pd.DataFrame, dict]:
+        """`candidates` plus, for each composition column, its parsed `matforge.chem.Compositions` (rows as in
+        the frame). Screening hands these to the featurizer, which then skips writing and re-reading text."""
         stop = min(stop, self.size)
         index = np.arange(start, max(start, stop), dtype=np.int64)
         radices = self.radices
         columns: dict = {"candidate": index}
         namespace: dict = {}
+        parsed: dict = {}
         place = index.copy()
         digits = []
         for radix in reversed(radices):  # the last variable varies fastest
             digits.append(place % radix)
             place //= radix
         for block, digit in zip(self.blocks, reversed(digits), strict=True):
-            cols, names = block.grid(digit)
+            if isinstance(block, CompositionBlock):
+                counts = block.step_counts(digit)
+                cols, names = block.grid_columns(counts)
+                parsed[block.column] = block.compositions(counts)
+            else:
+                cols, names = block.grid(digit)
             columns.update(cols)
             namespace.update(names)
         frame = pd.DataFrame(columns)
         if self.constraints and len(frame):
             ok = self.violation(namespace, len(frame)) == 0
             frame = frame.loc[ok].reset_index(drop=True)
-        return frame
+            parsed = {column: batch.take(np.flatnonzero(ok)) for column, batch in parsed.items()}
+        return frame, parsed
 
     def chunks(self, chunk_size: int = 20_000) -> Iterator[tuple[int, int]]:
         """Index ranges [start, stop) covering the grid in order."""

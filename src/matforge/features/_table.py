@@ -65,21 +65,33 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         if missing:
             raise InputError(f"missing column(s): {', '.join(map(repr, missing))}", column=missing[0], hint="Give the columns the model was trained with")
 
-    def transform(self, X: pd.DataFrame, on_error: str = "raise") -> pd.DataFrame:
-        """The feature table; with ``on_error="nan"`` rows with a bad formula get NaN features."""
+    def transform(self, X: pd.DataFrame, on_error: str = "raise", parsed: dict | None = None) -> pd.DataFrame:
+        """The feature table; with ``on_error="nan"`` rows with a bad formula get NaN features.
+
+        `parsed` may give formula columns already parsed (`matforge.chem.Compositions`, one row per row of `X`,
+        as `DesignSpace.candidates_parsed` makes them); those columns are not read again.
+        """
         self._check(X)
-        blocks = []
+        numeric: list[np.ndarray] = []
         for column in self.formula_cols:
-            batch = parse_compositions(X[column].to_numpy(dtype=object), on_error="raise" if on_error == "raise" else "keep", n_jobs=self.n_jobs, source=X.attrs.get("source"), column=column)
+            batch = (parsed or {}).get(column)
+            if batch is None:
+                batch = parse_compositions(X[column].to_numpy(dtype=object), on_error="raise" if on_error == "raise" else "keep", n_jobs=self.n_jobs, source=X.attrs.get("source"), column=column)
+            elif len(batch) != len(X):
+                raise ValueError(f"parsed column '{column}' has {len(batch)} rows, the table {len(X)}")
             for preset in self.presets:
-                featurizer = make_featurizer(preset)
-                names = [self._prefix(column, preset) + n for n in featurizer.get_feature_names_out()]
-                blocks.append(pd.DataFrame(featurizer.transform_compositions(batch), columns=names, index=X.index))
+                numeric.append(make_featurizer(preset).transform_compositions(batch))
         for column in self.numeric_cols:
-            blocks.append(pd.to_numeric(X[column], errors="coerce").astype(float).rename(column).to_frame())
-        for column in self.categorical_cols:
-            blocks.append(X[column].astype(object).where(X[column].notna(), "missing").astype(str).rename(column).to_frame())
-        return pd.concat(blocks, axis=1)
+            numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
+        # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued
+        # from many blocks costs a transposing copy larger than the model's own work on millions of rows
+        matrix = np.hstack(numeric) if len(numeric) > 1 else (numeric[0] if numeric else np.empty((len(X), 0)))
+        n_numeric = matrix.shape[1]
+        frame = pd.DataFrame(np.ascontiguousarray(matrix), columns=self.columns_[:n_numeric], index=X.index)
+        if not self.categorical_cols:
+            return frame
+        labels = [X[c].astype(object).where(X[c].notna(), "missing").astype(str).rename(c).to_frame() for c in self.categorical_cols]
+        return pd.concat([frame, *labels], axis=1)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(self.columns_, dtype=object)

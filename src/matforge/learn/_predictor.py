@@ -67,12 +67,13 @@ class Predictor(BaseEstimator):
             return classes[np.argmax(proba, axis=1)]
         return np.where(proba[:, 1] >= self.decision_threshold, classes[1], classes[0])
 
-    def predict_table(self, table: pd.DataFrame, *, on_error: str = "raise") -> pd.DataFrame:
+    def predict_table(self, table: pd.DataFrame, *, on_error: str = "raise", parsed: dict | None = None) -> pd.DataFrame:
         """Predictions for every row of `table`, in order: ``prediction``, ``uncertainty`` (regression: standard
-        uncertainty in target units; plus ``lower_90``/``upper_90``) or ``proba_<class>``, and ``in_domain``."""
+        uncertainty in target units; plus ``lower_90``/``upper_90``) or ``proba_<class>``, and ``in_domain``.
+        `parsed`: formula columns already parsed (see `TableFeaturizer.transform`)."""
         if not isinstance(table, pd.DataFrame):
             raise InputError("predict needs a table (DataFrame)")
-        F = self.featurizer.transform(table, on_error=on_error)
+        F = self.featurizer.transform(table, on_error=on_error, parsed=parsed) if parsed else self.featurizer.transform(table, on_error=on_error)
         valid = ~F[self.featurizer.feature_sets_["main"]].isna().all(axis=1).to_numpy() if self.featurizer.feature_sets_["main"] else np.ones(len(F), bool)
         out = pd.DataFrame(index=table.index)
         result = self.predict_features(F)
@@ -82,6 +83,14 @@ class Predictor(BaseEstimator):
                 values = values.copy()
                 values[~valid] = None if values.dtype == object else np.nan
             out[key] = values
-        in_domain = self.domain.predict(F[self.domain_columns].to_numpy(dtype=float)) if self.domain is not None else np.ones(len(F), bool)
+        in_domain = self.domain.predict(_columns(F, self.domain_columns)) if self.domain is not None else np.ones(len(F), bool)
         out["in_domain"] = in_domain & valid
         return out
+
+
+def _columns(F: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """`F[names]` as floats; a leading run of columns is taken as a view (no copy of a millions-row table)."""
+    positions = F.columns.get_indexer(names)
+    if len(positions) and (positions == np.arange(len(positions))).all():
+        return F.iloc[:, : len(positions)].to_numpy(dtype=float)
+    return F[names].to_numpy(dtype=float)

@@ -63,7 +63,8 @@ def _screen_range(part: _Range, *, work: str, space, predictor, objective, top: 
     best, summary = None, None
     for start in range(part.start, part.stop, chunk_size):
         stop = min(part.stop, start + chunk_size)
-        scored = screen_chunk(predictor, space.candidates(start, stop), objective)
+        frame, parsed = space.candidates_parsed(start, stop)
+        scored = screen_chunk(predictor, frame, objective, parsed=parsed)
         summary = merge_summary(summary, summarize_chunk(scored, stop - start))
         if in_domain_only:
             scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]
