@@ -260,12 +260,16 @@ class IonProperty(CompositionFeaturizer):
     def compute(self, batch: Compositions) -> np.ndarray:
         chi = element_table().electronegativity[batch.element.astype(np.int64)]
         mask = batch.mask
-        diff = chi[:, :, None] - chi[:, None, :]
-        ionic = 1.0 - np.exp(-0.25 * diff**2)
-        k = batch.element.shape[1]
-        pairs = np.triu(np.ones((k, k), dtype=bool), 1)[None] & mask[:, :, None] & mask[:, None, :]
-        max_ionic = np.where(pairs, ionic, 0.0).max(axis=(1, 2))
-        avg_ionic = np.einsum("ni,nj,nij->n", batch.fraction, batch.fraction, np.where(pairs, ionic, 0.0))
+        k = chi.shape[1]
+        # slot pairs i < j, vectorized over rows: present elements fill the leading slots, so pair (i, j) is
+        # real where slot j is; I rises with |Δχ|, so its maximum is the pair of largest and smallest χ
+        max_ionic = np.zeros(len(chi))
+        avg_ionic = np.zeros(len(chi))
+        for j in range(1, k):
+            for i in range(j):
+                ionic = np.where(mask[:, j], 1.0 - np.exp(-0.25 * (chi[:, i] - chi[:, j]) ** 2), 0.0)
+                np.maximum(max_ionic, ionic, out=max_ionic)
+                avg_ionic += batch.fraction[:, i] * batch.fraction[:, j] * ionic
         possible = charge_balanced(batch).astype(float)
         return np.column_stack([possible, max_ionic, avg_ionic])
 

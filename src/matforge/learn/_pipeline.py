@@ -26,7 +26,13 @@ class ColumnSelector(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        return X.loc[:, list(self.columns)]
+        columns = list(self.columns)
+        # the frame itself, or a view of its leading columns, where that is what is asked: `loc` would copy
+        # a featurizer's one C-ordered block into pandas' column-major layout, which the model then
+        # transposes back (two copies that cost more than a linear model's prediction on millions of rows)
+        if len(columns) <= X.shape[1] and list(X.columns[: len(columns)]) == columns:
+            return X if len(columns) == X.shape[1] else X.iloc[:, : len(columns)]
+        return X.loc[:, columns]
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(list(self.columns), dtype=object)

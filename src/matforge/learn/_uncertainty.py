@@ -12,6 +12,8 @@ __all__ = ["IntervalCalibrator", "ProbabilityCalibrator", "DomainGuard"]
 
 # principal directions used to bound distances from below in `DomainGuard.predict`
 _BOUND_DIMS = 8
+# relative slack on the float32 lower bound before it may rule a row out
+_BOUND_MARGIN = 1e-3
 # rows per block of distance computations (see `DomainGuard._blocks`)
 _BLOCK = 1024
 
@@ -161,19 +163,20 @@ class DomainGuard(BaseEstimator):
         shifted = Z - self.center_
         projected = shifted @ self.basis_
         rest = np.sqrt(np.maximum(np.einsum("ij,ij->i", shifted, shifted) - np.einsum("ij,ij->i", projected, projected), 0.0))
-        train = self.train_projected_.astype(np.float32)
-        squared = projected.astype(np.float32) @ train.T
-        squared *= -2.0
-        squared += np.einsum("ij,ij->i", projected, projected).astype(np.float32)[:, None]
-        squared += np.einsum("ij,ij->i", train, train)[None, :]
-        np.maximum(squared, 0.0, out=squared)
+        # |p - q|² as one product of augmented vectors [p, |p|², 1]·[-2q, 1, |q|²], so that the only passes
+        # over the (rows × training rows) block are the product, the residual term and the minimum
+        train = self.train_projected_
+        left = np.hstack([projected, np.einsum("ij,ij->i", projected, projected)[:, None], np.ones((len(projected), 1))]).astype(np.float32)
+        right = np.hstack([-2.0 * train, np.ones((len(train), 1)), np.einsum("ij,ij->i", train, train)[:, None]]).astype(np.float32)
+        squared = left @ right.T
         gap = rest.astype(np.float32)[:, None] - self.train_residual_.astype(np.float32)[None, :]
         np.maximum(gap, 0.0, out=gap)
         gap *= gap
         squared += gap
+        np.maximum(squared, 0.0, out=squared)
         # the mean of the k smallest is at least the smallest: rows already out by that need no partition
         bound = np.sqrt(squared.min(axis=1), dtype=np.float64)
-        close = np.flatnonzero(bound * (1 - 1e-4) <= self.threshold_)
+        close = np.flatnonzero(bound * (1 - _BOUND_MARGIN) <= self.threshold_)
         if len(close):
             nearest = np.partition(squared[close], self.k_ - 1, axis=1)[:, : self.k_]
             bound[close] = np.sqrt(nearest, dtype=np.float64).mean(axis=1)
@@ -198,7 +201,7 @@ class DomainGuard(BaseEstimator):
         if not hasattr(self, "basis_"):
             return self._exact(Z) <= limit
         # the relative margin covers rounding in the bound, so that it never rules out a row the exact test keeps
-        maybe = np.flatnonzero(self._blocks(self._lower_bound, Z) * (1 - 1e-4) <= limit)
+        maybe = np.flatnonzero(self._blocks(self._lower_bound, Z) * (1 - _BOUND_MARGIN) <= limit)
         if len(maybe):
             inside[maybe] = self._blocks(self._exact, Z[maybe]) <= limit
         return inside
