@@ -138,14 +138,18 @@ class CompositionBlock:
             self._label_cache = (texts, amounts)
         return self._label_cache
 
-    def grid_columns(self, units: np.ndarray) -> tuple[dict, dict]:
-        """Columns and constraint namespace of grid points given as step counts (formula text by table look-up)."""
+    def grid_columns(self, units: np.ndarray, *, text: bool = True) -> tuple[dict, dict]:
+        """Columns and constraint namespace of grid points given as step counts (formula text by table look-up;
+        no columns with ``text=False``)."""
+        fractions = units / self.units
+        namespace = {e: fractions[:, j] for j, e in enumerate(self.elements)}
+        if not text:
+            return {}, namespace
         texts, _ = self._labels()
         formula = np.full(len(units), "", dtype=object)
         for j in range(len(self.elements)):
             formula = formula + texts[j][units[:, j] - self.lo_units[j]]
-        fractions = units / self.units
-        return {self.column: formula}, {e: fractions[:, j] for j, e in enumerate(self.elements)}
+        return {self.column: formula}, namespace
 
     def compositions(self, units: np.ndarray):
         """The parsed form (`matforge.chem.Compositions`) of the formulas `grid_columns` writes, built without

@@ -23,7 +23,7 @@ import pandas as pd
 
 from matforge.errors import InputError
 
-__all__ = ["Objective", "screen_chunk", "merge_top", "merge_summary", "summarize_chunk", "screen", "ScreenResult", "as_predictor"]
+__all__ = ["Objective", "screen_chunk", "screen_space_range", "merge_top", "merge_summary", "summarize_chunk", "screen", "ScreenResult", "as_predictor"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,24 @@ def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str
     return out
 
 
+def screen_space_range(predictor, space, start: int, stop: int, objective: Objective, *, top: int, in_domain_only: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Screen the grid indices [start, stop) of a design space: the range's best `top` rows and its counts.
+
+    A matforge model gets the compositions already parsed, and formula text is written only for the rows
+    kept (most of a big screen's candidates are never written out).
+    """
+    from matforge.features._table import TableFeaturizer
+
+    lazy = isinstance(getattr(predictor, "featurizer", None), TableFeaturizer)
+    frame, parsed = space.candidates_parsed(start, stop, text=not lazy)
+    scored = screen_chunk(predictor, frame, objective, parsed=parsed)
+    summary = summarize_chunk(scored, stop - start)
+    if in_domain_only:
+        scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]
+    best = merge_top(None, scored, top)
+    return (space.with_text(best) if lazy else best), summary
+
+
 def _order(frame: pd.DataFrame) -> np.ndarray:
     # best score first, then the smaller candidate index: a total order, so any merge order gives one result
     return np.lexsort((frame["candidate"].to_numpy(), -frame["score"].to_numpy(dtype=float)))
@@ -235,7 +253,6 @@ def screen(
         check_columns(predictor, space.columns, space.source)
         ranges = list(space.chunks(chunk_size))
         total = space.size
-        fetch = space.candidates_parsed
     else:
         source = None
         if not isinstance(candidates, pd.DataFrame):
@@ -250,17 +267,20 @@ def screen(
         total = len(table)
         ranges = [(s, min(total, s + chunk_size)) for s in range(0, total, chunk_size)]
 
-        def fetch(start: int, stop: int) -> tuple[pd.DataFrame, dict]:
-            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1), {}
+        def fetch(start: int, stop: int) -> pd.DataFrame:
+            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1)
 
     with progress_bar(disable=None if progress is None else not progress) as bar:
         task = bar.add_task("screening", total=total)
         for start, stop in ranges:
-            frame, parsed = fetch(start, stop)
-            scored = screen_chunk(predictor, frame, objective, parsed=parsed)
-            summary = merge_summary(summary, summarize_chunk(scored, stop - start))
-            if in_domain_only:
-                scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]
+            if space is not None:
+                scored, counts = screen_space_range(predictor, space, start, stop, objective, top=top, in_domain_only=in_domain_only)
+            else:
+                scored = screen_chunk(predictor, fetch(start, stop), objective)
+                counts = summarize_chunk(scored, stop - start)
+                if in_domain_only:
+                    scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]
+            summary = merge_summary(summary, counts)
             best = merge_top(best, scored, top)
             bar.advance(task, stop - start)
     if best is None:

@@ -280,11 +280,25 @@ class DesignSpace:
         """Feasible candidates with grid index in [start, stop), in index order; pure function of the indices."""
         return self.candidates_parsed(start, stop)[0]
 
-    def candidates_parsed(self, start: int, stop: int) -> tuple[pd.DataFrame, dict]:
+    def candidates_parsed(self, start: int, stop: int, *, text: bool = True) -> tuple[pd.DataFrame, dict]:
         """`candidates` plus, for each composition column, its parsed `matforge.chem.Compositions` (rows as in
-        the frame). Screening hands these to the featurizer, which then skips writing and re-reading text."""
+        the frame). Screening hands these to the featurizer, which then skips writing and re-reading text.
+        With ``text=False`` the composition columns are left out of the frame (`with_text` adds them to the
+        few rows a screen keeps)."""
         stop = min(stop, self.size)
-        index = np.arange(start, max(start, stop), dtype=np.int64)
+        return self._rows(np.arange(start, max(start, stop), dtype=np.int64), text=text, feasible_only=True)
+
+    def with_text(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` (rows of this space, with their grid index in ``candidate``) with the composition columns
+        written back in their place, as `candidates` gives them."""
+        rows, _ = self._rows(frame["candidate"].to_numpy(dtype=np.int64), text=True, feasible_only=False)
+        missing = [c for c in rows.columns if c not in frame.columns]
+        out = frame.reset_index(drop=True).copy()
+        for column in missing:
+            out.insert(list(rows.columns).index(column), column, rows[column].to_numpy())
+        return out
+
+    def _rows(self, index: np.ndarray, *, text: bool, feasible_only: bool) -> tuple[pd.DataFrame, dict]:
         radices = self.radices
         columns: dict = {"candidate": index}
         namespace: dict = {}
@@ -297,14 +311,14 @@ class DesignSpace:
         for block, digit in zip(self.blocks, reversed(digits), strict=True):
             if isinstance(block, CompositionBlock):
                 counts = block.step_counts(digit)
-                cols, names = block.grid_columns(counts)
+                cols, names = block.grid_columns(counts, text=text)
                 parsed[block.column] = block.compositions(counts)
             else:
                 cols, names = block.grid(digit)
             columns.update(cols)
             namespace.update(names)
         frame = pd.DataFrame(columns)
-        if self.constraints and len(frame):
+        if feasible_only and self.constraints and len(frame):
             ok = self.violation(namespace, len(frame)) == 0
             frame = frame.loc[ok].reset_index(drop=True)
             parsed = {column: batch.take(np.flatnonzero(ok)) for column, batch in parsed.items()}

@@ -58,10 +58,11 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
-    def _check(self, X) -> None:
+    def _check(self, X, parsed: dict | None = None) -> None:
         if not isinstance(X, pd.DataFrame):
             raise InputError("a table (DataFrame) with named columns is needed")
-        missing = [c for c in [*self.formula_cols, *self.numeric_cols, *self.categorical_cols] if c not in X.columns]
+        given = set(X.columns) | set(parsed or ())
+        missing = [c for c in [*self.formula_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
         if missing:
             raise InputError(f"missing column(s): {', '.join(map(repr, missing))}", column=missing[0], hint="Give the columns the model was trained with")
 
@@ -69,9 +70,9 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         """The feature table; with ``on_error="nan"`` rows with a bad formula get NaN features.
 
         `parsed` may give formula columns already parsed (`matforge.chem.Compositions`, one row per row of `X`,
-        as `DesignSpace.candidates_parsed` makes them); those columns are not read again.
+        as `DesignSpace.candidates_parsed` makes them); those columns are not read and need not be in `X`.
         """
-        self._check(X)
+        self._check(X, parsed)
         numeric: list[np.ndarray] = []
         for column in self.formula_cols:
             batch = (parsed or {}).get(column)
