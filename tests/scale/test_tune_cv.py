@@ -128,3 +128,72 @@ def test_outer_cv_folds_on_a_cluster_match_one_process(cluster):
     assert np.array_equal(single.oof, spread.oof) and np.array_equal(single.fold, spread.fold)
     assert sorted(np.unique(spread.fold)) == [0, 1, 2, 3]
     assert all(s["r2"] > 0.99 for s in spread.scores)
+
+
+def test_automodel_outer_folds_on_a_cluster_give_the_single_process_run(cluster, alloys, tmp_path):
+    from matforge.learn import train
+
+    data = alloys(90)
+    # the trial cap, not the clock, ends each search, so both runs make the same choices
+    options = dict(formula_cols="formula", models="ridge,knn", cv=3, budget=600, ensemble=2, seed=3, max_trials=3)
+    here = train(data, "strength", tmp_path / "here", **options)
+    there = train(data, "strength", tmp_path / "there", scheduler=cluster.scheduler_address, **options)
+    oof_here = np.loadtxt(here / "oof_predictions.csv", delimiter=",", skiprows=1)
+    oof_there = np.loadtxt(there / "oof_predictions.csv", delimiter=",", skiprows=1)
+    np.testing.assert_array_equal(oof_here, oof_there)
+    metrics_here, metrics_there = (json.loads((run / "metrics.json").read_text()) for run in (here, there))
+    assert metrics_here["fold_members"] == metrics_there["fold_members"]
+    assert metrics_there["outer_folds_on"].startswith("tcp://127.0.0.1")
+    assert "outer_folds_on" not in metrics_here
+
+
+def test_two_train_processes_cooperate_on_one_shared_study(tmp_path, alloys):
+    import optuna
+
+    data = tmp_path / "alloys.csv"
+    alloys(80).to_csv(data, index=False)
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    code = "from matforge.cli.app import main; import sys; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "MATFORGE_QUIET": "1"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, "train", str(data), "--target", "strength", "--formula-col", "formula",
+                          "--models", "ridge", "--cv", "2", "--ensemble", "1", "--budget", "60", "--max-trials", "6",
+                          "--join-study", "alloys", "--storage", storage, "--out", str(tmp_path / name)], env=env, stderr=subprocess.PIPE, text=True)
+        for name in ("a", "b")
+    ]  # fmt: skip
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    names = sorted(optuna.study.get_all_study_names(storage))
+    assert names == ["alloys/final/ridge", "alloys/fold0/ridge", "alloys/fold1/ridge"]
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=storage)
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        # the cap counts both processes' trials: together they run about max_trials, not twice as many
+        assert 6 <= len(done) <= 8
+    for name in ("a", "b"):
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        assert metrics["study"] == {"name": "alloys", "storage": storage}
+
+
+def test_join_study_needs_name_and_storage(alloys, tmp_path):
+    from matforge.learn import train
+
+    with pytest.raises(InputError, match="both a study name and a storage"):
+        train(alloys(40), "strength", tmp_path / "x", formula_cols="formula", models="ridge", join_study="s")
+
+
+def test_matbench_folds_on_a_cluster_give_the_single_process_results(cluster, tmp_path):
+    from tests.learn.test_benchmark import _synthetic_steels
+
+    from matforge.benchmark import run_matbench
+
+    _synthetic_steels(tmp_path)
+    options = dict(folds=[0, 1, 2], budget=300.0, max_trials=3, models=["ridge", "knn"], seed=2)
+    here = run_matbench(tmp_path, "steels", tmp_path / "here", **options)
+    there = run_matbench(tmp_path, "steels", tmp_path / "there", scheduler=cluster.scheduler_address, **options)
+    assert here["tasks"]["steels"]["per_fold"] and [f["fold"] for f in there["tasks"]["steels"]["per_fold"]] == [0, 1, 2]
+    for a, b in zip(here["tasks"]["steels"]["per_fold"], there["tasks"]["steels"]["per_fold"], strict=True):
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+    for k in range(3):
+        assert (tmp_path / "here" / "steels" / f"fold_{k}_predictions.csv").read_bytes() == (tmp_path / "there" / "steels" / f"fold_{k}_predictions.csv").read_bytes()

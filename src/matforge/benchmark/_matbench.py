@@ -127,9 +127,11 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     return record, predictions
 
 
-def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False, say=None) -> dict:
+def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False, say=None, scheduler: str | None = None, workers: int | None = None) -> dict:
     """Run the tasks × folds, one JSON + one predictions CSV per finished fold under `out/<task>/`, then write
-    ``results.json`` and ``results.md`` in `out`. Folds already in `out` (same budget and seed) are reused."""
+    ``results.json`` and ``results.md`` in `out`. Folds already in `out` (same budget and seed) are reused.
+    With `scheduler`/`workers` (see `matforge.scale.scheduler_from_options`) the folds are Dask tasks, one
+    fold each, run side by side; each fold's files are written here as it finishes."""
     from matforge.files import atomic_file
 
     out = Path(out)
@@ -146,10 +148,10 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
         raise InputError(f"--trials must be at least 1, not {max_trials}")
     settings = {"budget_per_fold_s": float(budget), "max_trials_per_model": int(max_trials), "seed": int(seed), "models": models, "ensemble": int(ensemble), "preset": preset}
     started = time.monotonic()
-    records = []
+    records, jobs, data = [], [], {}
     for name in names:
-        spec = TASKS[name]
         frame, test_fold, _ = load_task(data_dir, name)
+        data[name] = (frame, test_fold)
         for k in folds:
             done = out / name / f"fold_{k}.json"
             if done.exists():
@@ -159,22 +161,45 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
                     if say:
                         say(f"{name} fold {k}: reused {done}")
                     continue
-            record, predictions = run_fold(frame, test_fold, k, spec, budget=budget, max_trials=max_trials, seed=seed, models=models, ensemble=ensemble, preset=preset, n_jobs=n_jobs, verbose=verbose)
-            record["settings"] = settings
-            done.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_file(out / name / f"fold_{k}_predictions.csv") as tmp:
-                predictions.to_csv(tmp, index=False)
-            with atomic_file(done) as tmp:
-                Path(tmp).write_text(json.dumps(record, indent=1))
-            records.append(record)
-            if say:
-                say(f"{name} fold {k}: {spec.metric} {record['scores'][spec.metric]:.4g} ({record['best_model']}, {record['seconds']:.0f} s)")
+            jobs.append((name, k))
+
+    def finished(_i: int, result: tuple[str, int, dict, pd.DataFrame]) -> None:
+        name, k, record, predictions = result
+        spec = TASKS[name]
+        record["settings"] = settings
+        (out / name).mkdir(parents=True, exist_ok=True)
+        with atomic_file(out / name / f"fold_{k}_predictions.csv") as tmp:
+            predictions.to_csv(tmp, index=False)
+        with atomic_file(out / name / f"fold_{k}.json") as tmp:
+            Path(tmp).write_text(json.dumps(record, indent=1))
+        records.append(record)
+        if say:
+            say(f"{name} fold {k}: {spec.metric} {record['scores'][spec.metric]:.4g} ({record['best_model']}, {record['seconds']:.0f} s)")
+
+    options = {"budget": budget, "max_trials": max_trials, "seed": seed, "models": models, "ensemble": ensemble, "preset": preset, "n_jobs": n_jobs}
+    if scheduler or workers:
+        from matforge.scale._cluster import map_partitions, scheduler_from_options
+
+        with scheduler_from_options(scheduler, workers) as client:
+            map_partitions(_fold_job, jobs, client=client, shared={"data": data, "options": options}, label="MatBench folds", on_done=finished)
+    else:
+        for i, job in enumerate(jobs):
+            finished(i, _fold_job(job, data=data, options={**options, "verbose": verbose}))
+    records.sort(key=lambda r: (names.index(r["task"]), r["fold"]))  # cluster folds finish in any order
     results = summarize(records, settings, data_dir=data_dir, wall_seconds=time.monotonic() - started)
     with atomic_file(out / "results.json") as tmp:
         Path(tmp).write_text(json.dumps(results, indent=1))
     with atomic_file(out / "results.md") as tmp:
         Path(tmp).write_text(markdown_table(results))
     return results
+
+
+def _fold_job(job: tuple[str, int], *, data: dict, options: dict) -> tuple[str, int, dict, pd.DataFrame]:
+    """One task's fold (here or on a cluster worker): the record and the test predictions."""
+    name, k = job
+    frame, test_fold = data[name]
+    record, predictions = run_fold(frame, test_fold, k, TASKS[name], **options)
+    return name, k, record, predictions
 
 
 def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: float) -> dict:

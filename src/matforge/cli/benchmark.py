@@ -27,13 +27,17 @@ def matbench(
     preset: Annotated[str, typer.Option("--preset", help="Composition feature preset (one for every task; see PRESETS).")] = "magpie_extended",
     seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER). The data travel with the tasks, so workers need no access to --data-dir.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Workers of --scheduler local (default: one per core).")] = None,
 ) -> None:
     """MatBench v0.1: train on each official fold's training rows, score its test rows, compare with the leaderboard."""
+    import os
+
     from matforge.benchmark import run_matbench
 
     results = run_matbench(
         data_dir, tasks, out, folds=folds, budget=budget, max_trials=trials, seed=seed, models=models, ensemble=ensemble, preset=preset, n_jobs=n_jobs,
-        say=lambda text: print(text, file=sys.stderr, flush=True),
+        say=lambda text: print(text, file=sys.stderr, flush=True), scheduler=scheduler or os.environ.get("MATFORGE_SCHEDULER") or None, workers=workers,
     )  # fmt: skip
     print((out / "results.md").read_text(), end="")
     print(f"{out / 'results.json'}: {len(results['tasks'])} task(s), {results['wall_seconds'] / 60:.1f} min wall time")

@@ -36,14 +36,21 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
     max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER)."),
+    workers: int = typer.Option(None, "--workers", help="Workers of --scheduler local (default: one per core)."),
+    join_study: str = typer.Option(None, "--join-study", help="Add every search's trials to this shared Optuna study (with --storage); other train processes giving the same name cooperate."),
+    storage: str = typer.Option(None, "--storage", help="Database of the shared study: sqlite:///file.db (one machine) or postgresql://user:pass@host/db."),
 ) -> None:
     """Train a model with nested cross-validation and write a run folder."""
+    import os
+
     from matforge.learn import train as train_run
 
+    scheduler = scheduler or os.environ.get("MATFORGE_SCHEDULER") or None
     run = train_run(
         data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
-        n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv),
+        n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip
     _summary(run)
 

@@ -57,9 +57,17 @@ class AutoModel(BaseEstimator):
         protocol already exists (e.g. MatBench folds): the whole budget then goes to the final search, the
         scores reported are the inner-CV ones of the chosen configurations, and there are no calibrated
         intervals (they need out-of-fold residuals).
+    scheduler, workers : run the outer folds on a Dask cluster (``tcp://HOST:PORT``, or ``local`` with
+        `workers` processes; see `matforge.scale.scheduler_from_options`), one fold per task; the final fit
+        runs here. Folds then run side by side, so each gets the budget of one round of folds. Their Optuna
+        studies live in memory on the worker unless `storage` names a shared database.
+    study, storage : join a shared Optuna study: every search of this fit adds its trials to the study
+        ``STUDY/<stage>/<model>`` in the database `storage` (``sqlite:///file.db`` or ``postgresql://...``),
+        so several processes or machines fitting the same data with the same seed cooperate (each sampler
+        is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, select_features=None, evaluate=True, verbose=False):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget
@@ -77,6 +85,10 @@ class AutoModel(BaseEstimator):
         self.select_features = select_features
         self.evaluate = evaluate
         self.verbose = verbose
+        self.scheduler = scheduler
+        self.workers = workers
+        self.study = study
+        self.storage = storage
 
     # ------------------------------------------------------------------ setup
     def _roles(self, X: pd.DataFrame, y) -> None:
@@ -125,7 +137,8 @@ class AutoModel(BaseEstimator):
             result = tune(
                 spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
-                study_name=f"{name}/{model}", inner_folds=self.inner_cv, max_trials=self.max_trials, n_jobs=self.n_jobs,
+                study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self.inner_cv,
+                max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(),
             )  # fmt: skip
             tuned.append(result)
             if np.isfinite(result.score):
@@ -143,6 +156,49 @@ class AutoModel(BaseEstimator):
         top = ranked[: max(1, self.ensemble)]
         members = select_ensemble(self.task_, y, top, self.classes_) if len(top) > 1 else [top[0].model]
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
+
+    def _sampler_seed(self) -> int:
+        """The seed of the Optuna samplers: `seed`, or one per process when the study is shared, so that
+        cooperating workers propose different configurations."""
+        if not self.study:
+            return int(self.seed)
+        import os
+        import socket
+        import zlib
+
+        return int(self.seed) + zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
+
+    def _outer_fold(self, k: int, train: np.ndarray, test: np.ndarray, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage, progress) -> dict:
+        """One outer fold: the whole selection procedure on the training part, predictions for the test part."""
+        stage = self._stage(f"fold{k}", F.iloc[train], y[train], groups[train], deadline, storage, progress)
+        outputs = {m: predict_with(p, self.task_, F.iloc[test], self.classes_) for m, p in stage["fitted"].items()}
+        member_out = [outputs[m] for m in stage["members"]]
+        return {
+            "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
+            "scores": {m: self._score(y[test], out) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": stage["members"],
+        }  # fmt: skip
+
+    @staticmethod
+    def _collect(result: dict, oof, spread, fold_of, per_model_scores, per_model_seconds, chosen) -> None:
+        test = result["test"]
+        oof[test], spread[test], fold_of[test] = result["oof"], result["spread"], result["k"]
+        for m, s in result["scores"].items():
+            per_model_scores[m].append(s)
+        for m, s in result["seconds"].items():
+            per_model_seconds[m].append(s)
+        chosen.append((result["k"], result["members"]))
+
+    def _folds_on_cluster(self, todo: list, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, start_time: float, storage, finished) -> None:
+        """The outer folds as Dask tasks, one fold each; results are collected (and checkpointed) as they come."""
+        from matforge.scale._cluster import map_partitions, scheduler_from_options
+
+        with scheduler_from_options(self.scheduler, self.workers) as client:
+            slots = max(1, len(client.scheduler_info().get("workers", {}))) if client is not None else 1
+            rounds = -(-len(todo) // slots) if todo else 0
+            # the folds of one round run side by side; the rounds and the final fit share what is left
+            seconds = max(1.0, (float(self.budget) - (time.monotonic() - start_time)) / (rounds + 1))
+            shared = {"model": self, "F": F, "y": y, "groups": groups, "seconds": seconds, "storage": storage}
+            map_partitions(_fold_task, todo, client=client, shared=shared, label="outer CV folds", on_done=lambda i, result: finished(result))
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y, groups=None, *, work_dir: str | Path | None = None):
@@ -169,6 +225,12 @@ class AutoModel(BaseEstimator):
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
             storage = f"sqlite:///{(work / 'study.db').resolve()}"
+        if self.study or self.storage:
+            if not (self.study and self.storage):
+                raise InputError("joining a shared study needs both a study name and a storage", hint="Give --join-study NAME and --storage URL together")
+            from matforge.scale._tune import study_storage
+
+            storage = study_storage(self.storage)
         self.splits_ = make_splits(self.task_, y_values, groups, self.cv, self.seed, self.protocol) if self.evaluate else []
         stage_budget = float(self.budget) / (len(self.splits_) + 1)
         n = len(X)
@@ -188,39 +250,39 @@ class AutoModel(BaseEstimator):
             progress.start()
             self._task_id = progress.add_task("nested CV + final fit", total=(len(self.splits_) + 1) * len(self.model_names_))
         try:
+            todo = []
             for k, (train, test) in enumerate(self.splits_):
                 checkpoint = work / f"fold_{k}.npz" if work is not None else None
                 if checkpoint is not None and checkpoint.exists():
                     saved = np.load(checkpoint, allow_pickle=False)
                     if np.array_equal(saved["test"], test):
-                        oof[test], spread[test] = saved["oof"], saved["spread"]
                         info = json.loads(str(saved["info"]))
-                        for m, s in info["scores"].items():
-                            per_model_scores[m].append(s)
-                        for m, s in info["seconds"].items():
-                            per_model_seconds[m].append(s)
-                        chosen.append(info["members"])
-                        fold_of[test] = k
+                        done = {"k": k, "test": test, "oof": saved["oof"], "spread": saved["spread"], **info}
+                        self._collect(done, oof, spread, fold_of, per_model_scores, per_model_seconds, chosen)
                         self.resumed_folds_ += 1
                         if progress is not None:
                             progress.advance(self._task_id, len(self.model_names_))
                         continue
-                deadline = start_time + (k + 1) * stage_budget
-                stage = self._stage(f"fold{k}", F.iloc[train], y_values[train], groups[train], deadline, storage, progress)
-                outputs = {m: predict_with(p, self.task_, F.iloc[test], self.classes_) for m, p in stage["fitted"].items()}
-                member_out = [outputs[m] for m in stage["members"]]
-                oof[test] = np.mean(np.stack(member_out), axis=0)
-                spread[test] = member_spread(self.task_, member_out)
-                fold_of[test] = k
-                scores = {m: self._score(y_values[test], out) for m, out in outputs.items()}
-                for m, s in scores.items():
-                    per_model_scores[m].append(s)
-                for m, s in stage["fit_seconds"].items():
-                    per_model_seconds[m].append(s)
-                chosen.append(stage["members"])
-                if checkpoint is not None:
-                    info = {"scores": scores, "seconds": stage["fit_seconds"], "members": stage["members"]}
-                    np.savez(checkpoint, test=test, oof=oof[test], spread=spread[test], info=json.dumps(info))
+                todo.append((k, train, test))
+
+            def finished(result: dict) -> None:
+                self._collect(result, oof, spread, fold_of, per_model_scores, per_model_seconds, chosen)
+                if work is not None:
+                    info = {key: result[key] for key in ("scores", "seconds", "members")}
+                    np.savez(work / f"fold_{result['k']}.npz", test=result["test"], oof=result["oof"], spread=result["spread"], info=json.dumps(info))
+
+            if self.scheduler or self.workers:
+                if progress is not None:  # one live display at a time: the cluster's bar counts the folds
+                    progress.stop()
+                self._folds_on_cluster(todo, F, y_values, groups, start_time, storage if self.storage else None, finished)
+                if progress is not None:
+                    progress.start()
+                    progress.advance(self._task_id, len(todo) * len(self.model_names_))
+            else:
+                for k, train, test in todo:
+                    finished(self._outer_fold(k, train, test, F, y_values, groups, start_time + (k + 1) * stage_budget, storage, progress))
+            # folds may finish in any order: members listed by fold
+            chosen[:] = [members for _, members in sorted(chosen)]
 
             final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress)
         finally:
@@ -241,6 +303,7 @@ class AutoModel(BaseEstimator):
         self.oof_fold_ = fold_of
         self.y_ = y_values
         self.fold_members_ = chosen
+        self.study_ = {"name": self.study, "storage": _masked(self.storage)} if self.study else None
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
         self.final_tuned_ = [t.summary() for t in final["tuned"]]
@@ -317,3 +380,15 @@ class AutoModel(BaseEstimator):
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""
         return self.predictor_.predict_table(X)
+
+
+def _fold_task(part: tuple, *, model: AutoModel, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seconds: float, storage) -> dict:
+    """One outer fold on a cluster worker (its deadline counted from when the worker starts it)."""
+    k, train, test = part
+    return model._outer_fold(k, train, test, F, y, groups, time.monotonic() + seconds, storage, None)
+
+
+def _masked(url: str | None) -> str | None:
+    from matforge.scale._tune import masked_storage
+
+    return masked_storage(url) if url else None

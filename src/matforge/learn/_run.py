@@ -66,6 +66,12 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "fold_members": model.fold_members_,
         "resumed_folds": int(model.resumed_folds_),
     }
+    if getattr(model, "study_", None):
+        metrics["study"] = model.study_  # the shared Optuna study this run added its trials to (password hidden)
+    if getattr(model, "scheduler", None) or getattr(model, "workers", None):
+        from matforge.scale._cluster import describe_scheduler
+
+        metrics["outer_folds_on"] = describe_scheduler(model.scheduler, model.workers)
     if task == "regression":
         cal = model.predictor_.intervals
         metrics["uncertainty"] = {"method": "normalised split-conformal on nested-CV out-of-fold residuals", "level": cal.level, "cv_coverage": cal.cv_coverage_}

@@ -83,12 +83,14 @@ def tune(
     inner_folds: int = 3,
     max_trials: int = 40,
     n_jobs: int = 1,
+    sampler_seed: int | None = None,
 ) -> Tuned:
     """Search `spec`'s space by inner grouped CV on (F, y), within `budget` seconds.
 
     The first trial is the model's default configuration, so a tiny budget still yields a sensible model.
     The study lives in `storage` (SQLite in the run folder) under `study_name`, so an interrupted search
-    resumes with its finished trials.
+    resumes with its finished trials. `sampler_seed` (default `seed`) seeds the TPE sampler alone: processes
+    sharing one study pass different ones so that they do not propose the same configurations.
     """
     import optuna
 
@@ -117,7 +119,7 @@ def tune(
 
     study = optuna.create_study(
         study_name=study_name, storage=storage, load_if_exists=True, direction=direction,
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+        sampler=optuna.samplers.TPESampler(seed=seed if sampler_seed is None else sampler_seed, n_startup_trials=5),
     )  # fmt: skip
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
@@ -126,7 +128,9 @@ def tune(
     remaining = budget - (time.monotonic() - start)
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     if remaining > 0 and done < max_trials:
-        study.optimize(objective, n_trials=max_trials - done, timeout=remaining, catch=(ValueError, ArithmeticError, np.linalg.LinAlgError))
+        # the cap is on the study, checked after every trial, so processes sharing it stop together
+        cap = optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,))
+        study.optimize(objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap], catch=(ValueError, ArithmeticError, np.linalg.LinAlgError))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)

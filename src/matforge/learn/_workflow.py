@@ -38,6 +38,10 @@ def train(
     n_jobs: int = 1,
     verbose: bool = False,
     command: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    join_study: str | None = None,
+    storage: str | None = None,
 ) -> Path:
     """Validate `data`, run AutoModel and write the run folder `out` (atomically; see ARCHITECTURE.md).
 
@@ -45,6 +49,8 @@ def train(
     outer folds); with ``resume=True`` an interrupted run continues from there. Bad input raises `InputError`
     before anything is written. The search stops at the `budget` or after `max_trials` trials per model and
     stage, whichever comes first; a run is exactly reproducible (same seed) when the trial cap ends it.
+    `scheduler`/`workers` fit the outer folds on a Dask cluster; `join_study`/`storage` add every search's
+    trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json.
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
@@ -65,7 +71,7 @@ def train(
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
-    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "data_sha256": data_hash(dataset.frame, dataset.y)}
+    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "study": join_study, "data_sha256": data_hash(dataset.frame, dataset.y)}
     work = _work_dir(out)
     if work.exists():
         previous = json.loads((work / "settings.json").read_text()) if (work / "settings.json").exists() else None
@@ -82,6 +88,7 @@ def train(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
         protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, verbose=verbose,
+        scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, work_dir=work)
     write_run(work, model, dataset, command=command)

@@ -5,10 +5,8 @@ are the natural unit to spread: k folds take about the time of one when k worker
 `matforge.learn.make_splits` with the same seed, so the out-of-fold predictions are those of a
 single-process run.
 
-Hook for AutoModel (not wired here): its fold loop in ``AutoModel.fit`` would become
-``map_partitions(self._outer_fold, folds, client=client, shared={...})``, with ``_outer_fold(k)`` returning what
-one iteration now writes into ``oof``, ``spread``, the per-model scores and the fold checkpoint; the final fit
-stays on the caller. Until then `cv_folds_distributed` runs any estimator, `AutoModel` included, per fold.
+`AutoModel` (and so `matforge train --scheduler`) spreads its own outer folds the same way
+(`AutoModel._folds_on_cluster`); `cv_folds_distributed` does it for any other estimator.
 """
 
 from __future__ import annotations
