@@ -73,3 +73,20 @@ def test_every_model_has_a_citation_and_a_search_space():
         assert len(spec.citation) > 20, spec.name
         trial = optuna.trial.FixedTrial(dict(spec.defaults))
         assert set(spec.space(trial)) == set(spec.defaults), spec.name
+
+
+def test_table_features_are_one_block_and_infinite_process_values_count_as_missing():
+    import pandas as pd
+
+    from matforge.features._table import TableFeaturizer
+
+    table = pd.DataFrame({"formula": ["Fe2O3", "NiO", "Al2O3"], "T": [300.0, float("inf"), 500.0], "gas": ["Ar", "N2", None]})
+    featurizer = TableFeaturizer(["formula"], ["T"], ["gas"]).fit(table)
+    F = featurizer.transform(table)
+    assert list(F.columns) == list(featurizer.get_feature_names_out())
+    assert np.isnan(F.loc[1, "T"]) and F.loc[0, "T"] == 300.0 and F.loc[2, "gas"] == "missing"
+    numeric = featurizer.transform(table[["formula", "T"]].assign(gas="Ar")).drop(columns="gas")
+    assert not np.isinf(numeric.to_numpy(dtype=float)).any()
+    plain = TableFeaturizer(["formula"], ["T"]).fit(table)
+    values = plain.transform(table)
+    assert values._mgr.nblocks == 1  # read back by the models without a copy

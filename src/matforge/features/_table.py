@@ -87,6 +87,11 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued
         # from many blocks costs a transposing copy larger than the model's own work on millions of rows
         matrix = np.hstack(numeric) if len(numeric) > 1 else (numeric[0] if numeric else np.empty((len(X), 0)))
+        # ±inf (a process value written 'inf', a ratio of zeros) counts as missing, as NaN does: the models
+        # impute both, and may then skip scikit-learn's finiteness scans (see `Predictor.predict_features`)
+        infinite = np.isinf(matrix)
+        if infinite.any():
+            matrix = np.where(infinite, np.nan, matrix)
         n_numeric = matrix.shape[1]
         frame = pd.DataFrame(np.ascontiguousarray(matrix), columns=self.columns_[:n_numeric], index=X.index)
         if not self.categorical_cols:

@@ -71,7 +71,8 @@ def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[st
         steps.append(("encode", encoder))
     steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
     if spec.needs_scaling:
-        steps.append(("scale", StandardScaler()))
+        # in place: the imputer before it always hands over a fresh array
+        steps.append(("scale", StandardScaler(copy=False)))
     select = {**spec.defaults, **params}.get("_select")
     if select:  # relevance/redundancy feature selection, fitted on the same rows as the model
         from matforge.learn._selection import RelevanceRedundancySelector

@@ -110,8 +110,7 @@ class DomainGuard(BaseEstimator):
     `predict` gives exactly the answer of the brute-force distances but first bounds them from below, so that
     screening millions of candidates far from the data costs a few dozen numbers per row, not a distance to
     every training row: with ``P`` the projection onto the training rows' leading principal directions and
-    ``R = I - P``, ``|z - t|² = |P(z - t)|² + |R(z - t)|²`` and ``|R(z - t)| ≥ | |R(z - c)| - |R(t - c)| |``
-    (``c`` the training mean). Each bound is below its distance, so the mean of the k smallest bounds is
+    ``R = I - P``, ``|z - t|² = |P(z - t)|² + |R(z - t)|²`` and ``|R(z - t)| ≥ | |Rz| - |Rt| |``. Each bound is below its distance, so the mean of the k smallest bounds is
     below the mean of the k smallest distances; rows whose bound already exceeds the threshold are out of
     domain, and only the others get exact distances.
     """
@@ -131,11 +130,12 @@ class DomainGuard(BaseEstimator):
         self.k_ = k
         self.threshold_ = float(np.quantile(dist[:, 1:].mean(axis=1), self.quantile))
         self.train_ = Z
-        self.center_ = Z.mean(axis=0)
-        _, _, vt = np.linalg.svd(Z - self.center_, full_matrices=False)
+        # standardised rows are centred, so the leading directions of Z are its principal directions and
+        # the residuals below are measured from the origin (c = 0 in the bound)
+        _, _, vt = np.linalg.svd(Z - Z.mean(axis=0), full_matrices=False)
         self.basis_ = vt[: min(_BOUND_DIMS, len(vt))].T.copy()
-        self.train_projected_ = (Z - self.center_) @ self.basis_
-        rest = np.sum((Z - self.center_) ** 2, axis=1) - np.sum(self.train_projected_**2, axis=1)
+        self.train_projected_ = Z @ self.basis_
+        rest = np.einsum("ij,ij->i", Z, Z) - np.einsum("ij,ij->i", self.train_projected_, self.train_projected_)
         self.train_residual_ = np.sqrt(np.maximum(rest, 0.0))
         return self
 
@@ -160,9 +160,8 @@ class DomainGuard(BaseEstimator):
     def _lower_bound(self, Z: np.ndarray) -> np.ndarray:
         # float32 and in-place: this runs over (rows × training rows) for every screened candidate; the
         # bound is relaxed by a relative margin in `predict` that covers float32 rounding
-        shifted = Z - self.center_
-        projected = shifted @ self.basis_
-        rest = np.sqrt(np.maximum(np.einsum("ij,ij->i", shifted, shifted) - np.einsum("ij,ij->i", projected, projected), 0.0))
+        projected = Z @ self.basis_
+        rest = np.sqrt(np.maximum(np.einsum("ij,ij->i", Z, Z) - np.einsum("ij,ij->i", projected, projected), 0.0))
         # |p - q|² as one product of augmented vectors [p, |p|², 1]·[-2q, 1, |q|²], so that the only passes
         # over the (rows × training rows) block are the product, the residual term and the minimum
         train = self.train_projected_
