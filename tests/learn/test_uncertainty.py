@@ -61,3 +61,5 @@ def test_domain_guard_bounded_check_gives_the_brute_force_answer_near_far_and_at
 
     Z = guard._scaled(queries)
     assert np.all(guard._lower_bound(Z) * (1 - _BOUND_MARGIN) <= reference)
+    nearest, _ = brute.kneighbors(guard.scaler_.transform(guard.imputer_.transform(queries)), n_neighbors=1)
+    assert np.all(guard._group_bound(Z) * (1 - _BOUND_MARGIN) <= nearest[:, 0] + 1e-7)
