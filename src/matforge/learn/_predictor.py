@@ -79,7 +79,8 @@ class Predictor(BaseEstimator):
         if not isinstance(table, pd.DataFrame):
             raise InputError("predict needs a table (DataFrame)")
         F = self.featurizer.transform(table, on_error=on_error, parsed=parsed) if parsed else self.featurizer.transform(table, on_error=on_error)
-        valid = ~F[self.featurizer.feature_sets_["main"]].isna().all(axis=1).to_numpy() if self.featurizer.feature_sets_["main"] else np.ones(len(F), bool)
+        main = self.featurizer.feature_sets_["main"]
+        valid = ~np.isnan(_columns(F, main)).all(axis=1) if main else np.ones(len(F), bool)
         out = pd.DataFrame(index=table.index)
         result = self.predict_features(F)
         for key, values in result.items():
