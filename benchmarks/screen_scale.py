@@ -112,14 +112,22 @@ def _cpu_seconds(pids: list[int]) -> float:
 def _profile(run_dir: Path, space: dict, chunk: int) -> dict:
     """Where one chunk's time goes, in this process (seconds per million candidates), stage by stage as
     `matforge.design.screen_space_range` runs them."""
-    from matforge.design import Objective, load_space, merge_top
-    from matforge.design._screen import screen_space_range
+    from matforge.design import load_space
+    from matforge.design._screen import one_blas_thread
     from matforge.learn import load_run
-    from matforge.learn._predictor import _columns
 
     predictor = load_run(run_dir).predictor
     space = load_space(space)
     start = space.size // 2
+    with one_blas_thread():
+        return _stages(predictor, space, start, chunk)
+
+
+def _stages(predictor, space, start: int, chunk: int) -> dict:
+    from matforge.design import Objective, merge_top
+    from matforge.design._screen import screen_space_range
+    from matforge.learn._predictor import _columns
+
     t0 = time.perf_counter()
     frame, parsed = space.candidates_parsed(start, start + chunk, text=False)
     t1 = time.perf_counter()

@@ -58,14 +58,15 @@ def _screen_range(part: _Range, *, work: str, space, predictor, objective, top: 
     import pyarrow.parquet as pq
 
     from matforge.design import merge_summary, merge_top
-    from matforge.design._screen import screen_space_range
+    from matforge.design._screen import one_blas_thread, screen_space_range
     from matforge.files import atomic_file
 
     best, summary = None, None
-    for start in range(part.start, part.stop, chunk_size):
-        stop = min(part.stop, start + chunk_size)
-        scored, counts = screen_space_range(predictor, space, start, stop, objective, top=top, in_domain_only=in_domain_only)
-        best, summary = merge_top(best, scored, top), merge_summary(summary, counts)
+    with one_blas_thread():
+        for start in range(part.start, part.stop, chunk_size):
+            stop = min(part.stop, start + chunk_size)
+            scored, counts = screen_space_range(predictor, space, start, stop, objective, top=top, in_domain_only=in_domain_only)
+            best, summary = merge_top(best, scored, top), merge_summary(summary, counts)
     table = pa.Table.from_pandas(best, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _SUMMARY_KEY: json.dumps(summary).encode()})
     with atomic_file(Path(work) / f"part-{part.index:05d}.parquet") as tmp:
