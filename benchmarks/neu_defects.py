@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=15)
+    parser.add_argument("--ensemble", type=int, default=1, help="networks trained with seeds seed, seed+1, ... and averaged")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     clf = train_classifier(
         dataset, args.run_dir, test_fraction=args.test_fraction, seed=args.seed,
         image_size=args.image_size, width=args.width, epochs=args.epochs, patience=args.patience,
+        ensemble=args.ensemble,
     )
     total = time.perf_counter() - start
     # CPU seconds of this process tell the cost of training even when other jobs share the cores, which
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     device = clf.metrics_["device"]
     hardware = (torch.cuda.get_device_name(0) if device.startswith("cuda")
                 else f"CPU, {args.threads} threads ({platform.processor() or platform.machine()})")
+    networks = ("MicroResNet" if args.ensemble == 1 else
+                f"mean probability of {args.ensemble} MicroResNets (seeds {args.seed}..{args.seed + args.ensemble - 1})")
     result = {
         "benchmark": "NEU surface defects (NEU-DET), 6-class classification",
         "data_source": f"shared/data/{DATASET} (1800 images, 300 per class, 200x200 px JPEG; see its MANIFEST.md)",
@@ -84,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             "n_train": clf.metrics_["protocol"]["n_train"],
             "n_test": clf.metrics_["protocol"]["n_test"],
             "validation": "10% of the training images, stratified, for early stopping",
-            "model": f"MicroResNet width={args.width}, from scratch, image_size={args.image_size} "
+            "model": f"{networks} width={args.width}, from scratch, image_size={args.image_size} "
                      f"(resized to {clf.load_size_}), 8-fold test-time augmentation",
+            "ensemble": args.ensemble,
             "max_epochs": args.epochs,
             "patience": args.patience,
         },
@@ -96,11 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         "target_accuracy": 0.995,
         "published_accuracy": PUBLISHED,
         "epochs_trained": clf.metrics_["epochs_trained"],
+        "epochs_per_member": clf.metrics_["epochs_per_member"],
         "train_seconds": clf.metrics_["fit_seconds"],
         "total_seconds": round(total, 1),
         "process_cpu_seconds": round(cpu_seconds, 1),
         "load_average_1min_start_end": load,
         "hardware": hardware,
+        "machine_cores": os.cpu_count(),
         "versions": clf.card()["versions"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
