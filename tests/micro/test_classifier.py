@@ -80,3 +80,28 @@ def test_pretrained_weights_start_the_network(trained_run, grain_size_folders):
 def test_too_few_images_for_a_test_split_is_an_input_error(grain_size_folders):
     with pytest.raises(InputError, match="stratified test set"):
         train_classifier(grain_size_folders, None, test_fraction=0.01, **SMALL)
+
+
+def test_ensemble_averages_its_members_and_its_first_member_is_the_single_network(grain_size_folders):
+    from matforge.micro._nets import MicroResNetEnsemble
+
+    data = load_class_folders(grain_size_folders)
+    pick = np.r_[0:8, 20:28]
+    images = [read_image(data.paths[i]) for i in pick]
+    labels = np.asarray(data.classes)[data.labels[pick]]
+    params = {**SMALL, "epochs": 2}
+    ensemble = MicrographClassifier(seed=3, ensemble=2, **params).fit(images, labels)
+    single = MicrographClassifier(seed=3, **params).fit(images, labels)
+    assert isinstance(ensemble.net_, MicroResNetEnsemble) and len(ensemble.net_.members) == 2
+    assert sorted({h["member"] for h in ensemble.history_}) == [0, 1]
+    # Each member alone, as a one-network classifier, gives the probabilities the ensemble averages.
+    alone = []
+    for member in ensemble.net_.members:
+        one = MicrographClassifier(seed=3, **params)
+        one.classes_, one.in_channels_, one.net_ = ensemble.classes_, ensemble.in_channels_, member
+        alone.append(one.predict_proba(images))
+    np.testing.assert_allclose(ensemble.predict_proba(images), np.mean(alone, axis=0), atol=1e-5)
+    np.testing.assert_allclose(alone[0], single.predict_proba(images), atol=1e-6)
+    assert not np.allclose(alone[0], alone[1], atol=1e-3)  # seeds 3 and 4 give different networks
+    with pytest.raises(InputError, match="ensemble"):
+        MicrographClassifier(ensemble=0, **params).fit(images, labels)

@@ -72,3 +72,26 @@ def test_help_lists_the_micro_commands(run_cli):
     assert code == 0
     for command in ("train-classifier", "classify", "train-segmenter", "segment", "grains", "synthetic"):
         assert command in out
+
+
+def test_train_classifier_ensemble_is_saved_and_used_by_classify(run_cli, grain_size_folders, tmp_path):
+    code, out, _ = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run",
+                           "--image-size", 32, "--width", 8, "--epochs", 3, "--ensemble", 2, "--test-fraction", 0.25)
+    assert code == 0 and "test accuracy" in out
+    card = json.loads((tmp_path / "run" / "model" / "card.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert card["ensemble"] == 2 and metrics["ensemble"] == 2 and len(metrics["epochs_per_member"]) == 2
+    code, out, _ = run_cli("micro", "classify", tmp_path / "run", grain_size_folders / "fine", "--out",
+                           tmp_path / "p.csv")
+    assert code == 0 and "classified 20 image(s)" in out
+    from matforge.micro import MicrographClassifier
+
+    reloaded = MicrographClassifier.from_run(tmp_path / "run")
+    assert reloaded.ensemble == 2 and len(reloaded.net_.members) == 2
+    # An ensemble run also serves as --pretrained: each new member starts from one of its members.
+    code, _, _ = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "tuned",
+                         "--image-size", 32, "--width", 8, "--epochs", 1, "--pretrained", tmp_path / "run")
+    assert code == 0
+    code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run0",
+                           "--ensemble", 0)
+    assert code == 2 and "ensemble" in err and err.count("\n") == 1

@@ -39,6 +39,7 @@ def train_classifier_cmd(
     epochs: Annotated[int, typer.Option(help="Maximum training epochs")] = 40,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without improvement")] = 10,
     pretrained: Annotated[Path | None, typer.Option(help="weights.safetensors (or run folder) to start from")] = None,
+    ensemble: Annotated[int, typer.Option(help="Networks trained (seeds seed, seed+1, ...) and averaged")] = 1,
     seed: Seed = 0,
     device: Device = None,
 ) -> None:
@@ -46,7 +47,8 @@ def train_classifier_cmd(
     from matforge.micro import train_classifier
 
     clf = train_classifier(data_dir, out, test_fraction=test_fraction, seed=seed, image_size=image_size,
-                           width=width, epochs=epochs, patience=patience, pretrained=pretrained, device=device)
+                           width=width, epochs=epochs, patience=patience, pretrained=pretrained, ensemble=ensemble,
+                           device=device)
     test = clf.metrics_["test"]
     typer.echo(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} "
                f"on {clf.metrics_['protocol']['n_test']} held-out images; run folder {out}")

@@ -16,7 +16,7 @@ from matforge.errors import InputError
 from matforge.files import atomic_dir, atomic_file, refuse_overwrite_input
 from matforge.micro._augment import dihedral, random_crop, random_dihedral, random_photometric, standardize
 from matforge.micro._io import ClassFolderDataset, image_paths, load_class_folders, read_image
-from matforge.micro._nets import MicroResNet
+from matforge.micro._nets import MicroResNet, MicroResNetEnsemble
 from matforge.micro._runs import data_hash, images_to_tensor, load_model, save_model, versions, write_json
 from matforge.micro._training import TrainingSchedule, pick_device, seeded_generator, train_network
 
@@ -40,10 +40,14 @@ class MicrographClassifier:
     tta : average predictions over the 8 flips/quarter turns of each image (test-time augmentation).
     pretrained : path of a `weights.safetensors` (or a run folder) of a MicroResNet with the same width and
         channels, to start from (transfer learning); its class layer is replaced when the classes differ.
+    ensemble : number of networks trained one after another (seeds `seed`, `seed + 1`, ...; each with its own
+        validation split) whose class probabilities are averaged. Costs `ensemble` times the training and
+        prediction time; removes much of the seed-to-seed variance of a single network.
     seed : seeds the split, initialisation and augmentation; the same seed gives the same model on CPU.
     device : "cpu", "cuda", ...; default the GPU when present.
 
-    Attributes after `fit`: `classes_`, `in_channels_`, `net_`, `history_` (per-epoch losses/scores).
+    Attributes after `fit`: `classes_`, `in_channels_`, `net_` (a MicroResNet, or a MicroResNetEnsemble when
+    `ensemble` > 1), `history_` (per-epoch losses/scores, with the member index).
 
     Example
     -------
@@ -63,6 +67,7 @@ class MicrographClassifier:
         val_fraction: float = 0.1,
         tta: bool = True,
         pretrained: str | os.PathLike | None = None,
+        ensemble: int = 1,
         seed: int = 0,
         device: str | None = None,
     ) -> None:
@@ -75,6 +80,7 @@ class MicrographClassifier:
         self.val_fraction = val_fraction
         self.tta = tta
         self.pretrained = pretrained
+        self.ensemble = ensemble
         self.seed = seed
         self.device = device
 
@@ -84,23 +90,41 @@ class MicrographClassifier:
 
     def fit(self, images: Sequence[np.ndarray], labels: Sequence) -> MicrographClassifier:
         """Train on `images` (float arrays in [0, 1], any size, grey or RGB) with class `labels`."""
-        from sklearn.model_selection import train_test_split
-
         labels = np.asarray([str(x) for x in labels])
         if len(images) != len(labels):
             raise InputError(f"{len(images)} images but {len(labels)} labels")
         self.classes_ = sorted(set(labels.tolist()))
         if len(self.classes_) < 2:
             raise InputError("only one class in the training labels", hint="A classifier needs at least two classes")
+        if int(self.ensemble) != self.ensemble or self.ensemble < 1:
+            raise InputError("ensemble must be a whole number of networks, at least 1", value=self.ensemble)
         y = np.searchsorted(self.classes_, labels)
         self.in_channels_ = 3 if any(img.ndim == 3 for img in images) else 1
         device = pick_device(self.device)
-        generator = seeded_generator(self.seed)
         x_all = images_to_tensor(list(images), self.load_size_, self.in_channels_)
+        members, self.history_ = [], []
+        for k in range(self.ensemble):
+            description = "training classifier" if self.ensemble == 1 else f"training classifier {k + 1}/{self.ensemble}"
+            net, history = self._fit_member(x_all, y, k, device, description)
+            members.append(net)
+            self.history_ += [{"member": k, **h} for h in history]
+        self.net_ = members[0] if self.ensemble == 1 else MicroResNetEnsemble(members)
+        self.training_hash_ = data_hash(images)
+        return self
+
+    def _fit_member(
+        self, x_all: torch.Tensor, y: np.ndarray, member: int, device: torch.device, description: str
+    ) -> tuple[MicroResNet, list[dict]]:
+        """Train ensemble member `member` (seed `seed + member`: its own validation split, initialisation and
+        augmentation draws; member 0 is the single network of `ensemble=1`)."""
+        from sklearn.model_selection import train_test_split
+
+        seed = self.seed + member
+        generator = seeded_generator(seed)
         counts = np.bincount(y)
         if self.val_fraction > 0 and counts.min() >= 2 and round(self.val_fraction * len(y)) >= len(self.classes_):
             train_idx, val_idx = train_test_split(
-                np.arange(len(y)), test_size=self.val_fraction, stratify=y, random_state=self.seed
+                np.arange(len(y)), test_size=self.val_fraction, stratify=y, random_state=seed
             )
         else:  # too few images to spare a validation set: select on the training images themselves
             train_idx = val_idx = np.arange(len(y))
@@ -110,7 +134,7 @@ class MicrographClassifier:
 
         net = MicroResNet(self.in_channels_, len(self.classes_), self.width)
         if self.pretrained is not None:
-            _load_pretrained(net, self.pretrained)
+            _load_pretrained(net, self.pretrained, member)
         net.to(device)
         order: list[int] = []
 
@@ -137,18 +161,16 @@ class MicrographClassifier:
             warmup_epochs=min(2, self.epochs),
         )
         # Label smoothing keeps the network from becoming over-confident on a few hundred images.
-        self.history_ = train_network(
+        history = train_network(
             net,
             batch,
             lambda out, tgt: torch.nn.functional.cross_entropy(out, tgt, label_smoothing=0.1),
             validate,
             schedule,
             device=device,
-            description="training classifier",
+            description=description,
         )
-        self.net_ = net
-        self.training_hash_ = data_hash(images)
-        return self
+        return net, history
 
     def predict_proba(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities, shape (n_images, n_classes), columns in the order of `classes_`."""
@@ -181,6 +203,7 @@ class MicrographClassifier:
             "in_channels": self.in_channels_,
             "width": self.width,
             "tta": self.tta,
+            "ensemble": self.ensemble,
             "seed": self.seed,
             "pretrained": None if self.pretrained is None else str(self.pretrained),
             "training_data_sha256": self.training_hash_,
@@ -191,16 +214,19 @@ class MicrographClassifier:
     def from_run(cls, run_dir: str | os.PathLike, *, device: str | None = None) -> MicrographClassifier:
         """Load the classifier stored in a run folder of `train_classifier`."""
         card, state = load_model(run_dir, "classifier")
-        clf = cls(image_size=card["image_size"], width=card["width"], tta=card["tta"], seed=card["seed"], device=device)
+        clf = cls(image_size=card["image_size"], width=card["width"], tta=card["tta"], seed=card["seed"],
+                  ensemble=card.get("ensemble", 1), device=device)
         clf.classes_, clf.in_channels_ = list(card["classes"]), card["in_channels"]
         clf.training_hash_ = card.get("training_data_sha256", "")
-        clf.net_ = MicroResNet(clf.in_channels_, len(clf.classes_), clf.width)
+        members = [MicroResNet(clf.in_channels_, len(clf.classes_), clf.width) for _ in range(clf.ensemble)]
+        clf.net_ = members[0] if clf.ensemble == 1 else MicroResNetEnsemble(members)
         clf.net_.load_state_dict(state)
         clf.net_.to(pick_device(device)).eval()
         return clf
 
 
-def _load_pretrained(net: MicroResNet, path: str | os.PathLike) -> None:
+def _load_pretrained(net: MicroResNet, path: str | os.PathLike, member: int = 0) -> None:
+    """Start `net` from saved MicroResNet weights; from an ensemble's weights, member `member` (cycling)."""
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -212,6 +238,10 @@ def _load_pretrained(net: MicroResNet, path: str | os.PathLike) -> None:
         state = load_file(str(path))
     except Exception as err:
         raise InputError(f"cannot read pretrained weights ({err})", file=str(path)) from None
+    n_members = len({k.split(".")[1] for k in state if k.startswith("members.")})
+    if n_members:
+        prefix = f"members.{member % n_members}."
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     own = net.state_dict()
     body = {k: v for k, v in state.items() if not k.startswith("head.")}
     mismatched = [k for k, v in body.items() if k not in own or own[k].shape != v.shape]
@@ -298,7 +328,9 @@ def train_classifier(
         "best_model": "MicroResNet",
         "classes": clf.classes_,
         "test": scores,
+        "ensemble": clf.ensemble,
         "epochs_trained": len(clf.history_),
+        "epochs_per_member": [sum(h["member"] == k for h in clf.history_) for k in range(clf.ensemble)],
         "fit_seconds": round(fit_seconds, 1),
         "device": str(next(clf.net_.parameters()).device),
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MicroResNet", "MicroUNet"]
+__all__ = ["MicroResNet", "MicroResNetEnsemble", "MicroUNet"]
 
 
 def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -67,6 +67,25 @@ class MicroResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))
+
+
+class MicroResNetEnsemble(nn.Module):
+    """K independently trained MicroResNets whose class probabilities are averaged.
+
+    `forward` returns the log of the mean probability, so `softmax(forward(x))` is exactly the averaged
+    probability and cross-entropy on it is the ensemble's log loss. Averaging networks that differ only
+    in initialisation, augmentation draws and validation split cancels much of their variance
+    (Lakshminarayanan et al., "Simple and scalable predictive uncertainty estimation using deep
+    ensembles", NeurIPS 2017), which is what decides the last few borderline images.
+    """
+
+    def __init__(self, members: list[MicroResNet]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(0)
+        return torch.log(probs.clamp_min(1e-12))
 
 
 class MicroUNet(nn.Module):

@@ -76,14 +76,23 @@ def _history_plot(history: list[dict], score_name: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    epochs = [h["epoch"] for h in history]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3))
-    ax1.plot(epochs, [h["train_loss"] for h in history], label="training")
-    ax1.plot(epochs, [h["val_loss"] for h in history], label="validation")
+    # An ensemble's history holds one curve per member; the segmenter's has no member column.
+    members = sorted({h.get("member", 0) for h in history})
+    for k in members:
+        rows = [h for h in history if h.get("member", 0) == k]
+        epochs = [h["epoch"] for h in rows]
+        suffix = f" {k + 1}" if len(members) > 1 else ""
+        ax1.plot(epochs, [h["train_loss"] for h in rows], color="C0", alpha=1 / len(members) ** 0.5,
+                 label="training" if k == members[0] else None)
+        ax1.plot(epochs, [h["val_loss"] for h in rows], color="C1", alpha=1 / len(members) ** 0.5,
+                 label="validation" if k == members[0] else None)
+        ax2.plot(epochs, [h["val_score"] for h in rows], color=f"C{2 + k}", label=f"network{suffix}")
+    if len(members) > 1:
+        ax2.legend()
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("loss")
     ax1.legend()
-    ax2.plot(epochs, [h["val_score"] for h in history], color="C2")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel(f"validation {score_name}")
     fig.tight_layout()
@@ -119,7 +128,8 @@ def classifier_report(path, clf, images, y_true, proba, names) -> None:
          ("training images", str(protocol["n_train"])),
          ("accuracy", f"{scores['accuracy']:.4f}"), ("balanced accuracy", f"{scores['balanced_accuracy']:.4f}"),
          ("macro F1", f"{scores['f1_macro']:.4f}"), ("ROC AUC (one-vs-rest)", f"{scores['roc_auc']:.4f}"),
-         ("epochs trained", str(clf.metrics_["epochs_trained"])), ("training time", f"{clf.metrics_['fit_seconds']} s"),
+         ("networks averaged", str(clf.metrics_["ensemble"])),
+         ("epochs trained", " + ".join(map(str, clf.metrics_["epochs_per_member"]))), ("training time", f"{clf.metrics_['fit_seconds']} s"),
          ("device", clf.metrics_["device"])]
     )
     y_pred = proba.argmax(1)
