@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--model", default="ridge")
     parser.add_argument("--preset", default="magpie", help="Feature preset of the steels model (magpie: the 145 Ward et al. features).")
     parser.add_argument("--chunk-size", type=int, default=20_000)
-    parser.add_argument("--rows-per-partition", type=int, default=500_000)
+    parser.add_argument("--rows-per-partition", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "screen_scale.json")
     args = parser.parse_args()
