@@ -45,6 +45,27 @@ def test_fold_errors_from_sums_equal_the_direct_residuals():
     assert sse["F"] == pytest.approx(sum(np.sum((f_rows @ w - f) ** 2) for _, _, f_rows, f in held), rel=1e-8)
 
 
+def test_cross_validation_table_matches_direct_refits():
+    """The Woodbury shortcut inside `cross_validate` gives the same held-out errors as refitting each fold."""
+    data = _random_problem(seed=3, frames=15)
+    groups = ["md"] * 11 + ["surface"] * 4
+    folds = assign_folds(groups, 3, seed=0)
+    eq = NormalEquations(5, 3)
+    for (e_row, e, f_rows, f), k, g in zip(data, folds, groups, strict=True):
+        eq.add(int(k), e_row, e, f_rows, f, g)
+    prior = np.eye(5) + 0.3
+    result = eq.cross_validate(0.05, prior, energy_sigmas=(0.003, 0.03), deltas=(0.5, 5.0), type_balances=(0.0, 1.0))
+    assert len(result["table"]) == 8
+    for row in result["table"]:
+        sse_e = sse_f = 0.0
+        for k in range(3):
+            w = eq.solve(row["energy_sigma"], 0.05, row["delta"], prior, type_balance=row["type_balance"], exclude=k)
+            errors = eq.squared_errors(k, w)
+            sse_e, sse_f = sse_e + errors["E"], sse_f + errors["F"]
+        assert row["energy_rmse"] == pytest.approx(1000 * np.sqrt(sse_e / 15), rel=1e-6)
+        assert row["force_rmse"] == pytest.approx(np.sqrt(sse_f / (15 * 6)), rel=1e-6)
+
+
 def test_type_balance_one_gives_every_family_the_same_total_weight():
     eq = NormalEquations(2, 1)
     for group in ["md"] * 6 + ["surface"] * 2:

@@ -127,30 +127,45 @@ class NormalEquations:
         The choice minimises RMSE_E/min(RMSE_E) + RMSE_F/min(RMSE_F): energies and forces count equally,
         each relative to the best the grid reaches for it, so neither is sacrificed for the other. The RMSEs
         are pooled over all held-out frames without weights, as a test set would score them.
+
+        Cost: energies add a low-rank term RᵀWR/σ_E² (one row per frame) to C = A_F/σ_F² + K/δ², so C is
+        factorised once per (δ, fold) and every (σ_E, balance) is a Woodbury update on a frames × frames
+        system, instead of a new dim × dim factorisation per grid point.
         """
         if self.n_folds < 2:
             raise InputError("cross-validation needs at least 2 folds")
-        n_energy = len(self.energy_rows)
-        n_force = self.n_force.sum()
-        task = None
-        if progress is not None:
-            total = len(energy_sigmas) * len(deltas) * len(type_balances)
-            task = progress.add_task("choosing regularisation (CV)", total=total)
-        table = []
-        for balance in type_balances:
-            weights = self.frame_weights(balance)
-            fold_sums = [self._sums(k, weights) for k in range(self.n_folds)]
-            for energy_sigma, delta in itertools.product(energy_sigmas, deltas):
-                sse = {"E": 0.0, "F": 0.0}
-                for k in range(self.n_folds):
-                    w = self.solve(energy_sigma, force_sigma, delta, prior, sums=fold_sums[k])
-                    for key, value in self.squared_errors(k, w).items():
-                        sse[key] += value
-                table.append({"energy_sigma": energy_sigma, "delta": delta, "type_balance": balance,
-                              "energy_rmse": 1000 * float(np.sqrt(sse["E"] / n_energy)),  # meV/atom
-                              "force_rmse": float(np.sqrt(sse["F"] / n_force))})  # eV/Å
-                if task is not None:
-                    progress.advance(task)
+        rows, targets, frame_fold = self._energy()
+        weights = {b: self.frame_weights(b) for b in type_balances}
+        sse = {}
+        task = progress.add_task("choosing regularisation (CV)", total=len(deltas) * self.n_folds) if progress else None
+        for delta, k in itertools.product(deltas, range(self.n_folds)):
+            train = frame_fold != k
+            R, y = rows[train], targets[train]
+            keep = [j for j in range(self.n_folds) if j != k]
+            C = self.A[keep].sum(axis=0) / force_sigma ** 2 + prior / delta ** 2
+            C[np.diag_indices(self.dim)] += 1e-10 * np.trace(C) / self.dim
+            factor = cho_factor(C)
+            U = cho_solve(factor, R.T)  # C⁻¹Rᵀ
+            g = cho_solve(factor, self.b[keep].sum(axis=0) / force_sigma ** 2)  # the forces-only solution
+            RU, Rg = R @ U, R @ g
+            for balance, energy_sigma in itertools.product(type_balances, energy_sigmas):
+                wts = weights[balance][train]
+                a = wts * y / energy_sigma ** 2
+                # (C + RᵀWR/σ²)⁻¹(b_F + RᵀWy/σ²) = g + U(a − z), z = (σ²W⁻¹ + RC⁻¹Rᵀ)⁻¹(Rg + RC⁻¹Rᵀa)
+                small = RU + np.diag(energy_sigma ** 2 / wts)
+                z = np.linalg.solve(small, Rg + RU @ a)
+                w = g + U @ (a - z)
+                errors = self.squared_errors(k, w)
+                key = (energy_sigma, delta, balance)
+                total = sse.get(key, (0.0, 0.0))
+                sse[key] = (total[0] + errors["E"], total[1] + errors["F"])
+            if task is not None:
+                progress.advance(task)
+        n_energy, n_force = len(rows), self.n_force.sum()
+        table = [{"energy_sigma": es, "delta": d, "type_balance": b,
+                  "energy_rmse": 1000 * float(np.sqrt(e / n_energy)),  # meV/atom
+                  "force_rmse": float(np.sqrt(f / n_force))}  # eV/Å
+                 for (es, d, b), (e, f) in sse.items()]
         best_e = min(r["energy_rmse"] for r in table)
         best_f = min(r["force_rmse"] for r in table)
         chosen = min(table, key=lambda r: r["energy_rmse"] / best_e + r["force_rmse"] / best_f)
