@@ -23,10 +23,10 @@ from matforge.errors import InputError
 
 __all__ = ["NormalEquations", "assign_folds", "ENERGY_SIGMA_GRID", "DELTA_GRID", "TYPE_BALANCE_GRID"]
 
-# Searched values: σ_E from 0.1 to 12.8 meV/atom, δ from 0.3 to 300 eV (both geometric). With the default
+# Searched values: σ_E from 0.1 to 12.8 meV/atom, δ from 0.3 to 10⁴ eV (both geometric). With the default
 # σ_F = 0.05 eV/Å these span energy-to-force weight ratios from "forces only" to "energies dominate".
 ENERGY_SIGMA_GRID = tuple(1e-4 * 2.0 ** k for k in range(8))  # eV/atom
-DELTA_GRID = tuple(10 ** (k / 2) for k in range(-1, 7))  # eV
+DELTA_GRID = tuple(10 ** (k / 2) for k in range(-1, 9))  # eV, 0.3 to 10^4
 # Exponent of the per-configuration-type energy weights (see `NormalEquations.frame_weights`).
 TYPE_BALANCE_GRID = (0.0, 0.5, 1.0)
 
