@@ -282,7 +282,7 @@ def fit_soap(frames, *, seed: int = 0, progress=None, **options) -> SoapKernelCa
     groups = config_types(frames)
     folds = assign_folds(groups, n_folds, seed) if tuned else np.zeros(len(frames), dtype=int)
     dim = sum(len(sparse[s]) for s in species)
-    equations = NormalEquations(dim, n_folds)
+    equations = NormalEquations(dim, n_folds, force_samples=48 if tuned else 0, seed=seed)
     task = progress.add_task("SOAP descriptors", total=len(frames)) if progress is not None else None
     for a, fold, group in zip(frames, folds, groups, strict=True):
         n = len(a)
