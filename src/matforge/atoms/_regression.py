@@ -100,27 +100,39 @@ class NormalEquations:
                            np.asarray(self.frame_fold))
         return self._cache[1:]
 
-    def _sums(self, exclude: int | None, frame_weights: np.ndarray):
-        rows, targets, frame_fold = self._energy()
-        keep = frame_fold != (-1 if exclude is None else exclude)
-        R, y = rows[keep], targets[keep]
-        wts = frame_weights[keep]
-        folds = [k for k in range(self.n_folds) if k != exclude]
-        return {"E": (R.T @ (wts[:, None] * R), R.T @ (wts * y)), "F": (self.A[folds].sum(axis=0), self.b[folds].sum(axis=0))}
+    def _factor(self, folds: list[int], force_sigma: float, delta: float, prior: np.ndarray, R: np.ndarray):
+        """Factorise C = A_F/σ_F² + K/δ² over `folds`; return C⁻¹Rᵀ and the forces-only solution C⁻¹b_F."""
+        C = self.A[folds].sum(axis=0) / force_sigma ** 2 + prior / delta ** 2
+        jitter = 1e-10 * np.trace(C) / self.dim  # the prior is only semi-definite
+        for _ in range(3):
+            try:
+                factor = cho_factor(C + jitter * np.eye(self.dim))
+                break
+            except LinAlgError:
+                jitter *= 100
+        else:
+            raise LinAlgError("the force normal equations plus prior are not positive definite")
+        return cho_solve(factor, R.T), cho_solve(factor, self.b[folds].sum(axis=0) / force_sigma ** 2)
+
+    @staticmethod
+    def _with_energies(U, g, R, y, wts, energy_sigma: float) -> np.ndarray:
+        """Add the energy rows as a low-rank (Woodbury) update: with a = Wy/σ_E²,
+        (C + RᵀWR/σ_E²)⁻¹(b_F + Rᵀa) = g + U(a − z), z = (σ_E²W⁻¹ + RC⁻¹Rᵀ)⁻¹(Rg + RC⁻¹Rᵀa).
+        Energies weigh up to 10⁵× more than forces here, so adding them to C before factorising would cost
+        precision that this form keeps (the update is a well-conditioned frames × frames system)."""
+        RU = R @ U
+        a = wts * y / energy_sigma ** 2
+        z = np.linalg.solve(RU + np.diag(energy_sigma ** 2 / wts), R @ g + RU @ a)
+        return g + U @ (a - z)
 
     def solve(self, energy_sigma: float, force_sigma: float, delta: float, prior: np.ndarray,
-              type_balance: float = 0.0, exclude: int | None = None, sums=None) -> np.ndarray:
+              type_balance: float = 0.0, exclude: int | None = None) -> np.ndarray:
         """Weights minimising the weighted least squares plus wᵀ prior w/δ², leaving fold `exclude` out."""
-        if sums is None:
-            sums = self._sums(exclude, self.frame_weights(type_balance))
-        (AE, bE), (AF, bF) = sums["E"], sums["F"]
-        system = AE / energy_sigma ** 2 + AF / force_sigma ** 2 + prior / delta ** 2
-        rhs = bE / energy_sigma ** 2 + bF / force_sigma ** 2
-        system[np.diag_indices(self.dim)] += 1e-10 * np.trace(system) / self.dim  # the prior is only semi-definite
-        try:
-            return cho_solve(cho_factor(system), rhs)
-        except LinAlgError:
-            return np.linalg.lstsq(system, rhs, rcond=None)[0]
+        rows, targets, frame_fold = self._energy()
+        train = frame_fold != (-1 if exclude is None else exclude)
+        R = rows[train]
+        U, g = self._factor([k for k in range(self.n_folds) if k != exclude], force_sigma, delta, prior, R)
+        return self._with_energies(U, g, R, targets[train], self.frame_weights(type_balance)[train], energy_sigma)
 
     def squared_errors(self, fold: int, w: np.ndarray) -> dict:
         """Unweighted sums of squared errors of weights `w` on fold `fold`: energies per atom from the kept rows,
@@ -142,7 +154,8 @@ class NormalEquations:
 
         Cost: energies add a low-rank term RᵀWR/σ_E² (one row per frame) to C = A_F/σ_F² + K/δ², so C is
         factorised once per (δ, fold) and every (σ_E, balance) is a Woodbury update on a frames × frames
-        system, instead of a new dim × dim factorisation per grid point.
+        system, instead of a new dim × dim factorisation per grid point. `solve` uses the same arithmetic, so
+        the final fit is exactly the model whose held-out errors were scored.
         """
         if self.n_folds < 2:
             raise InputError("cross-validation needs at least 2 folds")
@@ -155,20 +168,9 @@ class NormalEquations:
         for delta, k in itertools.product(deltas, range(self.n_folds)):
             train = frame_fold != k
             R, y = rows[train], targets[train]
-            keep = [j for j in range(self.n_folds) if j != k]
-            C = self.A[keep].sum(axis=0) / force_sigma ** 2 + prior / delta ** 2
-            C[np.diag_indices(self.dim)] += 1e-10 * np.trace(C) / self.dim
-            factor = cho_factor(C)
-            U = cho_solve(factor, R.T)  # C⁻¹Rᵀ
-            g = cho_solve(factor, self.b[keep].sum(axis=0) / force_sigma ** 2)  # the forces-only solution
-            RU, Rg = R @ U, R @ g
+            U, g = self._factor([j for j in range(self.n_folds) if j != k], force_sigma, delta, prior, R)
             for balance, energy_sigma in itertools.product(type_balances, energy_sigmas):
-                wts = weights[balance][train]
-                a = wts * y / energy_sigma ** 2
-                # (C + RᵀWR/σ²)⁻¹(b_F + RᵀWy/σ²) = g + U(a − z), z = (σ²W⁻¹ + RC⁻¹Rᵀ)⁻¹(Rg + RC⁻¹Rᵀa)
-                small = RU + np.diag(energy_sigma ** 2 / wts)
-                z = np.linalg.solve(small, Rg + RU @ a)
-                w = g + U @ (a - z)
+                w = self._with_energies(U, g, R, y, weights[balance][train], energy_sigma)
                 errors = self.squared_errors(k, w)
                 energy_abs = np.abs(rows[~train] @ w - targets[~train]).sum()
                 force_abs = np.abs(samples[sample_fold == k] @ w - sample_targets[sample_fold == k]).sum()
