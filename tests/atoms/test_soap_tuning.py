@@ -45,6 +45,24 @@ def test_fold_errors_from_sums_equal_the_direct_residuals():
     assert sse["F"] == pytest.approx(sum(np.sum((f_rows @ w - f) ** 2) for _, _, f_rows, f in held), rel=1e-8)
 
 
+def test_solve_keeps_precision_when_energies_weigh_far_more_than_forces():
+    """σ_E = 0.1 meV/atom against σ_F = 0.05 eV/Å weighs energy rows ~10⁵× more; with fewer data rows than
+    weights the prior alone fixes some directions, so any jitter scaled by the energy part would swamp it."""
+    rng = np.random.default_rng(5)
+    dim, eq = 40, NormalEquations(40, 1)
+    rows, targets = [], []
+    for _ in range(12):
+        e_row, f_rows = rng.normal(size=dim), rng.normal(size=(2, dim))
+        e, f = rng.normal(), rng.normal(size=2)
+        eq.add(0, e_row, e, f_rows, f)
+        rows += [e_row / 1e-4, *(f_rows / 0.05)]
+        targets += [e / 1e-4, *(f / 0.05)]
+    A = np.vstack([np.array(rows), np.eye(dim) / 10.0])  # prior K = I, δ = 10
+    y = np.concatenate([targets, np.zeros(dim)])
+    reference = np.linalg.lstsq(A, y, rcond=None)[0]  # QR on the stacked rows: no normal equations
+    np.testing.assert_allclose(eq.solve(1e-4, 0.05, 10.0, np.eye(dim)), reference, rtol=1e-6, atol=1e-8)
+
+
 def test_cross_validation_table_matches_direct_refits():
     """The Woodbury shortcut inside `cross_validate` gives the same held-out errors as refitting each fold."""
     data = _random_problem(seed=3, frames=15)

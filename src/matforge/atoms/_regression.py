@@ -103,8 +103,10 @@ class NormalEquations:
     def _factor(self, folds: list[int], force_sigma: float, delta: float, prior: np.ndarray, R: np.ndarray):
         """Factorise C = A_F/σ_F² + K/δ² over `folds`; return C⁻¹Rᵀ and the forces-only solution C⁻¹b_F."""
         C = self.A[folds].sum(axis=0) / force_sigma ** 2 + prior / delta ** 2
-        jitter = 1e-10 * np.trace(C) / self.dim  # the prior is only semi-definite
-        for _ in range(3):
+        # The prior K_MM is only semi-definite: a jitter on its own scale makes C definite without moving the
+        # solution (a jitter on the scale of the data terms would outweigh the prior itself).
+        jitter = 1e-10 * max(np.trace(prior), 1e-300) / delta ** 2 / self.dim
+        for _ in range(5):
             try:
                 factor = cho_factor(C + jitter * np.eye(self.dim))
                 break
@@ -116,14 +118,11 @@ class NormalEquations:
 
     @staticmethod
     def _with_energies(U, g, R, y, wts, energy_sigma: float) -> np.ndarray:
-        """Add the energy rows as a low-rank (Woodbury) update: with a = Wy/σ_E²,
-        (C + RᵀWR/σ_E²)⁻¹(b_F + Rᵀa) = g + U(a − z), z = (σ_E²W⁻¹ + RC⁻¹Rᵀ)⁻¹(Rg + RC⁻¹Rᵀa).
-        Energies weigh up to 10⁵× more than forces here, so adding them to C before factorising would cost
-        precision that this form keeps (the update is a well-conditioned frames × frames system)."""
-        RU = R @ U
-        a = wts * y / energy_sigma ** 2
-        z = np.linalg.solve(RU + np.diag(energy_sigma ** 2 / wts), R @ g + RU @ a)
-        return g + U @ (a - z)
+        """Add the energy rows as a low-rank (Woodbury) update of the forces-only solution g = C⁻¹b_F:
+        (C + RᵀWR/σ_E²)⁻¹(b_F + RᵀWy/σ_E²) = g + U(RU + σ_E²W⁻¹)⁻¹(y − Rg), with U = C⁻¹Rᵀ.
+        Energies weigh up to 10⁵× more than forces here; this form never builds those large numbers (it
+        corrects g by its energy residuals y − Rg through a frames × frames system), so no precision is lost."""
+        return g + U @ np.linalg.solve(R @ U + np.diag(energy_sigma ** 2 / wts), y - R @ g)
 
     def solve(self, energy_sigma: float, force_sigma: float, delta: float, prior: np.ndarray,
               type_balance: float = 0.0, exclude: int | None = None) -> np.ndarray:
