@@ -103,15 +103,16 @@ class NormalEquations:
     def _factor(self, folds: list[int], force_sigma: float, delta: float, prior: np.ndarray, R: np.ndarray):
         """Factorise C = A_F/σ_F² + K/δ² over `folds`; return C⁻¹Rᵀ and the forces-only solution C⁻¹b_F."""
         C = self.A[folds].sum(axis=0) / force_sigma ** 2 + prior / delta ** 2
-        # The prior K_MM is only semi-definite: a jitter on its own scale makes C definite without moving the
-        # solution (a jitter on the scale of the data terms would outweigh the prior itself).
-        jitter = 1e-10 * max(np.trace(prior), 1e-300) / delta ** 2 / self.dim
+        # The prior K_MM is only semi-definite, and A_F's smallest eigenvalues carry round-off of order
+        # 1e-16·‖A_F‖: a jitter of 1e-12 of C's mean diagonal (or 1e-10 of the prior's) makes C definite
+        # while moving the solution far less than the prior does; it grows only if Cholesky still fails.
+        jitter = max(1e-10 * np.trace(prior) / delta ** 2, 1e-12 * np.trace(C)) / self.dim
         for _ in range(5):
             try:
                 factor = cho_factor(C + jitter * np.eye(self.dim))
                 break
             except LinAlgError:
-                jitter *= 100
+                jitter *= 10
         else:
             raise LinAlgError("the force normal equations plus prior are not positive definite")
         return cho_solve(factor, R.T), cho_solve(factor, self.b[folds].sum(axis=0) / force_sigma ** 2)
