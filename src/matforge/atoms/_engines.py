@@ -91,6 +91,8 @@ def fit(frames, engine: str = "soap", *, val_frames=None, seed: int = 0, init_mo
                      "n_val_frames": len(val_frames or []),
                      "elements": sorted({s for a in frames for s in a.get_chemical_symbols()})},
         "fit_seconds": round(time.perf_counter() - start, 2),
+        # what cross-validation chose for options left at "auto" (soap), with each grid point's CV errors
+        "tuning": getattr(calc, "tuning", None),
         "versions": _versions(),
         "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"},
     }

@@ -20,7 +20,14 @@ from pathlib import Path
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from matforge.atoms._frames import ref_energy, ref_forces
+from matforge.atoms._frames import config_types, ref_energy, ref_forces
+from matforge.atoms._regression import (
+    DELTA_GRID,
+    ENERGY_SIGMA_GRID,
+    TYPE_BALANCE_GRID,
+    NormalEquations,
+    assign_folds,
+)
 from matforge.errors import InputError, ModelError
 
 __all__ = ["SoapKernelCalculator", "fit_soap"]
@@ -32,9 +39,14 @@ SOAP_DEFAULTS = {
     "sigma": 0.5,  # Å, Gaussian width of the atomic density
     "n_sparse": 400,  # representative environments per species
     "zeta": 4,  # kernel exponent, GAP-SOAP's usual choice
-    "energy_sigma": 0.002,  # eV/atom, expected energy noise (weights energy rows)
-    "force_sigma": 0.05,  # eV/Å, expected force noise (weights force rows)
-    "delta": 1.0,  # eV, prior scale of the atomic interaction energy (GAP's δ); smaller = smoother fit
+    # eV/atom, expected energy error (weights energy rows); "auto" = chosen by K-fold CV on the training frames
+    "energy_sigma": "auto",
+    "force_sigma": 0.05,  # eV/Å, expected force error (weights force rows); fixes the scale, only ratios matter
+    "delta": "auto",  # eV, prior scale of the atomic interaction energy (GAP's δ); smaller = smoother; or "auto"
+    # energy weight of a frame ∝ (frames of its config_type)^-type_balance: 0 = all frames equal, 1 = all
+    # configuration families equal (rare relaxed surfaces count as much as many MD snapshots); or "auto"
+    "type_balance": "auto",
+    "cv_folds": 4,  # folds of the cross-validation used for "auto" values (frames stratified by config_type)
 }
 # Number of atom centres whose descriptor derivatives are held at once; bounds memory on large cells.
 _CHUNK = 24
@@ -98,11 +110,13 @@ class _SoapModel:
                     if rows.size == 0:
                         continue
                     Q = self.sparse[s]
+                    Dr = D[rows]  # (r, n, 3, F)
+                    flat = Dr.reshape(-1, Dr.shape[-1])  # one GEMM, not r·n tiny (3 × F) products
                     c = Phat[rows] @ Q.T  # (r, M)
-                    G = D[rows] @ Q.T  # (r, n, 3, M): ∂p_i/∂r_jα · q_m
-                    sdot = np.einsum("rf,rnaf->rna", Phat[rows], D[rows])  # p̂_i · ∂p_i/∂r_jα
+                    G = (flat @ Q.T).reshape(*Dr.shape[:3], -1)  # (r, n, 3, M): ∂p_i/∂r_jα · q_m
+                    sdot = np.einsum("rf,rnaf->rna", Phat[rows], Dr, optimize=True)  # p̂_i · ∂p_i/∂r_jα
                     dcos = (G - sdot[..., None] * c[:, None, None, :]) / norms[rows, None, None, None]
-                    force_blocks[s] -= np.einsum("rm,rnam->nam", zeta * c ** (zeta - 1), dcos)
+                    force_blocks[s] -= np.einsum("rm,rnam->nam", zeta * c ** (zeta - 1), dcos, optimize=True)
         Phat_all = P / np.linalg.norm(P, axis=1)[:, None]
         for s in self.species:
             rows = symbols == s
@@ -202,16 +216,42 @@ def _farthest_points(X: np.ndarray, m: int, rng: np.random.Generator) -> np.ndar
     return np.asarray(chosen)
 
 
-def fit_soap(frames, *, seed: int = 0, progress=None, **options) -> SoapKernelCalculator:
-    """Fit the SOAP kernel potential to frames' energies (eV) and forces (eV/Å); see the module docstring.
+# Options that "auto" chooses by cross-validation, and the grid each is searched on.
+AUTO_OPTIONS = {"energy_sigma": ENERGY_SIGMA_GRID, "delta": DELTA_GRID, "type_balance": TYPE_BALANCE_GRID}
 
-    Options (defaults in `SOAP_DEFAULTS`): r_cut (Å), n_max, l_max, sigma (Å), n_sparse, zeta,
-    energy_sigma (eV/atom), force_sigma (eV/Å), delta (eV).
-    """
+
+def _check_options(options: dict, n_frames: int) -> dict:
     unknown = set(options) - set(SOAP_DEFAULTS)
     if unknown:
         raise InputError(f"unknown SOAP options {sorted(unknown)}", hint=f"Known: {sorted(SOAP_DEFAULTS)}")
     params = {**SOAP_DEFAULTS, **options}
+    for key in AUTO_OPTIONS:
+        value = params[key]
+        low = 0 if key == "type_balance" else 1e-300  # a balance of 0 is allowed, a σ or δ of 0 is not
+        if value != "auto" and not (isinstance(value, (int, float)) and value >= low):
+            raise InputError(f"SOAP option {key} must be 'auto' or a number ({'>= 0' if low == 0 else '> 0'}), "
+                             f"not {value!r}")
+    tuned = [k for k in AUTO_OPTIONS if params[k] == "auto"]
+    if tuned:
+        params["cv_folds"] = int(params["cv_folds"])
+        if params["cv_folds"] < 2 or n_frames < params["cv_folds"]:
+            raise InputError(f"choosing {' and '.join(tuned)} by cross-validation needs cv_folds >= 2 and at least "
+                             f"that many frames (got cv_folds={params['cv_folds']}, {n_frames} frames)",
+                             hint="Give energy_sigma and delta as numbers, or lower cv_folds")
+    return params
+
+
+def fit_soap(frames, *, seed: int = 0, progress=None, **options) -> SoapKernelCalculator:
+    """Fit the SOAP kernel potential to frames' energies (eV) and forces (eV/Å); see the module docstring.
+
+    Options (defaults in `SOAP_DEFAULTS`): r_cut (Å), n_max, l_max, sigma (Å), n_sparse, zeta,
+    energy_sigma (eV/atom), force_sigma (eV/Å), delta (eV), type_balance, cv_folds. ``energy_sigma``,
+    ``delta`` and ``type_balance`` set the energy-versus-force weighting, the smoothness prior and the weight
+    of rare configuration families; left at "auto", each is chosen by K-fold cross-validation over the
+    training frames (`matforge.atoms._regression`), never by the frames you test on. The choice and its CV
+    errors are kept in ``calc.tuning``.
+    """
+    params = _check_options(options, len(frames))
     species = sorted({s for a in frames for s in a.get_chemical_symbols()})
     periodic = all(all(a.pbc) for a in frames)
     rng = np.random.default_rng(seed)
@@ -237,19 +277,18 @@ def fit_soap(frames, *, seed: int = 0, progress=None, **options) -> SoapKernelCa
         sparse[s] = X[_farthest_points(X, int(params["n_sparse"]), rng)]
     model = _SoapModel(species, params, periodic, e0, sparse, {s: np.zeros(len(sparse[s])) for s in species})
 
+    tuned = any(params[key] == "auto" for key in AUTO_OPTIONS)
+    n_folds = params["cv_folds"] if tuned else 1
+    groups = config_types(frames)
+    folds = assign_folds(groups, n_folds, seed) if tuned else np.zeros(len(frames), dtype=int)
     dim = sum(len(sparse[s]) for s in species)
-    normal = np.zeros((dim, dim))
-    rhs = np.zeros(dim)
+    equations = NormalEquations(dim, n_folds, force_samples=48 if tuned else 0, seed=seed)
     task = progress.add_task("SOAP descriptors", total=len(frames)) if progress is not None else None
-    for a in frames:
+    for a, fold, group in zip(frames, folds, groups, strict=True):
         n = len(a)
         energy_row, force_rows = model.kernel_rows(a, with_forces=True)
-        e_row = energy_row / n / params["energy_sigma"]
-        e_target = (ref_energy(a) - model.offsets(a)) / n / params["energy_sigma"]
-        f_rows = force_rows / params["force_sigma"]
-        f_target = ref_forces(a).reshape(-1) / params["force_sigma"]
-        normal += np.outer(e_row, e_row) + f_rows.T @ f_rows
-        rhs += e_row * e_target + f_rows.T @ f_target
+        equations.add(int(fold), energy_row / n, (ref_energy(a) - model.offsets(a)) / n, force_rows,
+                      ref_forces(a).reshape(-1), group)
         if task is not None:
             progress.advance(task)
     # GAP's sparse (projected-process) prior: w ~ N(0, δ² K_MM⁻¹), i.e. the regularizer is K_MM/δ², which
@@ -260,14 +299,16 @@ def fit_soap(frames, *, seed: int = 0, progress=None, **options) -> SoapKernelCa
         m = len(sparse[s])
         prior[start:start + m, start:start + m] = (sparse[s] @ sparse[s].T) ** params["zeta"]
         start += m
-    system = normal + prior / params["delta"] ** 2
-    system[np.diag_indices(dim)] += 1e-10 * np.trace(system) / dim  # jitter: K_MM is only semi-definite
-    from scipy.linalg import LinAlgError, solve
-
-    try:
-        w = solve(system, rhs, assume_a="pos")
-    except LinAlgError:
-        w = np.linalg.lstsq(system, rhs, rcond=None)[0]
+    tuning = None
+    if tuned:
+        grids = {f"{key}s": values if params[key] == "auto" else (params[key],) for key, values in AUTO_OPTIONS.items()}
+        tuning = equations.cross_validate(params["force_sigma"], prior, progress=progress, **grids)
+        params = {**params, **{key: tuning[key] for key in AUTO_OPTIONS}}
+        model.params = params
+    w = equations.solve(params["energy_sigma"], params["force_sigma"], params["delta"], prior,
+                        type_balance=params["type_balance"])
     split = np.cumsum([len(sparse[s]) for s in species])[:-1]
     model.weights = dict(zip(species, np.split(w, split), strict=True))
-    return SoapKernelCalculator(model)
+    calc = SoapKernelCalculator(model)
+    calc.tuning = tuning
+    return calc
