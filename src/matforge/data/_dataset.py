@@ -118,7 +118,8 @@ def _detect_task(y: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         return "classification"
     values = y.dropna().unique()
-    integer = np.all(np.mod(values, 1) == 0)
+    with np.errstate(invalid="ignore"):  # ±inf is not a whole number; it is reported as a bad value elsewhere
+        integer = np.all(np.mod(values, 1) == 0)
     return "classification" if integer and len(values) <= 10 else "regression"
 
 
