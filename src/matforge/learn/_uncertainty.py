@@ -140,7 +140,8 @@ class DomainGuard(BaseEstimator):
         rest = np.einsum("ij,ij->i", Z, Z) - np.einsum("ij,ij->i", self.train_projected_, self.train_projected_)
         self.train_residual_ = np.sqrt(np.maximum(rest, 0.0))
         # training rows in groups (k-means in the projected space), each summarised by its centre, radius and
-        # residual range: a bound per group is a bound for all its rows, at a tenth of the cost per candidate
+        # residual range: a bound per group is a bound for all its rows, computed against 32 groups instead of
+        # every training row
         groups = max(1, min(_GROUPS, len(Z) // 8))
         from sklearn.cluster import KMeans
 
