@@ -130,14 +130,12 @@ def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str
 
     Pure: the result depends only on the arguments. Rows the model cannot featurize get NaN predictions and a
     score of -inf. With `in_domain_only`, rows outside the model's domain are dropped. `parsed` (from
-    `DesignSpace.candidates_parsed`) spares a matforge predictor re-reading the formulas.
+    `DesignSpace.candidates_parsed`; only for matforge predictors) spares re-reading the formulas.
     """
     objective = Objective.parse(objective)
     if not len(candidates):
         return candidates.assign(score=np.zeros(0))
-    from matforge.features._table import TableFeaturizer
-
-    if parsed and isinstance(getattr(predictor, "featurizer", None), TableFeaturizer):
+    if parsed:
         predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan", parsed=parsed)
     else:
         predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan")
@@ -158,7 +156,7 @@ def screen_space_range(predictor, space, start: int, stop: int, objective: Objec
 
     lazy = isinstance(getattr(predictor, "featurizer", None), TableFeaturizer)
     frame, parsed = space.candidates_parsed(start, stop, text=not lazy)
-    scored = screen_chunk(predictor, frame, objective, parsed=parsed)
+    scored = screen_chunk(predictor, frame, objective, parsed=parsed if lazy else None)
     summary = summarize_chunk(scored, stop - start)
     if in_domain_only:
         scored = scored.loc[scored["in_domain"].to_numpy(dtype=bool)]

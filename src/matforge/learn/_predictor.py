@@ -78,7 +78,7 @@ class Predictor(BaseEstimator):
         `parsed`: formula columns already parsed (see `TableFeaturizer.transform`)."""
         if not isinstance(table, pd.DataFrame):
             raise InputError("predict needs a table (DataFrame)")
-        F = self.featurizer.transform(table, on_error=on_error, parsed=parsed) if parsed else self.featurizer.transform(table, on_error=on_error)
+        F = self.featurizer.transform(table, on_error=on_error, parsed=parsed)
         main = self.featurizer.feature_sets_["main"]
         valid = ~np.isnan(_columns(F, main)).all(axis=1) if main else np.ones(len(F), bool)
         out = pd.DataFrame(index=table.index)

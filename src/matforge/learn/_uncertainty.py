@@ -126,9 +126,9 @@ class DomainGuard(BaseEstimator):
         self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
         Z = self.scaler_.transform(self.imputer_.transform(X))
         k = min(self.n_neighbors, len(Z) - 1)
-        # brute force keeps the fitted state to plain arrays, which skops saves without custom types
-        self.neighbors_ = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(Z)
-        dist, _ = self.neighbors_.kneighbors(Z)
+        # leave-one-out distances of the training rows (scikit-learn chunks this n × n work); only the rows
+        # themselves are kept (`train_`), which `predict` needs for its exact distances
+        dist, _ = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(Z).kneighbors(Z)
         self.k_ = k
         self.threshold_ = float(np.quantile(dist[:, 1:].mean(axis=1), self.quantile))
         self.train_ = Z
@@ -163,7 +163,7 @@ class DomainGuard(BaseEstimator):
         return X
 
     def _exact(self, Z: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "train_"):  # a model saved before the bound existed
+        if not hasattr(self, "train_"):  # a model saved before the bound existed keeps its rows in `neighbors_`
             dist, _ = self.neighbors_.kneighbors(Z, n_neighbors=self.k_)
             return dist.mean(axis=1)
         T = self.train_
