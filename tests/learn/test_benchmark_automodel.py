@@ -62,3 +62,66 @@ def test_balanced_threshold_balances_recalls_on_imbalanced_scores():
     assert 0.5 * (recall_pos + recall_neg) >= 0.8
     assert balanced_threshold(np.ones(5, bool), np.linspace(0, 1, 5)) == 0.5
     assert balanced_threshold(np.array([0, 0, 1, 1], bool), np.array([0.1, 0.2, 0.8, 0.9])) == pytest.approx(0.5)
+
+
+def _gapped(n=240, seed=0):
+    """A band-gap-like target: exactly 0 ('metals') when a composition variable is below 0.25, else a smooth
+    positive function of it, so the floor is a plateau no single smooth model fits well."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 0.5, n)
+    frame = pd.DataFrame({"formula": [f"Cu{1 - x:.3f}Zn{x:.3f}" for x in a], "T": rng.uniform(0, 1, n)})
+    return frame, np.where(a < 0.25, 0.0, 1.0 + 8 * (a - 0.25) + frame["T"])
+
+
+def test_zero_inflated_regressor_predicts_the_floor_and_beats_one_linear_model():
+    from sklearn.linear_model import LinearRegression
+
+    from matforge.learn._pipeline import ZeroInflatedRegressor, is_zero_inflated
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = np.where(X[:, 0] > 0, 1.0 + X[:, 0] + 0.5 * X[:, 1], 0.0)
+    assert is_zero_inflated(y) and not is_zero_inflated(1.0 + X[:, 0] ** 2)
+    model = ZeroInflatedRegressor(LinearRegression()).fit(X[:400], y[:400])
+    pred, truth = model.predict(X[400:]), y[400:]
+    assert model.floor_ == 0.0 and np.mean(pred[truth == 0] == 0.0) > 0.9
+    # above the floor the regressor was fitted on those rows only: the linear law is recovered there
+    above = (truth > 0) & (pred > 0)
+    np.testing.assert_allclose(pred[above], truth[above], atol=1e-8)
+    plain = LinearRegression().fit(X[:400], y[:400]).predict(X[400:])
+    assert np.abs(pred - truth).mean() < 0.5 * np.abs(plain - truth).mean()
+    # a target without a floor mass: a plain regressor on all rows
+    flat = ZeroInflatedRegressor(LinearRegression()).fit(X, 2 * X[:, 0] + 10)
+    assert flat.classifier_ is None and np.allclose(flat.predict(X[:3]), 2 * X[:3, 0] + 10)
+
+
+def test_automodel_models_a_floor_mass_as_gate_plus_regressor_per_stage():
+    from matforge.learn._pipeline import ZeroInflatedRegressor
+
+    frame, y = _gapped()
+    model = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0).fit(frame, y)
+    assert model.zero_inflated_
+    assert isinstance(model.predictor_.members[0].named_steps["model"], ZeroInflatedRegressor)
+    pred = model.predict(frame)
+    assert np.mean(pred[y == 0] == 0.0) > 0.9
+    plain = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0, zero_inflated=False).fit(frame, y)
+    assert not plain.zero_inflated_
+    assert model.cv_scores_["mae"]["mean"] < 0.6 * plain.cv_scores_["mae"]["mean"]
+    # the decision uses each stage's own training targets: one without a floor mass is a plain regression
+    assert not model._zero_inflated(np.linspace(1, 2, 50))
+
+
+def test_train_cli_records_the_zero_inflated_target(tmp_path):
+    import json
+
+    from matforge.cli.app import main
+
+    frame, y = _gapped(120)
+    frame["gap"] = y
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    out = tmp_path / "run"
+    args = ["train", str(tmp_path / "gaps.csv"), "--target", "gap", "--out", str(out), "--models", "ridge", "--max-trials", "2", "--cv", "3", "--budget", "60"]
+    assert main(args + ["--zero-inflated", "maybe"]) == 2 and not out.exists()
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["zero_inflated"]["floor"] == 0.0 and 0.3 < metrics["zero_inflated"]["share_at_floor"] < 0.7

@@ -35,6 +35,7 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed for splits, search and models."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
     max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
+    zero_inflated: str = typer.Option("auto", "--zero-inflated", help="auto, yes or no: model a regression target that sits at its minimum for >= 20% of rows (band gap 0 of metals) as a classifier 'above the minimum?' plus a regressor on the rows above it."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
     scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER)."),
     workers: int = typer.Option(None, "--workers", help="Workers of --scheduler local (default: one per core)."),
@@ -47,10 +48,15 @@ def train(
     from matforge.learn import train as train_run
 
     scheduler = scheduler or os.environ.get("MATFORGE_SCHEDULER") or None
+    choices = {"auto": "auto", "yes": True, "no": False}
+    if zero_inflated not in choices:
+        from matforge.errors import InputError
+
+        raise InputError(f"--zero-inflated must be auto, yes or no, not '{zero_inflated}'")
     run = train_run(
         data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
-        n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
+        zero_inflated=choices[zero_inflated], n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip
     _summary(run)
 

@@ -67,7 +67,7 @@ def explain_run(run_dir: str | Path, data: str | Path | pd.DataFrame | None, out
                 written[file[:-4]] = out / file
             notes.append(f"SHAP values of the {shap.member} member, in {shap.space}")
         else:
-            notes.append("no SHAP values: the model has no tree-ensemble member (lightgbm, or forests with matforge[explain])")
+            notes.append("no SHAP values: the model has no tree-ensemble member (lightgbm, or forests with matforge[explain]), or it is a zero-inflated gate + regressor, which has no single additive decomposition")
         target = run.card["target"]
         if target in table.columns:
             y = table[target].to_numpy()[F.index.to_numpy()]

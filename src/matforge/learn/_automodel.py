@@ -16,6 +16,7 @@ from matforge.features._table import TableFeaturizer
 from matforge.learn._pipeline import (
     METRICS,
     balanced_threshold,
+    is_zero_inflated,
     make_splits,
     score_predictions,
     selection_metric,
@@ -51,6 +52,10 @@ class AutoModel(BaseEstimator):
     seed : seed of splits, samplers and models; the same seed gives the same run.
     n_jobs : threads per model fit.
     max_trials : trials per model and stage at most.
+    zero_inflated : ``"auto"``, True or False. Regression targets with a point mass at their minimum (at least
+        20% of the training rows, e.g. band gaps of metals) are modelled by every algorithm as a gate "above
+        the floor?" and a regressor on the rows above it (`matforge.learn._pipeline.ZeroInflatedRegressor`);
+        ``"auto"`` decides from each stage's training targets only.
     select_features : None, or keep this many features per model, chosen by NMI relevance/redundancy
         (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
@@ -67,7 +72,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget
@@ -82,6 +87,7 @@ class AutoModel(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.max_trials = max_trials
+        self.zero_inflated = zero_inflated
         self.select_features = select_features
         self.evaluate = evaluate
         self.verbose = verbose
@@ -122,6 +128,9 @@ class AutoModel(BaseEstimator):
         rank them. Each model's default configuration is always evaluated, even past the deadline."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
+        zero_inflated = self._zero_inflated(y)
+        if name == "final":
+            self.zero_inflated_ = zero_inflated
         for i, model in enumerate(self.model_names_):
             if time.monotonic() > deadline and len(fitted) >= max(1, self.ensemble):
                 # out of time: later models are skipped rather than blowing the budget (left blank in the leaderboard)
@@ -134,6 +143,8 @@ class AutoModel(BaseEstimator):
             if self.select_features:
                 # carried as a fixed parameter so that search, final fit and the saved pipeline all select
                 spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
+            if zero_inflated:
+                spec = replace(spec, defaults={**spec.defaults, "_zero_inflated": True})
             result = tune(
                 spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
@@ -156,6 +167,14 @@ class AutoModel(BaseEstimator):
         top = ranked[: max(1, self.ensemble)]
         members = select_ensemble(self.task_, y, top, self.classes_) if len(top) > 1 else [top[0].model]
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
+
+    def _zero_inflated(self, y: np.ndarray) -> bool:
+        """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
+        if self.task_ != "regression":
+            return False
+        if self.zero_inflated == "auto":
+            return is_zero_inflated(y)
+        return bool(self.zero_inflated)
 
     def _sampler_seed(self) -> int:
         """The seed of the Optuna samplers: `seed`, or one per process when the study is shared, so that

@@ -72,6 +72,10 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         from matforge.scale._cluster import describe_scheduler
 
         metrics["outer_folds_on"] = describe_scheduler(model.scheduler, model.workers)
+    if getattr(model, "zero_inflated_", False):
+        # every model was a gate "above the floor?" plus a regressor on the rows above it
+        y = np.asarray(model.y_, dtype=float)
+        metrics["zero_inflated"] = {"floor": float(y.min()), "share_at_floor": float(np.mean(y <= y.min()))}
     if task == "regression":
         cal = model.predictor_.intervals
         metrics["uncertainty"] = {"method": "normalised split-conformal on nested-CV out-of-fold residuals", "level": cal.level, "cv_coverage": cal.cv_coverage_}

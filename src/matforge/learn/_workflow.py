@@ -35,6 +35,7 @@ def train(
     protocol: str = "group",
     resume: bool = False,
     max_trials: int = 40,
+    zero_inflated: str | bool = "auto",
     n_jobs: int = 1,
     verbose: bool = False,
     command: str | None = None,
@@ -50,7 +51,8 @@ def train(
     before anything is written. The search stops at the `budget` or after `max_trials` trials per model and
     stage, whichever comes first; a run is exactly reproducible (same seed) when the trial cap ends it.
     `scheduler`/`workers` fit the outer folds on a Dask cluster; `join_study`/`storage` add every search's
-    trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json.
+    trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json. `zero_inflated`
+    (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor.
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
@@ -87,7 +89,7 @@ def train(
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
-        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, verbose=verbose,
+        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, verbose=verbose,
         scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, work_dir=work)
