@@ -125,3 +125,19 @@ def test_train_cli_records_the_zero_inflated_target(tmp_path):
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["zero_inflated"]["floor"] == 0.0 and 0.3 < metrics["zero_inflated"]["share_at_floor"] < 0.7
+
+
+def test_zero_inflated_prediction_is_the_median_of_the_mixture():
+    from scipy.stats import norm
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from matforge.learn._pipeline import ZeroInflatedRegressor
+
+    # 40% at the floor, the rest N(5, 1), nothing predictable from X: the gate says P(above) = 0.6 everywhere
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 2))
+    y = np.where(rng.uniform(size=4000) < 0.4, 0.0, rng.normal(5.0, 1.0, 4000))
+    model = ZeroInflatedRegressor(DummyRegressor(), classifier=DummyClassifier(strategy="prior")).fit(X, y)
+    median = 5.0 + norm.ppf((0.6 - 0.5) / 0.6)  # P(y <= m) = 0.4 + 0.6 Φ(m - 5) = 1/2
+    np.testing.assert_allclose(model.predict(X[:5]), median, atol=0.15)
+    assert abs(np.median(y) - median) < 0.15

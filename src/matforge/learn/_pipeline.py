@@ -76,12 +76,16 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
 
     A single regressor has to bend one smooth function through both a flat plateau (every metal's band gap is
     exactly 0) and the spread of the positive values; split in two, each part learns one thing. The prediction
-    is the floor where the classifier gives P(above) < 0.5 and the regressor's value elsewhere: when P(floor)
-    exceeds one half the floor is the median of the predictive distribution, which is what MAE rewards.
+    is the median of the resulting mixture, which is what MAE rewards: with p = P(above), the floor where
+    p < 1/2, else the (p - 1/2)/p quantile of the distribution above the floor, taken as the regressor's value
+    plus that quantile of its residuals on a held-out quarter of the rows above the floor (the regressor is
+    then refitted on all of them). A confident gate (p near 1) gives the regressor's value plus its median
+    residual; an unsure one pulls the prediction towards the floor.
     (MatBench expt_gap, 5 official folds, one LightGBM configuration on magpie_extended features: MAE 0.360 eV
-    as one regressor, 0.283 eV split in two.)
-    scikit-lego has a similar estimator, gated at exactly zero; this one uses the training minimum as the
-    floor and needs no extra dependency for a dozen lines.
+    as one regressor, 0.283 eV split in two with the regressor's value above the gate, 0.278 eV with the
+    median of the mixture.)
+    scikit-lego has a zero-inflated regressor gated at exactly zero that predicts the regressor's value; this
+    one uses the training minimum as the floor and predicts the mixture's median.
 
     classifier : the gate; None = matforge's LightGBM classifier with its default configuration.
     """
@@ -108,7 +112,15 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
 
             gate = get_model("lightgbm").build("classification", seed=self.seed)
         self.classifier_ = clone(gate).fit(X, above)
-        self.regressor_ = clone(self.regressor).fit(_safe_indexing(X, np.flatnonzero(above)), y[above], **fit_params)
+        rows = np.flatnonzero(above)
+        X_above, y_above = _safe_indexing(X, rows), y[rows]
+        order = np.random.default_rng(self.seed).permutation(len(rows))
+        held, kept = order[: len(rows) // 4], order[len(rows) // 4 :]
+        self.residuals_ = np.zeros(1)
+        if len(held) >= 20:
+            probe = clone(self.regressor).fit(_safe_indexing(X_above, kept), y_above[kept], **fit_params)
+            self.residuals_ = np.sort(y_above[held] - probe.predict(_safe_indexing(X_above, held)))
+        self.regressor_ = clone(self.regressor).fit(X_above, y_above, **fit_params)
         return self
 
     def predict_above(self, X) -> np.ndarray:
@@ -122,9 +134,14 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
         from sklearn.utils import _safe_indexing
 
         out = np.full(X.shape[0], self.floor_)
-        rows = np.flatnonzero(self.predict_above(X) >= 0.5)
+        if self.classifier_ is None:
+            return np.asarray(self.regressor_.predict(X), dtype=float)
+        p = self.predict_above(X)
+        rows = np.flatnonzero(p >= 0.5)
         if len(rows):
-            out[rows] = self.regressor_.predict(_safe_indexing(X, rows))
+            # the median of the mixture: the (p - 1/2)/p quantile of the part above the floor
+            shift = np.quantile(self.residuals_, (p[rows] - 0.5) / p[rows])
+            out[rows] = np.maximum(self.regressor_.predict(_safe_indexing(X, rows)) + shift, self.floor_)
         return out
 
 

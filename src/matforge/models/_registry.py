@@ -250,10 +250,15 @@ def default_models(task: str, n_samples: int) -> list[str]:
     """The models tried when the user names none: strong, fast, diverse.
 
     Above 2000 rows the random forest is left out: extra trees make near-identical predictions at a third of
-    the cost (no split search), and the budget is better spent on more trials of the others."""
+    the cost (no split search), and the budget is better spent on more trials of the others. Above 50,000
+    rows extra trees and k-NN are left out too (memory and prediction time grow with the rows)."""
     names = _default_names(task, n_samples)
     if n_samples > 2000:
         names = [n for n in names if n != "random_forest"]
+    if n_samples > 50000:
+        # fully grown extra trees keep about one leaf per training row in every tree (gigabytes at 10^5 rows)
+        # and k-NN compares each prediction with every training row: gradient boosting and ridge stay linear
+        names = [n for n in names if n not in ("extra_trees", "knn")]
     return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
 
 
