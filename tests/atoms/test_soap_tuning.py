@@ -89,6 +89,21 @@ def test_cross_validation_table_matches_direct_refits():
         assert row["force_mae"] == pytest.approx(af / (15 * 6), rel=1e-6)
 
 
+def test_cross_validation_reports_choices_on_the_edge_of_their_grid():
+    """A choice at the end of its searched range may not be the optimum; the result says so (never for the
+    type balance, whose 0 and 1 are the ends of what it means)."""
+    data = _random_problem(seed=4, frames=12)
+    eq = NormalEquations(5, 3)
+    for (e_row, e, f_rows, f), k in zip(data, np.arange(12) % 3, strict=True):
+        eq.add(int(k), e_row, e, f_rows, f)
+    two_point = eq.cross_validate(0.05, np.eye(5), energy_sigmas=(0.003, 0.03), deltas=(0.5, 5.0),
+                                  type_balances=(0.0, 1.0))
+    assert two_point["at_edge"] == ["energy_sigma", "delta"]  # with two values every choice is an end
+    assert two_point["grids"] == {"energy_sigma": [0.003, 0.03], "delta": [0.5, 5.0], "type_balance": [0.0, 1.0]}
+    fixed = eq.cross_validate(0.05, np.eye(5), energy_sigmas=(0.003,), deltas=(0.5,), type_balances=(0.0, 1.0))
+    assert fixed["at_edge"] == []  # a value given by the user is not a searched range
+
+
 def test_type_balance_one_gives_every_family_the_same_total_weight():
     eq = NormalEquations(2, 1)
     for group in ["md"] * 6 + ["surface"] * 2:
@@ -116,6 +131,8 @@ def test_auto_regularisation_is_chosen_on_the_grid_and_recorded(soap_calc, tmp_p
     assert tuning["energy_sigma"] in ENERGY_SIGMA_GRID and tuning["delta"] in DELTA_GRID
     assert tuning["type_balance"] in TYPE_BALANCE_GRID
     assert len(tuning["table"]) == len(ENERGY_SIGMA_GRID) * len(DELTA_GRID) * len(TYPE_BALANCE_GRID)
+    assert tuning["grids"]["energy_sigma"] == list(ENERGY_SIGMA_GRID)
+    assert set(tuning["at_edge"]) <= {"energy_sigma", "delta"}
     best_e = min(r["energy_mae"] for r in tuning["table"])
     best_f = min(r["force_mae"] for r in tuning["table"])
     scores = [r["energy_mae"] / best_e + r["force_mae"] / best_f for r in tuning["table"]]

@@ -23,9 +23,12 @@ from matforge.errors import InputError
 
 __all__ = ["NormalEquations", "assign_folds", "ENERGY_SIGMA_GRID", "DELTA_GRID", "TYPE_BALANCE_GRID"]
 
-# Searched values: σ_E from 0.1 to 12.8 meV/atom, δ from 0.3 to 10⁴ eV (both geometric). With the default
-# σ_F = 0.05 eV/Å these span energy-to-force weight ratios from "forces only" to "energies dominate".
-ENERGY_SIGMA_GRID = tuple(1e-4 * 2.0 ** k for k in range(8))  # eV/atom
+# Searched values: σ_E from 0.00625 to 12.8 meV/atom, δ from 0.3 to 10⁴ eV (both geometric). With the default
+# σ_F = 0.05 eV/Å these span energy-to-force weight ratios from "forces only" to "energies dominate". The σ_E
+# range once stopped at 0.1 meV/atom, and mlearn Mo's CV choice sat on that edge; four more halvings put it
+# inside. Smaller σ_E does not help there: held-out energy and force errors both rise steadily below
+# 0.05 meV/atom (checked down to 0.0004), so the lower end stops at 0.00625.
+ENERGY_SIGMA_GRID = tuple(1e-4 * 2.0 ** k for k in range(-4, 8))  # eV/atom
 DELTA_GRID = tuple(10 ** (k / 2) for k in range(-1, 9))  # eV, 0.3 to 10^4
 # Exponent of the per-configuration-type energy weights (see `NormalEquations.frame_weights`).
 TYPE_BALANCE_GRID = (0.0, 0.5, 1.0)
@@ -118,12 +121,13 @@ class NormalEquations:
         return cho_solve(factor, R.T), cho_solve(factor, self.b[folds].sum(axis=0) / force_sigma ** 2)
 
     @staticmethod
-    def _with_energies(U, g, R, y, wts, energy_sigma: float) -> np.ndarray:
+    def _with_energies(U, g, RU, residual, wts, energy_sigma: float) -> np.ndarray:
         """Add the energy rows as a low-rank (Woodbury) update of the forces-only solution g = C⁻¹b_F:
         (C + RᵀWR/σ_E²)⁻¹(b_F + RᵀWy/σ_E²) = g + U(RU + σ_E²W⁻¹)⁻¹(y − Rg), with U = C⁻¹Rᵀ.
-        Energies weigh up to 10⁵× more than forces here; this form never builds those large numbers (it
-        corrects g by its energy residuals y − Rg through a frames × frames system), so no precision is lost."""
-        return g + U @ np.linalg.solve(R @ U + np.diag(energy_sigma ** 2 / wts), y - R @ g)
+        Energy rows weigh up to ~10⁸× more than force rows here; this form never builds those large numbers (it
+        corrects g by its energy residuals y − Rg through a frames × frames system), so no precision is lost.
+        RU and the residual y − Rg do not depend on σ_E or the frame weights W, so callers form them once."""
+        return g + U @ np.linalg.solve(RU + np.diag(energy_sigma ** 2 / wts), residual)
 
     def solve(self, energy_sigma: float, force_sigma: float, delta: float, prior: np.ndarray,
               type_balance: float = 0.0, exclude: int | None = None) -> np.ndarray:
@@ -132,7 +136,8 @@ class NormalEquations:
         train = frame_fold != (-1 if exclude is None else exclude)
         R = rows[train]
         U, g = self._factor([k for k in range(self.n_folds) if k != exclude], force_sigma, delta, prior, R)
-        return self._with_energies(U, g, R, targets[train], self.frame_weights(type_balance)[train], energy_sigma)
+        return self._with_energies(U, g, R @ U, targets[train] - R @ g, self.frame_weights(type_balance)[train],
+                                   energy_sigma)
 
     def squared_errors(self, fold: int, w: np.ndarray) -> dict:
         """Unweighted sums of squared errors of weights `w` on fold `fold`: energies per atom from the kept rows,
@@ -154,8 +159,13 @@ class NormalEquations:
 
         Cost: energies add a low-rank term RᵀWR/σ_E² (one row per frame) to C = A_F/σ_F² + K/δ², so C is
         factorised once per (δ, fold) and every (σ_E, balance) is a Woodbury update on a frames × frames
-        system, instead of a new dim × dim factorisation per grid point. `solve` uses the same arithmetic, so
-        the final fit is exactly the model whose held-out errors were scored.
+        system, instead of a new dim × dim factorisation per grid point; RU and y − Rg are also formed once per
+        (δ, fold), so a grid point costs one frames × frames solve and a dim × frames product. `solve` uses the
+        same arithmetic, so the final fit is exactly the model whose held-out errors were scored.
+
+        ``at_edge`` in the result names σ_E or δ when the chosen value is the smallest or largest of its grid
+        (of more than one value): the optimum may lie outside the range searched, so widen that grid. The type
+        balance is not flagged: 0 (every frame equal) and 1 (every family equal) are the ends of its meaning.
         """
         if self.n_folds < 2:
             raise InputError("cross-validation needs at least 2 folds")
@@ -165,15 +175,19 @@ class NormalEquations:
         weights = {b: self.frame_weights(b) for b in type_balances}
         sse = {}
         task = progress.add_task("choosing regularisation (CV)", total=len(deltas) * self.n_folds) if progress else None
+        held_out = {k: (rows[frame_fold == k], targets[frame_fold == k], samples[sample_fold == k],
+                        sample_targets[sample_fold == k]) for k in range(self.n_folds)}
         for delta, k in itertools.product(deltas, range(self.n_folds)):
             train = frame_fold != k
             R, y = rows[train], targets[train]
             U, g = self._factor([j for j in range(self.n_folds) if j != k], force_sigma, delta, prior, R)
+            RU, residual = R @ U, y - R @ g
+            held_rows, held_targets, held_samples, held_sample_targets = held_out[k]
             for balance, energy_sigma in itertools.product(type_balances, energy_sigmas):
-                w = self._with_energies(U, g, R, y, weights[balance][train], energy_sigma)
+                w = self._with_energies(U, g, RU, residual, weights[balance][train], energy_sigma)
                 errors = self.squared_errors(k, w)
-                energy_abs = np.abs(rows[~train] @ w - targets[~train]).sum()
-                force_abs = np.abs(samples[sample_fold == k] @ w - sample_targets[sample_fold == k]).sum()
+                energy_abs = np.abs(held_rows @ w - held_targets).sum()
+                force_abs = np.abs(held_samples @ w - held_sample_targets).sum()
                 key = (energy_sigma, delta, balance)
                 total = sse.get(key, (0.0, 0.0, 0.0, 0.0))
                 sse[key] = (total[0] + errors["E"], total[1] + errors["F"], total[2] + energy_abs,
@@ -188,7 +202,11 @@ class NormalEquations:
         best_e = min(r["energy_mae"] for r in table)
         best_f = min(r["force_mae"] for r in table)
         chosen = min(table, key=lambda r: r["energy_mae"] / best_e + r["force_mae"] / best_f)
+        grids = {"energy_sigma": tuple(energy_sigmas), "delta": tuple(deltas), "type_balance": tuple(type_balances)}
+        at_edge = [name for name in ("energy_sigma", "delta")
+                   if len(grids[name]) > 1 and chosen[name] in (min(grids[name]), max(grids[name]))]
         return {"energy_sigma": chosen["energy_sigma"], "delta": chosen["delta"],
                 "type_balance": chosen["type_balance"], "n_folds": self.n_folds,
+                "grids": {name: list(grid) for name, grid in grids.items()}, "at_edge": at_edge,
                 "cv_energy_mae": chosen["energy_mae"], "cv_force_mae": chosen["force_mae"],
                 "cv_energy_rmse": chosen["energy_rmse"], "cv_force_rmse": chosen["force_rmse"], "table": table}
