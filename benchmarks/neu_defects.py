@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--patience", type=int, default=15)
     parser.add_argument("--ensemble", type=int, default=3, help="networks trained with seeds seed, seed+1, ... and averaged")
+    parser.add_argument("--mix", default="none", choices=["none", "mixup", "cutmix"])
+    parser.add_argument("--mix-alpha", type=float, default=None, help="default 0.2 (mixup) / 1.0 (cutmix)")
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     clf = train_classifier(
         dataset, args.run_dir, test_fraction=args.test_fraction, seed=args.seed,
         image_size=args.image_size, width=args.width, epochs=args.epochs, patience=args.patience,
-        ensemble=args.ensemble,
+        ensemble=args.ensemble, mix=args.mix, mix_alpha=args.mix_alpha, label_smoothing=args.label_smoothing,
     )
     total = time.perf_counter() - start
     # CPU seconds of this process tell the cost of training even when other jobs share the cores, which
@@ -99,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             "model": f"{networks} width={args.width}, from scratch, image_size={args.image_size} "
                      f"(resized to {clf.load_size_}), 8-fold test-time augmentation",
             "ensemble": args.ensemble,
+            "mix": args.mix,
+            "mix_alpha": clf.mix_alpha_,
+            "label_smoothing": args.label_smoothing,
+            "threads": args.threads,
             "max_epochs": args.epochs,
             "patience": args.patience,
             "configuration_choice": CHOICE,
