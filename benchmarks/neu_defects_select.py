@@ -43,10 +43,47 @@ def dev_split(data_dir: Path) -> tuple[list[Path], np.ndarray, list[str], np.nda
     return paths, y, classes, fit_idx, dev_idx
 
 
+def tempered_log_loss(proba: np.ndarray, y: np.ndarray) -> float:
+    """Log loss after the one temperature (p ** (1/T), renormalized) that minimizes it on these images.
+
+    Label smoothing and mixing train the network towards softer probabilities, which raises the plain log
+    loss of correct answers without changing how well the classes are separated; one fitted temperature
+    (Guo et al., ICML 2017) puts such configurations on the same footing.
+    """
+    logp = np.log(proba + 1e-12)
+    best = np.inf
+    for t in np.exp(np.linspace(np.log(0.1), np.log(3.0), 200)):
+        z = logp / t
+        z -= z.max(1, keepdims=True)
+        best = min(best, float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean()))
+    return best
+
+
 def scores(proba: np.ndarray, y: np.ndarray) -> dict:
     return {"dev_errors": int((proba.argmax(1) != y).sum()),
             "dev_accuracy": float((proba.argmax(1) == y).mean()),
-            "dev_log_loss": float(-np.log(proba[np.arange(len(y)), y] + 1e-12).mean())}
+            "dev_log_loss": float(-np.log(proba[np.arange(len(y)), y] + 1e-12).mean()),
+            "dev_log_loss_tempered": tempered_log_loss(proba, y)}
+
+
+# Training options compared besides image size; runs recorded before they existed used these values.
+DEFAULTS = {"width": 24, "mix": "none", "mix_alpha": None, "label_smoothing": 0.1}
+
+
+def config_name(run: dict) -> str:
+    """File-name tag of a run's options; empty for the defaults, so older files keep their names."""
+    opts = {**DEFAULTS, **{k: run[k] for k in DEFAULTS if k in run}}
+    parts = [f"w{opts['width']}"] if opts["width"] != 24 else []
+    if opts["mix"] != "none":
+        parts.append(f"{opts['mix']}{'' if opts['mix_alpha'] is None else opts['mix_alpha']}")
+    if opts["label_smoothing"] != 0.1:
+        parts.append(f"ls{opts['label_smoothing']}")
+    return "_".join(parts)
+
+
+def npy_path(work: Path, run: dict) -> Path:
+    tag = config_name(run)
+    return work / f"dev_{run['size']}_{run['seed']}_{run['epochs']}{'_' + tag if tag else ''}.npy"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "neu_select")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--width", type=int, default=DEFAULTS["width"])
+    parser.add_argument("--mix", default=DEFAULTS["mix"], choices=["none", "mixup", "cutmix"])
+    parser.add_argument("--mix-alpha", type=float, default=DEFAULTS["mix_alpha"])
+    parser.add_argument("--label-smoothing", type=float, default=DEFAULTS["label_smoothing"])
     parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. how the runs were made)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "neu_defects_selection.json")
     args = parser.parse_args(argv)
@@ -77,37 +118,41 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.configs:
         size, seed = map(int, spec.split(":"))
         start = time.perf_counter()
-        clf = MicrographClassifier(image_size=size, width=24, epochs=args.epochs, patience=args.epochs, seed=seed)
+        options = {"width": args.width, "mix": args.mix, "mix_alpha": args.mix_alpha,
+                   "label_smoothing": args.label_smoothing}
+        clf = MicrographClassifier(image_size=size, epochs=args.epochs, patience=args.epochs, seed=seed, **options)
         clf.fit([images[i] for i in fit_idx], np.asarray(classes)[y[fit_idx]])
         seconds = time.perf_counter() - start
         proba = clf.predict_proba([images[i] for i in dev_idx])
-        np.save(args.work / f"dev_{size}_{seed}_{args.epochs}.npy", proba)
-        record = {"size": size, "seed": seed, "epochs": args.epochs, **scores(proba, y[dev_idx]),
+        record = {"size": size, "seed": seed, "epochs": args.epochs, **options, **scores(proba, y[dev_idx]),
                   "seconds": round(seconds, 1)}
+        np.save(npy_path(args.work, record), proba)
         print(json.dumps(record), flush=True)
         with open(log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     runs = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
-    groups: dict[tuple[int, int], list[dict]] = {}
+    groups: dict[tuple, list[dict]] = {}
     for run in runs:
-        groups.setdefault((run["size"], run["epochs"]), []).append(run)
+        groups.setdefault((run["size"], run["epochs"], config_name(run)), []).append(run)
     table = []
-    for (size, epochs), members in sorted(groups.items()):
+    for (size, epochs, tag), members in sorted(groups.items()):
         members = sorted(members, key=lambda r: r["seed"])
-        probas = [np.load(args.work / f"dev_{size}_{r['seed']}_{epochs}.npy") for r in members]
+        probas = [np.load(npy_path(args.work, r)) for r in members]
         single = [scores(p, y[dev_idx]) for p in probas]
-        table.append({"image_size": size, "epochs": epochs, "networks": 1, "seeds": [r["seed"] for r in members],
+        common = {"image_size": size, "epochs": epochs, "options": tag or "default",
+                  "seeds": [r["seed"] for r in members],
+                  "seconds_per_network": float(np.mean([r["seconds"] for r in members]))}
+        table.append({**common, "networks": 1,
                       "dev_errors_mean": float(np.mean([s["dev_errors"] for s in single])),
                       "dev_log_loss_mean": float(np.mean([s["dev_log_loss"] for s in single])),
-                      "seconds_per_network": float(np.mean([r["seconds"] for r in members]))})
+                      "dev_log_loss_tempered_mean": float(np.mean([s["dev_log_loss_tempered"] for s in single]))})
         if len(probas) > 1:
             ensemble = scores(np.mean(probas, axis=0), y[dev_idx])
-            table.append({"image_size": size, "epochs": epochs, "networks": len(probas),
-                          "seeds": [r["seed"] for r in members],
+            table.append({**common, "networks": len(probas),
                           "dev_errors_mean": float(ensemble["dev_errors"]),
                           "dev_log_loss_mean": ensemble["dev_log_loss"],
-                          "seconds_per_network": float(np.mean([r["seconds"] for r in members]))})
+                          "dev_log_loss_tempered_mean": ensemble["dev_log_loss_tempered"]})
     result = {
         "purpose": "choose the configuration of benchmarks/neu_defects.py on training images only",
         "protocol": {"outer_split": "neu_defects.py stratified 80/20, seed 0 (its 360 test images never read)",
@@ -122,10 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         **({"note": args.note} if args.note else {}),
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'size':>6}{'epochs':>8}{'networks':>10}{'dev errors':>12}{'dev log loss':>14}{'s/network':>11}")
+    print(f"{'size':>6}{'epochs':>8}{'options':>14}{'networks':>10}{'dev errors':>12}{'dev log loss':>14}"
+          f"{'tempered':>10}{'s/network':>11}")
     for row in table:
-        print(f"{row['image_size']:>6}{row['epochs']:>8}{row['networks']:>10}{row['dev_errors_mean']:>12.1f}"
-              f"{row['dev_log_loss_mean']:>14.4f}{row['seconds_per_network']:>11.0f}")
+        print(f"{row['image_size']:>6}{row['epochs']:>8}{row['options']:>14}{row['networks']:>10}"
+              f"{row['dev_errors_mean']:>12.1f}{row['dev_log_loss_mean']:>14.4f}"
+              f"{row['dev_log_loss_tempered_mean']:>10.4f}{row['seconds_per_network']:>11.0f}")
     print(f"of {len(dev_idx)} development images; wrote {args.out}")
     return 0
 

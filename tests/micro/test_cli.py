@@ -95,3 +95,15 @@ def test_train_classifier_ensemble_is_saved_and_used_by_classify(run_cli, grain_
     code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run0",
                            "--ensemble", 0)
     assert code == 2 and "ensemble" in err and err.count("\n") == 1
+
+
+def test_train_classifier_mix_options_reach_the_card_and_bad_mix_exits_2(run_cli, grain_size_folders, tmp_path):
+    code, out, _ = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run",
+                           "--image-size", 32, "--width", 8, "--epochs", 2, "--mix", "cutmix", "--mix-alpha", 0.5,
+                           "--label-smoothing", 0.05, "--test-fraction", 0.25)
+    assert code == 0 and "test accuracy" in out
+    card = json.loads((tmp_path / "run" / "model" / "card.json").read_text())
+    assert (card["mix"], card["mix_alpha"], card["label_smoothing"]) == ("cutmix", 0.5, 0.05)
+    code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "bad",
+                           "--mix", "blend")
+    assert code == 2 and "unknown mix" in err and err.count("\n") == 1

@@ -40,6 +40,10 @@ def train_classifier_cmd(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without improvement")] = 10,
     pretrained: Annotated[Path | None, typer.Option(help="weights.safetensors (or run folder) to start from")] = None,
     ensemble: Annotated[int, typer.Option(help="Networks trained (seeds seed, seed+1, ...) and averaged")] = 1,
+    mix: Annotated[str, typer.Option(help="Mix training images in pairs: none, mixup or cutmix")] = "none",
+    mix_alpha: Annotated[float | None, typer.Option(help="Beta(alpha, alpha) of the mixing share; "
+                                                    "default 0.2 for mixup, 1.0 for cutmix")] = None,
+    label_smoothing: Annotated[float, typer.Option(help="Share of each target spread over all classes")] = 0.1,
     seed: Seed = 0,
     device: Device = None,
 ) -> None:
@@ -48,7 +52,7 @@ def train_classifier_cmd(
 
     clf = train_classifier(data_dir, out, test_fraction=test_fraction, seed=seed, image_size=image_size,
                            width=width, epochs=epochs, patience=patience, pretrained=pretrained, ensemble=ensemble,
-                           device=device)
+                           mix=mix, mix_alpha=mix_alpha, label_smoothing=label_smoothing, device=device)
     test = clf.metrics_["test"]
     typer.echo(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} "
                f"on {clf.metrics_['protocol']['n_test']} held-out images; run folder {out}")

@@ -7,9 +7,16 @@ gain) and crops at another position. Masks of segmentation pairs get the same ge
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
-__all__ = ["dihedral", "random_dihedral", "random_crop", "random_photometric", "standardize"]
+__all__ = ["MIX_MODES", "dihedral", "mix_batch", "random_dihedral", "random_crop", "random_photometric", "standardize"]
+
+# Beta(alpha, alpha) concentration used when none is given: the values of the original papers
+# (mixup 0.2 for ImageNet, Zhang et al. 2018; CutMix 1.0, Yun et al. 2019).
+MIX_MODES = {"none": None, "mixup": 0.2, "cutmix": 1.0}
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -69,6 +76,36 @@ def random_photometric(
         spread = x.std(dim=(1, 2, 3), keepdim=True)
         x = x + noise * strength * spread * torch.randn(x.shape, generator=generator).to(x.device)
     return x
+
+
+def mix_batch(
+    x: torch.Tensor, targets: torch.Tensor, mode: str, alpha: float, *, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mix each sample of a (B, C, H, W) batch with a random partner from the same batch.
+
+    `targets` are class probabilities (B, n_classes), e.g. one-hot rows. With lam ~ Beta(alpha, alpha):
+    "mixup" (Zhang et al., "mixup: Beyond empirical risk minimization", ICLR 2018) returns
+    lam * x + (1 - lam) * x_partner; "cutmix" (Yun et al., "CutMix: regularization strategy to train
+    strong classifiers with localizable features", ICCV 2019) pastes a random box of about (1 - lam) of the
+    area from the partner. The targets become the same convex combination (for cutmix with the box's
+    actual area fraction), so a network cannot be right by recognising one local feature alone.
+    """
+    b, _, h, w = x.shape
+    # numpy's Beta sampler, seeded from `generator` so one seed still fixes every draw.
+    lam = float(np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator))).beta(alpha, alpha))
+    partner = torch.randperm(b, generator=generator).to(x.device)
+    if mode == "mixup":
+        x = lam * x + (1 - lam) * x[partner]
+    elif mode == "cutmix":
+        cut_h, cut_w = int(round(h * math.sqrt(1 - lam))), int(round(w * math.sqrt(1 - lam)))
+        top = int(torch.randint(0, h - cut_h + 1, (1,), generator=generator))
+        left = int(torch.randint(0, w - cut_w + 1, (1,), generator=generator))
+        x = x.clone()
+        x[:, :, top : top + cut_h, left : left + cut_w] = x[partner, :, top : top + cut_h, left : left + cut_w]
+        lam = 1 - cut_h * cut_w / (h * w)
+    else:
+        raise ValueError(f"unknown mix mode {mode!r}; one of {sorted(MIX_MODES)}")
+    return x, lam * targets + (1 - lam) * targets[partner]
 
 
 def standardize(x: torch.Tensor) -> torch.Tensor:

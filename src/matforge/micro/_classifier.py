@@ -14,7 +14,15 @@ import torch
 
 from matforge.errors import InputError
 from matforge.files import atomic_dir, atomic_file, refuse_overwrite_input
-from matforge.micro._augment import dihedral, random_crop, random_dihedral, random_photometric, standardize
+from matforge.micro._augment import (
+    MIX_MODES,
+    dihedral,
+    mix_batch,
+    random_crop,
+    random_dihedral,
+    random_photometric,
+    standardize,
+)
 from matforge.micro._io import ClassFolderDataset, image_paths, load_class_folders, read_image
 from matforge.micro._nets import MicroResNet, MicroResNetEnsemble
 from matforge.micro._runs import data_hash, images_to_tensor, load_model, save_model, versions, write_json
@@ -38,6 +46,12 @@ class MicrographClassifier:
     epochs, patience, lr, batch_size : training schedule (AdamW, warm-up + cosine, early stopping).
     val_fraction : share of the training images held out (stratified) to choose the epoch to keep.
     tta : average predictions over the 8 flips/quarter turns of each image (test-time augmentation).
+    mix : "none", "mixup" or "cutmix": train on pairs of images blended (mixup) or with a box of one pasted
+        into the other (cutmix), with the class targets mixed in the same proportion (see `mix_batch`).
+    mix_alpha : concentration of the Beta(alpha, alpha) mixing proportion; None takes 0.2 for mixup and
+        1.0 for cutmix (the published defaults). Smaller alpha mixes less.
+    label_smoothing : share of each target spread evenly over all classes (Szegedy et al. 2016); keeps the
+        network from growing over-confident on a few hundred images.
     pretrained : path of a `weights.safetensors` (or a run folder) of a MicroResNet with the same width and
         channels, to start from (transfer learning); its class layer is replaced when the classes differ.
     ensemble : number of networks trained one after another (seeds `seed`, `seed + 1`, ...; each with its own
@@ -66,6 +80,9 @@ class MicrographClassifier:
         batch_size: int = 64,
         val_fraction: float = 0.1,
         tta: bool = True,
+        mix: str = "none",
+        mix_alpha: float | None = None,
+        label_smoothing: float = 0.1,
         pretrained: str | os.PathLike | None = None,
         ensemble: int = 1,
         seed: int = 0,
@@ -79,10 +96,18 @@ class MicrographClassifier:
         self.batch_size = batch_size
         self.val_fraction = val_fraction
         self.tta = tta
+        self.mix = mix
+        self.mix_alpha = mix_alpha
+        self.label_smoothing = label_smoothing
         self.pretrained = pretrained
         self.ensemble = ensemble
         self.seed = seed
         self.device = device
+
+    @property
+    def mix_alpha_(self) -> float | None:
+        """The Beta concentration actually used (the mode's published default when `mix_alpha` is None)."""
+        return MIX_MODES.get(self.mix) if self.mix_alpha is None else float(self.mix_alpha)
 
     @property
     def load_size_(self) -> int:
@@ -98,6 +123,12 @@ class MicrographClassifier:
             raise InputError("only one class in the training labels", hint="A classifier needs at least two classes")
         if int(self.ensemble) != self.ensemble or self.ensemble < 1:
             raise InputError("ensemble must be a whole number of networks, at least 1", value=self.ensemble)
+        if self.mix not in MIX_MODES:
+            raise InputError("unknown mix", value=self.mix, hint=f"One of {', '.join(MIX_MODES)}")
+        if self.mix_alpha_ is not None and not self.mix_alpha_ > 0:
+            raise InputError("mix_alpha must be positive", value=self.mix_alpha)
+        if not 0 <= self.label_smoothing < 1:
+            raise InputError("label_smoothing must be in [0, 1)", value=self.label_smoothing)
         y = np.searchsorted(self.classes_, labels)
         self.in_channels_ = 3 if any(img.ndim == 3 for img in images) else 1
         device = pick_device(self.device)
@@ -146,7 +177,11 @@ class MicrographClassifier:
             x, _ = random_crop(x_train[idx], self.image_size, generator=generator)
             x, _ = random_dihedral(x, generator=generator)
             x = standardize(random_photometric(x, generator=generator))
-            return x.to(device), y_train[idx].to(device)
+            if self.mix == "none":
+                return x.to(device), y_train[idx].to(device)
+            targets = torch.nn.functional.one_hot(y_train[idx], len(self.classes_)).float()
+            x, targets = mix_batch(x, targets, self.mix, self.mix_alpha_, generator=generator)
+            return x.to(device), targets.to(device)
 
         def validate(model: torch.nn.Module) -> tuple[float, float]:
             logits = torch.cat([model(chunk) for chunk in x_val.split(256)])
@@ -160,11 +195,11 @@ class MicrographClassifier:
             patience=self.patience,
             warmup_epochs=min(2, self.epochs),
         )
-        # Label smoothing keeps the network from becoming over-confident on a few hundred images.
+        # Targets are class indices, or class probabilities when mixing; cross_entropy takes both.
         history = train_network(
             net,
             batch,
-            lambda out, tgt: torch.nn.functional.cross_entropy(out, tgt, label_smoothing=0.1),
+            lambda out, tgt: torch.nn.functional.cross_entropy(out, tgt, label_smoothing=self.label_smoothing),
             validate,
             schedule,
             device=device,
@@ -203,6 +238,9 @@ class MicrographClassifier:
             "in_channels": self.in_channels_,
             "width": self.width,
             "tta": self.tta,
+            "mix": self.mix,
+            "mix_alpha": self.mix_alpha_,
+            "label_smoothing": self.label_smoothing,
             "ensemble": self.ensemble,
             "seed": self.seed,
             "pretrained": None if self.pretrained is None else str(self.pretrained),
@@ -215,7 +253,8 @@ class MicrographClassifier:
         """Load the classifier stored in a run folder of `train_classifier`."""
         card, state = load_model(run_dir, "classifier")
         clf = cls(image_size=card["image_size"], width=card["width"], tta=card["tta"], seed=card["seed"],
-                  ensemble=card.get("ensemble", 1), device=device)
+                  ensemble=card.get("ensemble", 1), mix=card.get("mix", "none"), mix_alpha=card.get("mix_alpha"),
+                  label_smoothing=card.get("label_smoothing", 0.1), device=device)
         clf.classes_, clf.in_channels_ = list(card["classes"]), card["in_channels"]
         clf.training_hash_ = card.get("training_data_sha256", "")
         members = [MicroResNet(clf.in_channels_, len(clf.classes_), clf.width) for _ in range(clf.ensemble)]
