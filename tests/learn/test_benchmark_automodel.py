@@ -141,3 +141,14 @@ def test_zero_inflated_prediction_is_the_median_of_the_mixture():
     median = 5.0 + norm.ppf((0.6 - 0.5) / 0.6)  # P(y <= m) = 0.4 + 0.6 Φ(m - 5) = 1/2
     np.testing.assert_allclose(model.predict(X[:5]), median, atol=0.15)
     assert abs(np.median(y) - median) < 0.15
+
+
+def test_zero_inflated_option_accepts_words_and_refuses_others():
+    from matforge.errors import InputError
+
+    model = AutoModel(zero_inflated="no")
+    model.task_ = "regression"
+    assert model._zero_inflated(np.r_[np.zeros(50), np.linspace(1, 2, 50)]) is False
+    model.zero_inflated = "maybe"
+    with pytest.raises(InputError, match="zero_inflated"):
+        model._zero_inflated(np.zeros(10))

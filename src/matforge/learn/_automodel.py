@@ -170,11 +170,12 @@ class AutoModel(BaseEstimator):
 
     def _zero_inflated(self, y: np.ndarray) -> bool:
         """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
+        choice = {"auto": "auto", "yes": True, "no": False, True: True, False: False}.get(self.zero_inflated)
+        if choice is None:
+            raise InputError(f"zero_inflated must be 'auto', True or False, not {self.zero_inflated!r}")
         if self.task_ != "regression":
             return False
-        if self.zero_inflated == "auto":
-            return is_zero_inflated(y)
-        return bool(self.zero_inflated)
+        return is_zero_inflated(y) if choice == "auto" else choice
 
     def _sampler_seed(self) -> int:
         """The seed of the Optuna samplers: `seed`, or one per process when the study is shared, so that
