@@ -125,6 +125,10 @@ def test_train_cli_records_the_zero_inflated_target(tmp_path):
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["zero_inflated"]["floor"] == 0.0 and 0.3 < metrics["zero_inflated"]["share_at_floor"] < 0.7
+    from matforge.learn import load_run
+
+    table = load_run(out).predict(frame.drop(columns="gap"))
+    assert np.mean(table["prediction"].to_numpy()[y == 0] == 0.0) > 0.8
 
 
 def test_zero_inflated_prediction_is_the_median_of_the_mixture():
@@ -152,3 +156,19 @@ def test_zero_inflated_option_accepts_words_and_refuses_others():
     model.zero_inflated = "maybe"
     with pytest.raises(InputError, match="zero_inflated"):
         model._zero_inflated(np.zeros(10))
+
+
+def test_zero_inflated_gate_is_fitted_once_per_data_and_labels():
+    from sklearn.linear_model import LinearRegression
+
+    from matforge.learn._pipeline import ZeroInflatedRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = np.where(X[:, 0] > 0, 1.0 + X[:, 1] ** 2, 0.0)
+    first = ZeroInflatedRegressor(LinearRegression()).fit(X, y)
+    again = ZeroInflatedRegressor(LinearRegression()).fit(X.copy(), y)  # a new trial on the same rows
+    assert again.classifier_ is first.classifier_
+    np.testing.assert_array_equal(again.predict(X), first.predict(X))
+    other = ZeroInflatedRegressor(LinearRegression()).fit(X, np.where(X[:, 1] > 0, 1.0, 0.0))  # other labels
+    assert other.classifier_ is not first.classifier_

@@ -70,6 +70,31 @@ def is_zero_inflated(y, share: float = 0.2, min_above: int = 10) -> bool:
     return bool(at_floor.mean() >= share and (~at_floor).sum() >= min_above)
 
 
+_GATES: dict = {}
+
+
+def _fitted_gate(gate, X, above: np.ndarray):
+    """The gate fitted on (X, above), reused when the same rows come again.
+
+    A search fits every trial's pipeline on the same inner-CV rows, and the gate's data and configuration do
+    not change between trials (only the regressor's do), so the same classifier would be refitted each time;
+    fitting is deterministic (seeded), so a reused fit is the same model. Keyed by a digest of the data,
+    labels and the gate's parameters; the few most recent are kept."""
+    import hashlib
+
+    data = np.ascontiguousarray(np.asarray(X, dtype=float))
+    digest = hashlib.sha1(data.view(np.uint8))
+    digest.update(str(data.shape).encode())
+    digest.update(np.packbits(above).tobytes())
+    digest.update(repr(sorted(gate.get_params().items())).encode())
+    key = (type(gate).__qualname__, digest.hexdigest())
+    if key not in _GATES:
+        if len(_GATES) >= 16:
+            _GATES.pop(next(iter(_GATES)))
+        _GATES[key] = clone(gate).fit(X, above)
+    return _GATES[key]
+
+
 class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
     """A regressor for targets with a point mass at their minimum: "is the row above the floor?" as a
     classifier, "how far above?" as a regressor fitted on the rows above it only.
@@ -111,7 +136,7 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
             from matforge.models import get_model
 
             gate = get_model("lightgbm").build("classification", seed=self.seed)
-        self.classifier_ = clone(gate).fit(X, above)
+        self.classifier_ = _fitted_gate(gate, X, above)
         rows = np.flatnonzero(above)
         X_above, y_above = _safe_indexing(X, rows), y[rows]
         order = np.random.default_rng(self.seed).permutation(len(rows))
