@@ -154,7 +154,7 @@ def test_zero_inflated_option_accepts_words_and_refuses_others():
     model.task_ = "regression"
     assert model._zero_inflated(np.r_[np.zeros(50), np.linspace(1, 2, 50)]) is False
     model.zero_inflated = "maybe"
-    with pytest.raises(InputError, match="zero_inflated"):
+    with pytest.raises(InputError, match="zero-inflated"):
         model._zero_inflated(np.zeros(10))
 
 

@@ -48,15 +48,12 @@ def train(
     from matforge.learn import train as train_run
 
     scheduler = scheduler or os.environ.get("MATFORGE_SCHEDULER") or None
-    choices = {"auto": "auto", "yes": True, "no": False}
-    if zero_inflated not in choices:
-        from matforge.errors import InputError
+    from matforge.learn._pipeline import zero_inflated_option
 
-        raise InputError(f"--zero-inflated must be auto, yes or no, not '{zero_inflated}'")
     run = train_run(
         data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
-        zero_inflated=choices[zero_inflated], n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
+        zero_inflated=zero_inflated_option(zero_inflated), n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip
     _summary(run)
 

@@ -20,6 +20,7 @@ from matforge.learn._pipeline import (
     make_splits,
     score_predictions,
     selection_metric,
+    zero_inflated_option,
 )
 from matforge.learn._predictor import Predictor, member_spread
 from matforge.learn._search import Tuned, fit_pipeline, predict_with, select_ensemble, tune
@@ -170,9 +171,7 @@ class AutoModel(BaseEstimator):
 
     def _zero_inflated(self, y: np.ndarray) -> bool:
         """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
-        choice = {"auto": "auto", "yes": True, "no": False, True: True, False: False}.get(self.zero_inflated)
-        if choice is None:
-            raise InputError(f"zero_inflated must be 'auto', True or False, not {self.zero_inflated!r}")
+        choice = zero_inflated_option(self.zero_inflated)
         if self.task_ != "regression":
             return False
         return is_zero_inflated(y) if choice == "auto" else choice

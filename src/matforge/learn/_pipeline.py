@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from matforge.learn._protocols import make_splits  # re-exported: split protocols live in _protocols
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "BoundedRegressor", "ZeroInflatedRegressor", "is_zero_inflated", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "BoundedRegressor", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -57,6 +57,16 @@ class BoundedRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         return np.clip(self.regressor_.predict(X), self.low_, self.high_)
+
+
+def zero_inflated_option(value) -> str | bool:
+    """``"auto"``, True or False from what a user may write (also ``"yes"``/``"no"``); anything else raises."""
+    from matforge.errors import InputError
+
+    choice = {"auto": "auto", "yes": True, "no": False, True: True, False: False}.get(value)
+    if choice is None:
+        raise InputError(f"zero-inflated must be auto, yes or no, not {value!r}")
+    return choice
 
 
 def is_zero_inflated(y, share: float = 0.2, min_above: int = 10) -> bool:
