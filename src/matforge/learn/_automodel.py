@@ -26,6 +26,7 @@ from matforge.learn._predictor import Predictor, member_spread
 from matforge.learn._search import Tuned, fit_pipeline, predict_with, select_ensemble, tune
 from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
 from matforge.models import get_model, resolve_models
+from matforge.models._registry import LARGE_ROWS
 
 __all__ = ["AutoModel"]
 
@@ -45,7 +46,7 @@ class AutoModel(BaseEstimator):
     task : ``"auto"``, ``"regression"`` or ``"classification"``.
     models : names from `matforge.models.MODELS` (``"all"`` for every available one); None = a strong default set.
     budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
-    cv, inner_cv : outer and inner folds.
+    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows).
     ensemble : number of top configurations averaged (1 = the single best).
     preset : composition feature preset (see `matforge.features.PRESETS`).
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
@@ -149,7 +150,7 @@ class AutoModel(BaseEstimator):
             result = tune(
                 spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
-                study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self.inner_cv,
+                study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
                 max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(),
             )  # fmt: skip
             tuned.append(result)
@@ -168,6 +169,11 @@ class AutoModel(BaseEstimator):
         top = ranked[: max(1, self.ensemble)]
         members = select_ensemble(self.task_, y, top, self.classes_) if len(top) > 1 else [top[0].model]
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
+
+    def _inner_folds(self, n_rows: int) -> int:
+        """Inner CV folds of a stage: `inner_cv`, at most 2 above 50,000 rows, where each fit is dear and half
+        the rows still rank configurations reliably (2 fits on halves cost 2/3 of 3 fits on two-thirds)."""
+        return min(self.inner_cv, 2) if n_rows > LARGE_ROWS else self.inner_cv
 
     def _zero_inflated(self, y: np.ndarray) -> bool:
         """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
@@ -357,7 +363,7 @@ class AutoModel(BaseEstimator):
         if not outputs:  # resumed study without stored predictions: score nothing rather than guess
             outputs = [np.full(len(y), np.nan) if self.task_ == "regression" else np.full((len(y), len(self.classes_)), 1.0 / len(self.classes_))]
         fold_of = np.full(len(y), -1)
-        for k, (_, test) in enumerate(make_splits(self.task_, y, self._groups, self.inner_cv, self.seed)):
+        for k, (_, test) in enumerate(make_splits(self.task_, y, self._groups, self._inner_folds(len(y)), self.seed)):
             fold_of[test] = k
         return np.mean(np.stack(outputs), axis=0), member_spread(self.task_, outputs), fold_of
 

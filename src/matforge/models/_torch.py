@@ -66,17 +66,32 @@ class _TorchEstimator(BaseEstimator):
         yt = torch.as_tensor(target, dtype=torch.long if classification else torch.float32)
         module = self._network(X.shape[1], self.n_outputs_)
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        loss_fn = torch.nn.CrossEntropyLoss() if classification else torch.nn.MSELoss()
+        # regression loss: squared error by default; "l1" fits the conditional median, which MAE rewards
+        loss_fn = torch.nn.CrossEntropyLoss() if classification else (torch.nn.L1Loss() if getattr(self, "loss", "mse") == "l1" else torch.nn.MSELoss())
         best, best_state, stale, start = np.inf, None, 0, time.monotonic()
-        self.n_epochs_ = 0
+        # optional (estimators that define them): a cap on optimizer steps, so that the cost of a fit stops
+        # growing with the rows once they are many (deterministic, unlike max_time), and halving the learning
+        # rate each time the validation loss has stalled for lr_patience epochs
+        # (with a step cap the rate also follows a cosine from lr to 0 over the steps planned)
+        max_steps, lr_patience = getattr(self, "max_steps", None), getattr(self, "lr_patience", None)
+        n_batches = max(1, len(train) // self.batch_size)
+        planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
+        scale = 1.0  # plateau halvings so far
+        self.n_epochs_ = steps = 0
         for epoch in range(self.max_epochs):
             module.train()
-            for batch in np.array_split(rng.permutation(train), max(1, len(train) // self.batch_size)):
+            for batch in np.array_split(rng.permutation(train), n_batches):
+                if planned:
+                    for group in optimizer.param_groups:
+                        group["lr"] = self.lr * scale * 0.5 * (1.0 + np.cos(np.pi * steps / planned))
                 optimizer.zero_grad()
                 out = module(Xt[batch])
                 loss = loss_fn(out if classification else out[:, 0], yt[batch])
                 loss.backward()
                 optimizer.step()
+                steps += 1
+                if max_steps and steps >= max_steps:
+                    break
             self.n_epochs_ = epoch + 1
             if n_val:
                 module.eval()
@@ -88,10 +103,15 @@ class _TorchEstimator(BaseEstimator):
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
                 else:
                     stale += 1
+                    if lr_patience and stale % lr_patience == 0:
+                        scale *= 0.5
+                        for group in optimizer.param_groups:
+                            group["lr"] *= 0.5
                 if stale >= self.patience:
                     break
-            if time.monotonic() - start > self.max_time:
+            if time.monotonic() - start > self.max_time or (max_steps and steps >= max_steps):
                 break
+        self.n_steps_ = steps
         if best_state is not None:
             module.load_state_dict(best_state)
         self.state_ = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}

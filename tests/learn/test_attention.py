@@ -1,0 +1,76 @@
+"""The CrabNet/Roost-like attention model learns composition functions with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from matforge.chem import ELEMENT_SYMBOLS  # noqa: E402
+from matforge.models._attention import CompositionAttention, fraction_encoding  # noqa: E402
+
+ELEMENTS = ["Fe", "Ni", "Cr", "Al", "Ti", "Cu"]
+
+
+def _compositions(n: int, seed: int) -> np.ndarray:
+    """Random binary/ternary alloys of six elements as (n, 118) fraction rows."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, len(ELEMENT_SYMBOLS)), dtype=np.float32)
+    for row in X:
+        chosen = rng.choice(len(ELEMENTS), size=rng.integers(2, 4), replace=False)
+        row[[ELEMENT_SYMBOLS.index(ELEMENTS[i]) for i in chosen]] = rng.dirichlet(np.ones(len(chosen)))
+    return X
+
+
+def _pair_interaction(X: np.ndarray) -> np.ndarray:
+    """A mixing term no fraction-weighted average can express: 8·x_Fe·x_Al − 6·x_Ni·x_Ti + x_Cu."""
+    col = {e: X[:, ELEMENT_SYMBOLS.index(e)] for e in ELEMENTS}
+    return 8 * col["Fe"] * col["Al"] - 6 * col["Ni"] * col["Ti"] + col["Cu"]
+
+
+def test_learns_a_pair_interaction_that_the_composition_mean_cannot():
+    X, X_test = _compositions(1500, 0), _compositions(300, 1)
+    y, y_test = _pair_interaction(X), _pair_interaction(X_test)
+    model = CompositionAttention(d_model=32, n_layers=1, lr=3e-3, max_epochs=60, patience=15, batch_size=64, random_state=0).fit(X, y)
+    mae = np.abs(model.predict(X_test) - y_test).mean()
+    baseline = np.abs(y_test - np.median(y)).mean()
+    # the per-element linear part alone (least squares on the fractions) leaves the pair terms unexplained
+    linear = np.linalg.lstsq(X, y, rcond=None)[0]
+    linear_mae = np.abs(X_test @ linear - y_test).mean()
+    assert mae < 0.1 * baseline and mae < 0.2 * linear_mae, (mae, baseline, linear_mae)
+    assert model.max_elements_ == 3
+
+
+def test_classifies_by_an_element_pair_and_uses_a_process_column():
+    rng = np.random.default_rng(2)
+    X = _compositions(900, 3)
+    temperature = rng.uniform(300, 1300, size=(len(X), 1)).astype(np.float32)
+    fe_al = X[:, ELEMENT_SYMBOLS.index("Fe")] * X[:, ELEMENT_SYMBOLS.index("Al")]
+    label = np.where((fe_al > 0.05) | (temperature[:, 0] > 1100), "B2", "fcc")
+    data = np.hstack([X, temperature])
+    model = CompositionAttention(task="classification", d_model=32, n_layers=1, lr=3e-3, max_epochs=60, patience=15, batch_size=64, random_state=0)
+    model.fit(data[:700], label[:700])
+    accuracy = (model.predict(data[700:]) == label[700:]).mean()
+    assert accuracy > 0.9, accuracy
+    proba = model.predict_proba(data[700:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert model.extra_mean_.shape == (1,) and 600 < model.extra_mean_[0] < 1000
+
+
+def test_more_elements_than_seen_in_training_and_an_empty_row_still_predict():
+    X = _compositions(200, 4)
+    model = CompositionAttention(d_model=16, n_layers=1, max_epochs=3, random_state=0).fit(X, _pair_interaction(X))
+    wide = np.zeros((2, len(ELEMENT_SYMBOLS)), dtype=np.float32)
+    wide[0, [ELEMENT_SYMBOLS.index(e) for e in ELEMENTS]] = 1 / len(ELEMENTS)  # six elements, trained on ≤ 3
+    pred = model.predict(wide)  # row 1 has no element at all (an unparsable formula imputed to zeros)
+    assert np.isfinite(pred).all()
+
+
+def test_fraction_encoding_separates_close_and_tiny_fractions():
+    import torch
+
+    encoded = fraction_encoding(torch.tensor([0.45, 0.5, 0.001, 0.01]))
+    assert encoded.shape == (4, 26)
+    assert torch.linalg.norm(encoded[0] - encoded[1]) > 0.3
+    assert torch.linalg.norm(encoded[2] - encoded[3]) > 0.3
