@@ -74,3 +74,33 @@ def test_fraction_encoding_separates_close_and_tiny_fractions():
     assert encoded.shape == (4, 26)
     assert torch.linalg.norm(encoded[0] - encoded[1]) > 0.3
     assert torch.linalg.norm(encoded[2] - encoded[3]) > 0.3
+
+
+def test_large_tables_get_the_attention_model_and_two_inner_folds():
+    from matforge.learn import AutoModel
+    from matforge.models import default_models
+
+    large = default_models("regression", 60_000)
+    assert "composition_attention" in large and "extra_trees" not in large and "lightgbm" in large
+    assert "composition_attention" in default_models("classification", 60_000)
+    assert "composition_attention" not in default_models("regression", 5_000)
+    model = AutoModel(inner_cv=3)
+    assert model._inner_folds(60_000) == 2 and model._inner_folds(5_000) == 3
+
+
+def test_automodel_trains_and_saves_the_attention_model_on_formulas(tmp_path):
+    import pandas as pd
+
+    from matforge.learn import load_run, train
+
+    rng = np.random.default_rng(5)
+    X = _compositions(160, 6)
+    formulas = ["".join(f"{ELEMENT_SYMBOLS[j]}{X[i, j]:.3f}" for j in np.flatnonzero(X[i])) for i in range(len(X))]
+    table = pd.DataFrame({"formula": formulas, "y": _pair_interaction(X) + rng.normal(0, 0.01, len(X))})
+    path = tmp_path / "alloys.csv"
+    table.to_csv(path, index=False)
+    train(path, target="y", out=tmp_path / "run", models="composition_attention", budget=5, cv=2, seed=0)
+    run = load_run(tmp_path / "run")
+    assert run.metrics["best_model"] == "composition_attention"
+    pred = run.predict(table.head(5))
+    assert np.isfinite(pred["prediction"]).all()
