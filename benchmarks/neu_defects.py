@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mix", default="none", choices=["none", "mixup", "cutmix"])
     parser.add_argument("--mix-alpha", type=float, default=None, help="default 0.2 (mixup) / 1.0 (cutmix)")
     parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--swa-epochs", type=int, default=0, help="average the weights of the last N epochs")
+    parser.add_argument("--swa-lr", type=float, default=0.25, help="their learning rate, share of the peak")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset, args.run_dir, test_fraction=args.test_fraction, seed=args.seed,
         image_size=args.image_size, width=args.width, epochs=args.epochs, patience=args.patience,
         ensemble=args.ensemble, mix=args.mix, mix_alpha=args.mix_alpha, label_smoothing=args.label_smoothing,
+        swa_epochs=args.swa_epochs, swa_lr=args.swa_lr,
     )
     total = time.perf_counter() - start
     # CPU seconds of this process tell the cost of training even when other jobs share the cores, which
@@ -108,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             "mix": args.mix,
             "mix_alpha": clf.mix_alpha_,
             "label_smoothing": args.label_smoothing,
+            "swa_epochs": args.swa_epochs,
+            "swa_lr": args.swa_lr if args.swa_epochs else None,
             "threads": args.threads,
             "max_epochs": args.epochs,
             "patience": args.patience,
