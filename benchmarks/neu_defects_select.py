@@ -1,11 +1,13 @@
 """Choose the NEU classifier configuration without looking at the test images.
 
 The benchmark's seed-0 stratified 80/20 split leaves 1440 training images; this script splits THEM again
-(stratified 80/20, seed 1) into 1152 fitting and 288 development images and compares image sizes and
-ensembles by the development log loss (and errors). The 360 test images of `neu_defects.py` are never
-read. Each configuration is a single MicroResNet (width 24, --epochs, no early stop) per SIZE:SEED;
-ensembles are scored by averaging the saved development probabilities of all seeds of one size and epochs,
-exactly what `MicrographClassifier(ensemble=K)` does. Files are kept per size, seed and epochs in --work.
+(stratified 80/20, seed 1) into 1152 fitting and 288 development images and compares image sizes,
+training options and ensembles by the development log loss (and errors). The 360 test images of
+`neu_defects.py` are never read. Each configuration is a single MicroResNet (--width, --epochs, no early
+stop, the options given) per SIZE:SEED; k-network ensembles are scored by averaging the saved development
+probabilities of k seeds of one configuration, exactly what `MicrographClassifier(ensemble=k)` does, and
+the scores are averaged over every k-subset of the seeds run. Files are kept per configuration and seed
+in --work.
 
     .venv/bin/python benchmarks/neu_defects_select.py 96:0 128:0 96:1 96:2 128:1 [--work runs/neu_select]
     .venv/bin/python benchmarks/neu_defects_select.py --work runs/neu_select      # only summarize
