@@ -1,11 +1,13 @@
 """Choose the NEU classifier configuration without looking at the test images.
 
 The benchmark's seed-0 stratified 80/20 split leaves 1440 training images; this script splits THEM again
-(stratified 80/20, seed 1) into 1152 fitting and 288 development images and compares image sizes and
-ensembles by the development log loss (and errors). The 360 test images of `neu_defects.py` are never
-read. Each configuration is a single MicroResNet (width 24, --epochs, no early stop) per SIZE:SEED;
-ensembles are scored by averaging the saved development probabilities of all seeds of one size and epochs,
-exactly what `MicrographClassifier(ensemble=K)` does. Files are kept per size, seed and epochs in --work.
+(stratified 80/20, seed 1) into 1152 fitting and 288 development images and compares image sizes,
+training options and ensembles by the development log loss (and errors). The 360 test images of
+`neu_defects.py` are never read. Each configuration is a single MicroResNet (--width, --epochs, no early
+stop, the options given) per SIZE:SEED; k-network ensembles are scored by averaging the saved development
+probabilities of k seeds of one configuration, exactly what `MicrographClassifier(ensemble=k)` does, and
+the scores are averaged over every k-subset of the seeds run. Files are kept per configuration and seed
+in --work.
 
     .venv/bin/python benchmarks/neu_defects_select.py 96:0 128:0 96:1 96:2 128:1 [--work runs/neu_select]
     .venv/bin/python benchmarks/neu_defects_select.py --work runs/neu_select      # only summarize
@@ -16,6 +18,7 @@ Writes benchmarks/results/neu_defects_selection.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -67,7 +70,7 @@ def scores(proba: np.ndarray, y: np.ndarray) -> dict:
 
 
 # Training options compared besides image size; runs recorded before they existed used these values.
-DEFAULTS = {"width": 24, "mix": "none", "mix_alpha": None, "label_smoothing": 0.1}
+DEFAULTS = {"width": 24, "mix": "none", "mix_alpha": None, "label_smoothing": 0.1, "swa_epochs": 0, "swa_lr": 0.25}
 
 
 def config_name(run: dict) -> str:
@@ -78,6 +81,8 @@ def config_name(run: dict) -> str:
         parts.append(f"{opts['mix']}{'' if opts['mix_alpha'] is None else opts['mix_alpha']}")
     if opts["label_smoothing"] != 0.1:
         parts.append(f"ls{opts['label_smoothing']}")
+    if opts["swa_epochs"]:
+        parts.append(f"swa{opts['swa_epochs']}" + ("" if opts["swa_lr"] == 0.25 else f"lr{opts['swa_lr']}"))
     return "_".join(parts)
 
 
@@ -97,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mix", default=DEFAULTS["mix"], choices=["none", "mixup", "cutmix"])
     parser.add_argument("--mix-alpha", type=float, default=DEFAULTS["mix_alpha"])
     parser.add_argument("--label-smoothing", type=float, default=DEFAULTS["label_smoothing"])
-    parser.add_argument("--note", default="", help="free text stored in the JSON (e.g. how the runs were made)")
+    parser.add_argument("--swa-epochs", type=int, default=DEFAULTS["swa_epochs"])
+    parser.add_argument("--swa-lr", type=float, default=DEFAULTS["swa_lr"])
+    parser.add_argument("--note", default="", help="free text appended to the JSON's note (how the runs were made)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "neu_defects_selection.json")
     args = parser.parse_args(argv)
 
@@ -119,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         size, seed = map(int, spec.split(":"))
         start = time.perf_counter()
         options = {"width": args.width, "mix": args.mix, "mix_alpha": args.mix_alpha,
-                   "label_smoothing": args.label_smoothing}
+                   "label_smoothing": args.label_smoothing, "swa_epochs": args.swa_epochs, "swa_lr": args.swa_lr}
         clf = MicrographClassifier(image_size=size, epochs=args.epochs, patience=args.epochs, seed=seed, **options)
         clf.fit([images[i] for i in fit_idx], np.asarray(classes)[y[fit_idx]])
         seconds = time.perf_counter() - start
@@ -147,25 +154,31 @@ def main(argv: list[str] | None = None) -> int:
                       "dev_errors_mean": float(np.mean([s["dev_errors"] for s in single])),
                       "dev_log_loss_mean": float(np.mean([s["dev_log_loss"] for s in single])),
                       "dev_log_loss_tempered_mean": float(np.mean([s["dev_log_loss_tempered"] for s in single]))})
-        if len(probas) > 1:
-            ensemble = scores(np.mean(probas, axis=0), y[dev_idx])
-            table.append({**common, "networks": len(probas),
-                          "dev_errors_mean": float(ensemble["dev_errors"]),
-                          "dev_log_loss_mean": ensemble["dev_log_loss"],
-                          "dev_log_loss_tempered_mean": ensemble["dev_log_loss_tempered"]})
+        # Ensembles of k networks: scores averaged over every k of the seeds run, so that the choice of
+        # ensemble size does not hang on which seeds happen to be combined.
+        for k in range(2, len(probas) + 1):
+            subsets = [scores(np.mean([probas[i] for i in c], axis=0), y[dev_idx])
+                       for c in itertools.combinations(range(len(probas)), k)]
+            table.append({**common, "networks": k, "subsets": len(subsets),
+                          **{f"{key}_mean": float(np.mean([s[key] for s in subsets]))
+                             for key in ("dev_errors", "dev_log_loss", "dev_log_loss_tempered")}})
     result = {
         "purpose": "choose the configuration of benchmarks/neu_defects.py on training images only",
         "protocol": {"outer_split": "neu_defects.py stratified 80/20, seed 0 (its 360 test images never read)",
                      "inner_split": f"stratified 80/20 of the 1440 training images, seed 1: {len(fit_idx)} fit, "
                                     f"{len(dev_idx)} development",
-                     "model": "MicroResNet width 24, no early stop (patience = epochs), 8-fold TTA",
+                     "model": "MicroResNet (width 24 unless the run says otherwise), no early stop "
+                              "(patience = epochs), 8-fold TTA",
                      "criterion": "development log loss; errors as a check"},
         "runs": runs,
         "table": table,
         "machine_cores": os.cpu_count(),
         "threads": args.threads,
-        **({"note": args.note} if args.note else {}),
     }
+    previous = json.loads(args.out.read_text()).get("note", "") if args.out.exists() else ""
+    note = " ".join(part for part in (previous, args.note) if part)
+    if note:
+        result["note"] = note
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{'size':>6}{'epochs':>8}{'options':>14}{'networks':>10}{'dev errors':>12}{'dev log loss':>14}"
           f"{'tempered':>10}{'s/network':>11}")

@@ -107,3 +107,15 @@ def test_train_classifier_mix_options_reach_the_card_and_bad_mix_exits_2(run_cli
     code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "bad",
                            "--mix", "blend")
     assert code == 2 and "unknown mix" in err and err.count("\n") == 1
+
+
+def test_cli_swa_options_reach_the_card_and_bad_values_exit_2(run_cli, grain_size_folders, tmp_path):
+    code, out, _ = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run",
+                           "--image-size", 32, "--width", 8, "--epochs", 3, "--swa-epochs", 2, "--swa-lr", 0.5,
+                           "--test-fraction", 0.25)
+    assert code == 0 and "test accuracy" in out
+    card = json.loads((tmp_path / "run" / "model" / "card.json").read_text())
+    assert (card["swa_epochs"], card["swa_lr"]) == (2, 0.5)
+    code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "bad",
+                           "--epochs", 3, "--swa-epochs", 3)
+    assert code == 2 and "swa_epochs" in err and err.count("\n") == 1

@@ -44,6 +44,9 @@ def train_classifier_cmd(
     mix_alpha: Annotated[float | None, typer.Option(help="Beta(alpha, alpha) of the mixing share; "
                                                     "default 0.2 for mixup, 1.0 for cutmix")] = None,
     label_smoothing: Annotated[float, typer.Option(help="Share of each target spread over all classes")] = 0.1,
+    swa_epochs: Annotated[int, typer.Option(help="Average the weights of this many last epochs (stochastic "
+                                             "weight averaging; 0 = off, keep the best epoch)")] = 0,
+    swa_lr: Annotated[float, typer.Option(help="Learning rate of the averaging epochs, share of the peak")] = 0.25,
     seed: Seed = 0,
     device: Device = None,
 ) -> None:
@@ -52,7 +55,8 @@ def train_classifier_cmd(
 
     clf = train_classifier(data_dir, out, test_fraction=test_fraction, seed=seed, image_size=image_size,
                            width=width, epochs=epochs, patience=patience, pretrained=pretrained, ensemble=ensemble,
-                           mix=mix, mix_alpha=mix_alpha, label_smoothing=label_smoothing, device=device)
+                           mix=mix, mix_alpha=mix_alpha, label_smoothing=label_smoothing, swa_epochs=swa_epochs,
+                           swa_lr=swa_lr, device=device)
     test = clf.metrics_["test"]
     typer.echo(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} "
                f"on {clf.metrics_['protocol']['n_test']} held-out images; run folder {out}")

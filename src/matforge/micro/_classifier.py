@@ -52,6 +52,11 @@ class MicrographClassifier:
         1.0 for cutmix (the published defaults). Smaller alpha mixes less.
     label_smoothing : share of each target spread evenly over all classes (Szegedy et al. 2016); keeps the
         network from growing over-confident on a few hundred images.
+    swa_epochs : 0, or stochastic weight averaging (Izmailov et al., UAI 2018) over the last `swa_epochs`
+        epochs: the cosine learning rate stops at `swa_lr` x `lr` there and the network returned is the
+        average of the weights after each of those epochs (no early stopping; the validation split only
+        reports). Costs no extra training time.
+    swa_lr : learning rate of the averaging epochs as a share of `lr`.
     pretrained : path of a `weights.safetensors` (or a run folder) of a MicroResNet with the same width and
         channels, to start from (transfer learning); its class layer is replaced when the classes differ.
     ensemble : number of networks trained one after another (seeds `seed`, `seed + 1`, ...; each with its own
@@ -83,6 +88,8 @@ class MicrographClassifier:
         mix: str = "none",
         mix_alpha: float | None = None,
         label_smoothing: float = 0.1,
+        swa_epochs: int = 0,
+        swa_lr: float = 0.25,
         pretrained: str | os.PathLike | None = None,
         ensemble: int = 1,
         seed: int = 0,
@@ -99,6 +106,8 @@ class MicrographClassifier:
         self.mix = mix
         self.mix_alpha = mix_alpha
         self.label_smoothing = label_smoothing
+        self.swa_epochs = swa_epochs
+        self.swa_lr = swa_lr
         self.pretrained = pretrained
         self.ensemble = ensemble
         self.seed = seed
@@ -129,6 +138,11 @@ class MicrographClassifier:
             raise InputError("mix_alpha must be positive", value=self.mix_alpha)
         if not 0 <= self.label_smoothing < 1:
             raise InputError("label_smoothing must be in [0, 1)", value=self.label_smoothing)
+        if int(self.swa_epochs) != self.swa_epochs or not 0 <= self.swa_epochs < self.epochs:
+            raise InputError("swa_epochs must be a whole number from 0 to epochs - 1", value=self.swa_epochs,
+                             hint=f"epochs is {self.epochs}; the averaging epochs come at the end of training")
+        if self.swa_epochs and not 0 < self.swa_lr <= 1:
+            raise InputError("swa_lr must be in (0, 1], a share of the peak learning rate", value=self.swa_lr)
         y = np.searchsorted(self.classes_, labels)
         self.in_channels_ = 3 if any(img.ndim == 3 for img in images) else 1
         device = pick_device(self.device)
@@ -194,6 +208,8 @@ class MicrographClassifier:
             lr=self.lr,
             patience=self.patience,
             warmup_epochs=min(2, self.epochs),
+            swa_epochs=int(self.swa_epochs),
+            swa_lr=self.swa_lr,
         )
         # Targets are class indices, or class probabilities when mixing; cross_entropy takes both.
         history = train_network(
@@ -241,6 +257,8 @@ class MicrographClassifier:
             "mix": self.mix,
             "mix_alpha": self.mix_alpha_,
             "label_smoothing": self.label_smoothing,
+            "swa_epochs": int(self.swa_epochs),
+            "swa_lr": self.swa_lr,
             "ensemble": self.ensemble,
             "seed": self.seed,
             "pretrained": None if self.pretrained is None else str(self.pretrained),
@@ -254,7 +272,8 @@ class MicrographClassifier:
         card, state = load_model(run_dir, "classifier")
         clf = cls(image_size=card["image_size"], width=card["width"], tta=card["tta"], seed=card["seed"],
                   ensemble=card.get("ensemble", 1), mix=card.get("mix", "none"), mix_alpha=card.get("mix_alpha"),
-                  label_smoothing=card.get("label_smoothing", 0.1), device=device)
+                  label_smoothing=card.get("label_smoothing", 0.1), swa_epochs=card.get("swa_epochs", 0),
+                  swa_lr=card.get("swa_lr", 0.25), device=device)
         clf.classes_, clf.in_channels_ = list(card["classes"]), card["in_channels"]
         clf.training_hash_ = card.get("training_data_sha256", "")
         members = [MicroResNet(clf.in_channels_, len(clf.classes_), clf.width) for _ in range(clf.ensemble)]

@@ -42,6 +42,11 @@ class TrainingSchedule:
     lr : peak learning rate of AdamW (Loshchilov & Hutter, ICLR 2019), reached after `warmup_epochs` and
     then annealed on a cosine to zero at `epochs`. patience : stop after this many epochs without a
     better validation score (Prechelt, "Early stopping - but when?", 1998). min_epochs : never stop earlier.
+    swa_epochs : with a positive value, stochastic weight averaging (Izmailov et al., "Averaging weights
+    leads to wider optima and better generalization", UAI 2018): the cosine anneals to `swa_lr` x `lr`
+    (instead of zero) at `epochs - swa_epochs`, the learning rate then stays there and the weights at the
+    end of each of these last `swa_epochs` epochs are averaged; the average (BatchNorm statistics
+    re-estimated for it) is the result, so early stopping is off.
     """
 
     epochs: int = 40
@@ -51,13 +56,16 @@ class TrainingSchedule:
     warmup_epochs: int = 2
     patience: int = 10
     min_epochs: int = 0
+    swa_epochs: int = 0
+    swa_lr: float = 0.25
 
 
-def _lr_factor(step: int, warmup: int, total: int) -> float:
+def _lr_factor(step: int, warmup: int, total: int, floor: float = 0.0) -> float:
+    """Linear warm-up over `warmup` steps, then a cosine from 1 down to `floor` at step `total`, then `floor`."""
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
 def recalibrate_batchnorm(net: torch.nn.Module, batch: Callable[[], tuple[torch.Tensor, torch.Tensor]], n_batches: int) -> None:
@@ -97,12 +105,19 @@ def train_network(
 
     `batch()` returns one augmented training batch (inputs, targets) on `device`; `validate(net)` returns
     (validation loss, validation score), higher score better, ties broken by lower loss. Returns the
-    per-epoch history (epoch, train_loss, val_loss, val_score, lr, seconds).
+    per-epoch history (epoch, train_loss, val_loss, val_score, lr, seconds); with `schedule.swa_epochs`,
+    the last entry also holds swa_val_loss and swa_val_score, the scores of the averaged weights returned.
     """
+    swa = max(0, min(int(schedule.swa_epochs), schedule.epochs))
+    if swa and not 0 < schedule.swa_lr <= 1:
+        raise ValueError(f"swa_lr is a share of the peak learning rate in (0, 1], got {schedule.swa_lr}")
     opt = torch.optim.AdamW(net.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
-    total = schedule.epochs * schedule.steps_per_epoch
-    warmup = schedule.warmup_epochs * schedule.steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, warmup, total))
+    total = (schedule.epochs - swa) * schedule.steps_per_epoch
+    warmup = min(schedule.warmup_epochs * schedule.steps_per_epoch, total)
+    floor = schedule.swa_lr if swa else 0.0
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, warmup, total, floor))
+    averaged: dict[str, torch.Tensor] = {}
+    n_averaged = 0
     best = (-math.inf, math.inf)
     best_state = copy.deepcopy(net.state_dict())
     since_best, history = 0, []
@@ -141,8 +156,27 @@ def train_network(
                 best_state = copy.deepcopy(net.state_dict())
             else:
                 since_best += 1
-            if since_best >= schedule.patience and epoch + 1 >= schedule.min_epochs:
+            if epoch >= schedule.epochs - swa:
+                # Running mean of the parameters over the SWA epochs (buffers are re-estimated below).
+                n_averaged += 1
+                for name, p in net.named_parameters():
+                    prev = averaged.get(name)
+                    value = p.detach().clone()
+                    averaged[name] = value if prev is None else prev + (value - prev) / n_averaged
+            elif not swa and since_best >= schedule.patience and epoch + 1 >= schedule.min_epochs:
                 break
-    net.load_state_dict(best_state)
+    if swa:
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                p.copy_(averaged[name])
+        # Averaged weights need their own BatchNorm statistics: those of any one epoch do not fit them.
+        recalibrate_batchnorm(net, batch, schedule.steps_per_epoch)
+        with torch.no_grad():
+            val_loss, val_score = validate(net)
+        history[-1].update(swa_val_loss=float(val_loss), swa_val_score=float(val_score))
+        log.info("%s: weights averaged over the last %d epochs, val loss %.4f, val score %.4f", description,
+                 n_averaged, val_loss, val_score)
+    else:
+        net.load_state_dict(best_state)
     net.eval()
     return history
