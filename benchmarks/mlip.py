@@ -80,6 +80,33 @@ PUBLISHED = {
 }
 
 
+class LoadSampler:
+    """The machine's 1-minute load average at the start and end of a fit and every 30 s in between.
+
+    The machine is shared, so a fit time means little without the load it ran under.
+    """
+
+    def __init__(self, every_s: float = 30.0):
+        import threading
+
+        self.samples = [os.getloadavg()[0]]
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s):
+        while not self._done.wait(every_s):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self) -> dict:
+        self._done.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+        return {"load_avg_1min_fit_start": self.samples[0], "load_avg_1min_fit_end": self.samples[-1],
+                "load_avg_1min_fit_mean": float(np.mean(self.samples)),
+                "load_avg_1min_fit_max": float(np.max(self.samples)), "load_samples": len(self.samples)}
+
+
 def load_dataset(name: str, data_dir: Path, water_stride: int):
     from matforge.atoms import read_frames
 
@@ -112,10 +139,10 @@ def run_engine(engine: str, dataset: str, train, test, args) -> list[dict]:
     base = {"dataset": dataset, "n_train_frames": len(train), "n_train_atoms": sum(len(a) for a in train)}
     if engine == "soap":
         start = time.perf_counter()
-        load_before = os.getloadavg()[0]
+        sampler = LoadSampler()
         calc = fit(train, engine="soap", seed=0, **SOAP_OPTIONS[dataset])
         fit_s = time.perf_counter() - start
-        load = {"load_avg_1min_fit_start": load_before, "load_avg_1min_fit_end": os.getloadavg()[0]}
+        load = sampler.stop()
         metrics, _ = _metrics(calc, test)
         tuning = None
         if calc.tuning is not None:  # the cross-validated choice (test frames unseen), without the full grid
@@ -128,16 +155,21 @@ def run_engine(engine: str, dataset: str, train, test, args) -> list[dict]:
         rows.append(base | {"engine": "soap", "options": SOAP_OPTIONS[dataset], "threads": args.threads,
                             "cv_choice": tuning, "fit_seconds": fit_s} | load | metrics)
     elif engine == "mace":
+        from matforge.atoms._mace import MACE_DEFAULTS
+
         subset = train[:: max(1, len(train) // args.mace_frames)][: args.mace_frames]
-        options = MACE_OPTIONS | {"max_num_epochs": args.mace_epochs, "threads": args.threads}
+        # the loss weighting is the library's default; recorded so each row says which one it ran with
+        weighting = {k: v for k, v in MACE_DEFAULTS.items() if k.endswith("_weight") or k.startswith("stage_two")}
+        options = MACE_OPTIONS | weighting | {"max_num_epochs": args.mace_epochs, "threads": args.threads}
         start = time.perf_counter()
-        load_before = os.getloadavg()[0]
+        sampler = LoadSampler()
         calc = fit(subset, engine="mace", seed=0, **options)
         fit_s = time.perf_counter() - start
-        load = {"load_avg_1min_fit_start": load_before, "load_avg_1min_fit_end": os.getloadavg()[0]}
+        load = sampler.stop()
         metrics, _ = _metrics(calc, test)
         calc.close()
-        rows.append(base | {"engine": "mace", "options": options, "n_train_frames": len(subset),
+        label = "mace" if weighting["stage_two_start"] is not None else "mace (no stage two)"
+        rows.append(base | {"engine": label, "options": options, "n_train_frames": len(subset),
                             "n_train_atoms": sum(len(a) for a in subset), "fit_seconds": fit_s} | load | metrics)
     elif engine == "chgnet":
         from matforge.atoms._chgnet import _load_pretrained, chgnet_calculator
@@ -180,8 +212,9 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", default="Si,Mo,water")
     parser.add_argument("--engines", default="soap,chgnet,mace")
     parser.add_argument("--water-stride", type=int, default=16, help="keep every Nth water frame (correlated MD)")
-    parser.add_argument("--mace-frames", type=int, default=24, help="training frames for MACE (time budget)")
-    parser.add_argument("--mace-epochs", type=int, default=10)
+    parser.add_argument("--mace-frames", type=int, default=1000,
+                        help="at most this many evenly spread training frames for MACE (default: all)")
+    parser.add_argument("--mace-epochs", type=int, default=55)
     parser.add_argument("--align-frames", type=int, default=40)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for torch and MACE; set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS for numpy")
@@ -210,8 +243,6 @@ def main(argv=None) -> int:
     for dataset in args.datasets.split(","):
         train, test = load_dataset(dataset, args.data_dir, args.water_stride)
         for engine in args.engines.split(","):
-            if dataset == "water" and engine == "mace":
-                continue  # 192-atom cells: MACE training does not fit the CPU budget; see notes
             print(f"[{time.strftime('%H:%M:%S')}] {dataset} / {engine} ...", flush=True)
             rows = run_engine(engine, dataset, train, test, args)
             keys = {(r["dataset"], r["engine"]) for r in rows}
@@ -233,10 +264,19 @@ def _write(args, results) -> None:
             "water": f"train data_0..data_2, test data_3 (whole systems held out), every {args.water_stride}th frame",
             "mace": "trained from scratch on n_train_frames evenly spread training frames (mace-torch holds "
                     "10% of them out for validation) for options.max_num_epochs epochs (CPU budget; both "
-                    "recorded per row), E0s by least squares, seed 0. The earlier Si row: 8 frames, 8 epochs, "
-                    "threads 2, fit 1326 s at a load average of 12-24, test 207.6 meV/atom, 0.353 eV/Å. Before the current "
-                    "55-epoch Si row, a 90-epoch run on the same 214 frames was stopped at epoch 40 (epochs had "
-                    "slowed from 12.6 to 20 s under load, so it would have passed the 25-min training bound)",
+                    "recorded per row), E0s by least squares, seed 0, one thread. Loss weighting (options): "
+                    "energy 1, forces 100, then mace-torch's stage two from 75% of the epochs on (energy 1000, "
+                    "forces 100, lr 1e-3), the library default since this weighting was chosen on a 90/10 "
+                    "split of the Si TRAINING frames (benchmarks/mlip_mace_weighting.py, 20 epochs: validation "
+                    "energy MAE 166.4 meV/atom without stage two, 20.0 with; force MAE 0.082 and 0.083 eV/Å). "
+                    "The 'mace (no stage two)' Si row is the earlier run without it. The earlier Si row before "
+                    "that: 8 frames, 8 epochs, threads 2, fit 1326 s at a load average of 12-24, test 207.6 "
+                    "meV/atom, 0.353 eV/Å. Before the 55-epoch rows, a 90-epoch run on the same 214 Si frames "
+                    "was stopped at epoch 40 (epochs had slowed from 12.6 to 20 s under load, so it would have "
+                    "passed the 25-min training bound). Water: 20 frames, 140 epochs (stage two from epoch 105); a first "
+                    "100-epoch water run was stopped after 7 epochs, when 8.5 s per epoch showed that 140 fit the "
+                    "25-min bound. The Si row's load_avg_1min_fit_mean/max come from a shell sampler every 30 s "
+                    "(33 samples; that run predates LoadSampler)",
             "chgnet-aligned": f"per-element energy shifts fitted on {args.align_frames} spread training frames",
             "soap": "Si/Mo: SOAP n_max 8, l_max 6, r_cut 5 Å, 1500 sparse points; water: n_max 4, l_max 3, "
                     "r_cut 4.5 Å, 300 sparse points per element. energy_sigma, delta and type_balance chosen by "
@@ -256,7 +296,8 @@ def _write(args, results) -> None:
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other "
                        "engineers' jobs: every time here was measured on that shared machine and is an upper "
                        "bound. Rows with 'threads' ran on that many threads (numpy BLAS and torch); soap and mace "
-                       "rows record the 1-minute load average at the start and end of their fit; the chgnet rows "
+                       "rows record the 1-minute load average at the start and end of their fit (newer rows also its mean "
+                       "and maximum over samples every 30 s during the fit); the chgnet rows "
                        "were measured at load averages of 12-24",
             "timing_note": "seconds_per_atom_step is the wall time of evaluating the whole test set divided by its "
                            "atoms and includes one-time start-up (for mace: spawning the isolated child process "
