@@ -51,10 +51,11 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
     embedding : element vectors the tokens start from: ``"matscholar"`` (200-d), ``"megnet"`` (16-d) or
         ``"cgcnn"`` (92-d); elements without a vector start from zero and learn their own.
     max_epochs, max_steps, patience, lr_patience, batch_size, max_time : training schedule: at most
-        `max_epochs` passes and `max_steps` mini-batches (so that a fit on 10^5 rows costs what one on 10^4
-        does), early stopping after `patience` epochs without a better loss on a 10 % validation split, the
-        learning rate halved after every `lr_patience` such epochs; ``max_time`` (seconds) is a safety bound
-        that makes a fit depend on the machine's speed when it is reached.
+        `max_epochs` passes and `max_steps` mini-batches (so that the cost of a fit stops growing with the
+        rows), the learning rate following a cosine from `lr` to 0 over the steps planned and halved after
+        every `lr_patience` epochs without a better loss on a 10 % validation split, early stopping after
+        `patience` such epochs; ``max_time`` (seconds) is a safety bound that makes a fit depend on the
+        machine's speed when it is reached.
 
     A composition with more elements than the most complex training composition keeps its largest fractions.
     """

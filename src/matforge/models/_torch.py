@@ -70,9 +70,9 @@ class _TorchEstimator(BaseEstimator):
         loss_fn = torch.nn.CrossEntropyLoss() if classification else (torch.nn.L1Loss() if getattr(self, "loss", "mse") == "l1" else torch.nn.MSELoss())
         best, best_state, stale, start = np.inf, None, 0, time.monotonic()
         # optional (estimators that define them): a cap on optimizer steps, so that the cost of a fit stops
-        # growing with the rows once they are many (deterministic, unlike max_time), and halving the learning
-        # rate each time the validation loss has stalled for lr_patience epochs
-        # (with a step cap the rate also follows a cosine from lr to 0 over the steps planned)
+        # growing with the rows once they are many (deterministic, unlike max_time), with the rate following a
+        # cosine from lr to 0 over the steps planned; and halving the rate each time the validation loss has
+        # stalled for lr_patience epochs
         max_steps, lr_patience = getattr(self, "max_steps", None), getattr(self, "lr_patience", None)
         n_batches = max(1, len(train) // self.batch_size)
         planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
