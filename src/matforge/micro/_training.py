@@ -108,9 +108,8 @@ def train_network(
     per-epoch history (epoch, train_loss, val_loss, val_score, lr, seconds); with `schedule.swa_epochs`,
     the last entry also holds swa_val_loss and swa_val_score, the scores of the averaged weights returned.
     """
+    # swa_epochs and swa_lr are checked where users set them (MicrographClassifier.fit)
     swa = max(0, min(int(schedule.swa_epochs), schedule.epochs))
-    if swa and not 0 < schedule.swa_lr <= 1:
-        raise ValueError(f"swa_lr is a share of the peak learning rate in (0, 1], got {schedule.swa_lr}")
     opt = torch.optim.AdamW(net.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
     total = (schedule.epochs - swa) * schedule.steps_per_epoch
     warmup = min(schedule.warmup_epochs * schedule.steps_per_epoch, total)
