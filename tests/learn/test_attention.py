@@ -67,6 +67,16 @@ def test_more_elements_than_seen_in_training_and_an_empty_row_still_predict():
     assert np.isfinite(pred).all()
 
 
+def test_a_prediction_does_not_depend_on_the_other_rows_of_its_batch():
+    # each batch gets only as many tokens as its most complex row: binaries predicted alone (2 tokens) must
+    # equal the same binaries predicted beside ternaries (3 tokens, the padding masked out)
+    X = _compositions(300, 7)
+    model = CompositionAttention(d_model=16, n_layers=2, max_epochs=2, random_state=0).fit(X, _pair_interaction(X))
+    binary = (X > 0).sum(axis=1) == 2
+    assert binary.any() and (~binary).any()
+    np.testing.assert_allclose(model.predict(X[binary]), model.predict(X)[binary], rtol=1e-5, atol=1e-6)
+
+
 def test_fraction_encoding_separates_close_and_tiny_fractions():
     import torch
 
