@@ -7,11 +7,12 @@ accuracy and macro-F1 on the 360 test images, which training never sees. Images 
 200 px to `--image-size` x 1.125 so that CPU training stays within minutes.
 
 Published references on NEU classification: ConCNN 98.89 %; transfer-learned ResNet50 99.4 %.
-Measured (results/neu_defects.json): the current defaults (5 networks of width 32 at 96 px, 30 epochs, no
-early stop, chosen on training images only by neu_defects_select.py) gave 99.17 % (3 of 360 test images
-wrong: inclusion_207, crazing_68, scratches_84), 2806 s training on one thread of a CPU shared with other
-jobs (load average 2.1-5). The earlier defaults (3 networks x 50 epochs, patience 15) gave 99.44 % (2 wrong),
-2454 s; width 24 the same. The 99.5 % target is not reached.
+Measured (results/neu_defects.json): the current defaults (8 networks of width 32 at 96 px, 30 epochs, no
+early stop, chosen on training images only by neu_defects_select.py) gave 99.44 % (2 of 360 test images
+wrong: inclusion_207, crazing_68), 2939 s training on one thread of a CPU shared with another job (load
+average 1-3). Earlier final configurations: 5 such networks 99.17 % (3 wrong, also scratches_84), 2806 s;
+3 networks x 50 epochs (patience 15) 99.44 % (the same 2 wrong), 2454 s; width 24 the same. The
+99.5 % target is not reached.
 
     .venv/bin/python benchmarks/neu_defects.py [--data-dir ../shared/data] [--image-size 96] [--epochs 30]
         [--ensemble 8] [--swa-epochs 0] [--threads 2] [--shared]
