@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             f.write(json.dumps(record) + "\n")
 
     runs = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    dev_names = [paths[i].stem for i in dev_idx]
     groups: dict[tuple, list[dict]] = {}
     for run in runs:
         groups.setdefault((run["size"], run["epochs"], config_name(run)), []).append(run)
@@ -150,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         common = {"image_size": size, "epochs": epochs, "options": tag or "default",
                   "seeds": [r["seed"] for r in members],
                   "seconds_per_network": float(np.mean([r["seconds"] for r in members]))}
-        table.append({**common, "networks": 1,
+        # Which development images each network gets wrong: the same few hard images for every seed means
+        # more networks cannot fix them; different images per seed is what averaging can correct.
+        wrong = {str(r["seed"]): [dev_names[i] for i in np.flatnonzero(p.argmax(1) != y[dev_idx])]
+                 for r, p in zip(members, probas)}
+        table.append({**common, "networks": 1, "dev_wrong_images_per_seed": wrong,
                       "dev_errors_mean": float(np.mean([s["dev_errors"] for s in single])),
                       "dev_log_loss_mean": float(np.mean([s["dev_log_loss"] for s in single])),
                       "dev_log_loss_tempered_mean": float(np.mean([s["dev_log_loss_tempered"] for s in single]))})
@@ -159,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(2, len(probas) + 1):
             subsets = [scores(np.mean([probas[i] for i in c], axis=0), y[dev_idx])
                        for c in itertools.combinations(range(len(probas)), k)]
-            table.append({**common, "networks": k, "subsets": len(subsets),
+            row = {}
+            if k == len(probas):  # the one ensemble of all seeds: the images it still gets wrong
+                mean = np.mean(probas, axis=0)
+                row["dev_wrong_images"] = [dev_names[i] for i in np.flatnonzero(mean.argmax(1) != y[dev_idx])]
+            table.append({**common, "networks": k, "subsets": len(subsets), **row,
                           **{f"{key}_mean": float(np.mean([s[key] for s in subsets]))
                              for key in ("dev_errors", "dev_log_loss", "dev_log_loss_tempered")}})
     result = {
