@@ -57,7 +57,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         `patience` such epochs; ``max_time`` (seconds) is a safety bound that makes a fit depend on the
         machine's speed when it is reached. The 24,000-step default: on MatBench mp_e_form (official fold 0,
         106,201 training rows, one fit alone, 1 thread) 15,000 steps gave MAE 0.0983 eV/atom and 24,000 gave
-        0.0912, in 8.8 min (22 ms per mini-batch of 256).
+        0.0912, in 9.1 min (23 ms per mini-batch of 256; benchmarks/attention_steps.py).
 
     A composition with more elements than the most complex training composition keeps its largest fractions.
     """

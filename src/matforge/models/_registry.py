@@ -209,7 +209,8 @@ def _c(trial, name, choices):
 
 ATTENTION_MAX_TIME = 3600.0
 """Safety bound (seconds) on one fit of the attention model; its cost is set by max_steps (24,000 mini-batches of
-256; measured 22 ms each on MatBench mp_e_form on one quiet core, about twice that on a shared one, so ~9-18 min)
+256; 23 ms each on MatBench mp_e_form on one core of its own, benchmarks/attention_steps.py; before the per-batch
+trimming, steps took 58 ms at load 3-6 against 30 ms alone, so allow about twice: ~9-18 min)
 and by early stopping, which ends a fit on a few thousand rows within a minute."""
 
 _FOREST_SPACE = lambda t: {"n_estimators": _i(t, "n_estimators", 100, 600, log=True), "max_features": _f(t, "max_features", 0.1, 1.0), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 8)}  # noqa: E731
