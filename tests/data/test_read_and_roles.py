@@ -53,6 +53,14 @@ def test_duplicate_inputs_are_merged_with_the_median_target_and_the_same_composi
     fe = data.frame["formula"].isin(["Fe2O3", "Fe4O6"])
     assert data.y[fe].tolist() == [np.median([0, 1, 10, 11, 20, 21])]
     assert len(np.unique(data.groups)) == 9
+    # each merged row stands for the rows it replaced: 3 each, 6 for the Fe2O3/Fe4O6 pair, 30 in all
+    assert data.weights.sum() == 30 and data.weights[fe.to_numpy()].tolist() == [6.0]
+    assert set(data.weights[~fe.to_numpy()]) == {3.0}
+
+
+def test_a_table_without_duplicates_has_no_weights():
+    data = prepare_dataset(TABLE.iloc[:10].assign(anneal_T_K=np.arange(10) * 100.0), "strength")
+    assert data.duplicates_merged == 0 and data.weights is None
 
 
 def test_classification_task_is_detected_from_text_labels():

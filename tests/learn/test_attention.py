@@ -114,3 +114,17 @@ def test_automodel_trains_and_saves_the_attention_model_on_formulas(tmp_path):
     assert run.metrics["best_model"] == "composition_attention"
     pred = run.predict(table.head(5))
     assert np.isfinite(pred["prediction"]).all()
+
+
+def test_rows_of_weight_zero_do_not_move_the_fit():
+    """`sample_weight` weights each row's loss (shared by every torch model): corrupted rows at weight 0 are ignored."""
+    X, X_test = _compositions(600, 6), _compositions(200, 7)
+    y, y_test = _pair_interaction(X), _pair_interaction(X_test)
+    bad = np.random.default_rng(8).random(len(y)) < 0.3
+    corrupted = np.where(bad, y + 5.0, y)
+    options = dict(d_model=16, n_layers=1, lr=3e-3, loss="mse", max_epochs=40, patience=40, batch_size=64, random_state=0)
+    weighted = CompositionAttention(**options).fit(X, corrupted, sample_weight=(~bad).astype(float))
+    plain = CompositionAttention(**options).fit(X, corrupted)
+    error_weighted = np.abs(weighted.predict(X_test) - y_test).mean()
+    error_plain = np.abs(plain.predict(X_test) - y_test).mean()
+    assert error_weighted < 0.3 * error_plain and error_plain > 1.0, (error_weighted, error_plain)

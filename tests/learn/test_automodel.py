@@ -98,3 +98,43 @@ def test_classification_gives_calibrated_probabilities_and_contract_metrics(clas
     proba = predictions[["proba_ionic", "proba_metallic"]].to_numpy()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
     assert predictions["prediction"].isin(["ionic", "metallic"]).all()
+
+
+def test_sample_weights_reach_the_fits_and_the_scores(regression_table):
+    """Rows of weight 0 (here: targets corrupted by a large offset) change neither the models nor the scores."""
+    X = regression_table[["formula", "anneal_T_K"]]
+    y = regression_table["hardness"].to_numpy()
+    bad = np.random.default_rng(0).random(len(y)) < 0.25
+    corrupted = np.where(bad, y + 20.0, y)
+    kwargs = dict(models="ridge", budget=30, max_trials=2, cv=3, ensemble=1, seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    weighted = AutoModel(**kwargs).fit(X, corrupted, sample_weight=(~bad).astype(float))
+    plain = AutoModel(**kwargs).fit(X, corrupted)
+    error = {name: np.abs(m.predict(X[~bad]) - y[~bad]).mean() for name, m in (("weighted", weighted), ("plain", plain))}
+    assert error["weighted"] < 0.2 * error["plain"]
+    # the reported scores count the clean rows only: each fold's MAE is that of its clean rows
+    for k, score in enumerate(weighted.cv_scores_["mae"]["folds"]):
+        rows = (weighted.oof_fold_ == k) & ~bad
+        assert score == pytest.approx(np.abs(weighted.oof_[rows] - corrupted[rows]).mean())
+    with pytest.raises(Exception, match="sample_weight"):
+        AutoModel(**kwargs).fit(X, corrupted, sample_weight=np.ones(3))
+
+
+def test_integer_weights_fit_like_repeated_rows(regression_table):
+    """A merged row of weight n is fitted and scored as its n rows would be (least squares: exactly)."""
+    from matforge.learn._pipeline import score_predictions
+    from matforge.learn._search import fit_pipeline
+    from matforge.models import get_model
+
+    F = regression_table[["anneal_T_K"]].assign(chi=regression_table["hardness"] ** 0.5)
+    y = regression_table["hardness"].to_numpy()
+    w = np.random.default_rng(1).integers(1, 4, len(y)).astype(float)
+    repeat = np.repeat(np.arange(len(y)), w.astype(int))
+    options = dict(columns=["anneal_T_K", "chi"], categorical=[], seed=0, n_jobs=1)
+    weighted = fit_pipeline(get_model("linear"), "regression", {}, F, y, sample_weight=w, **options)
+    repeated = fit_pipeline(get_model("linear"), "regression", {}, F.iloc[repeat], y[repeat], **options)
+    plain = fit_pipeline(get_model("linear"), "regression", {}, F, y, **options)
+    np.testing.assert_allclose(weighted.predict(F), repeated.predict(F), rtol=1e-9, atol=1e-9)
+    assert np.abs(weighted.predict(F) - plain.predict(F)).max() > 1e-6
+    noisy = y + np.random.default_rng(2).normal(0, 0.1, len(y))
+    for metric, value in score_predictions("regression", y, noisy, sample_weight=w).items():
+        assert value == pytest.approx(score_predictions("regression", y[repeat], noisy[repeat])[metric])

@@ -96,7 +96,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
         numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols, seed=seed, n_jobs=n_jobs,
         max_trials=max_trials, evaluate=False, verbose=verbose,
     )  # fmt: skip
-    model.fit(dataset.frame, dataset.y, dataset.groups)
+    model.fit(dataset.frame, dataset.y, dataset.groups, sample_weight=dataset.weights)
     test = frame.iloc[test_rows].reset_index(drop=True)
     table = model.predictor_.predict_table(test[inputs])
     y_true = test[spec.target]

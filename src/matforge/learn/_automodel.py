@@ -125,9 +125,10 @@ class AutoModel(BaseEstimator):
         return base + sets["process"]
 
     # ------------------------------------------------------------------ one stage
-    def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress) -> dict:
+    def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress, weights: np.ndarray | None = None) -> dict:
         """Tune every model on (F, y) until `deadline` (monotonic seconds), fit each model's best configuration,
-        rank them. Each model's default configuration is always evaluated, even past the deadline."""
+        rank them. Each model's default configuration is always evaluated, even past the deadline. `weights`
+        (per row) weight the fits, the inner-CV scores and the ensemble selection."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
         zero_inflated = self._zero_inflated(y)
@@ -151,12 +152,12 @@ class AutoModel(BaseEstimator):
                 spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
                 study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
-                max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(),
+                max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
             )  # fmt: skip
             tuned.append(result)
             if np.isfinite(result.score):
                 start = time.monotonic()
-                fitted[model] = fit_pipeline(spec, self.task_, result.params, F, y, columns=self._columns(spec), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs)
+                fitted[model] = fit_pipeline(spec, self.task_, result.params, F, y, columns=self._columns(spec), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
                 fit_seconds[model] = time.monotonic() - start
             if progress is not None:
                 progress.advance(self._task_id)
@@ -167,7 +168,7 @@ class AutoModel(BaseEstimator):
         # members: greedy ensemble selection on the inner-CV predictions of the top `ensemble` models (names
         # repeat for weight); with ensemble=1 just the best
         top = ranked[: max(1, self.ensemble)]
-        members = select_ensemble(self.task_, y, top, self.classes_) if len(top) > 1 else [top[0].model]
+        members = select_ensemble(self.task_, y, top, self.classes_, sample_weight=weights) if len(top) > 1 else [top[0].model]
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
 
     def _inner_folds(self, n_rows: int) -> int:
@@ -193,14 +194,14 @@ class AutoModel(BaseEstimator):
 
         return int(self.seed) + zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
 
-    def _outer_fold(self, k: int, train: np.ndarray, test: np.ndarray, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage, progress) -> dict:
+    def _outer_fold(self, k: int, train: np.ndarray, test: np.ndarray, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage, progress, weights: np.ndarray | None = None) -> dict:
         """One outer fold: the whole selection procedure on the training part, predictions for the test part."""
-        stage = self._stage(f"fold{k}", F.iloc[train], y[train], groups[train], deadline, storage, progress)
+        stage = self._stage(f"fold{k}", F.iloc[train], y[train], groups[train], deadline, storage, progress, None if weights is None else weights[train])
         outputs = {m: predict_with(p, self.task_, F.iloc[test], self.classes_) for m, p in stage["fitted"].items()}
         member_out = [outputs[m] for m in stage["members"]]
         return {
             "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
-            "scores": {m: self._score(y[test], out) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": stage["members"],
+            "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": stage["members"],
         }  # fmt: skip
 
     @staticmethod
@@ -213,7 +214,7 @@ class AutoModel(BaseEstimator):
             per_model_seconds[m].append(s)
         chosen.append((result["k"], result["members"]))
 
-    def _folds_on_cluster(self, todo: list, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, start_time: float, storage, finished) -> None:
+    def _folds_on_cluster(self, todo: list, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, start_time: float, storage, finished, weights: np.ndarray | None = None) -> None:
         """The outer folds as Dask tasks, one fold each; results are collected (and checkpointed) as they come."""
         from matforge.scale._cluster import map_partitions, scheduler_from_options
 
@@ -222,13 +223,17 @@ class AutoModel(BaseEstimator):
             rounds = -(-len(todo) // slots) if todo else 0
             # the folds of one round run side by side; the rounds and the final fit share what is left
             seconds = max(1.0, (float(self.budget) - (time.monotonic() - start_time)) / (rounds + 1))
-            shared = {"model": self, "F": F, "y": y, "groups": groups, "seconds": seconds, "storage": storage}
+            shared = {"model": self, "F": F, "y": y, "groups": groups, "seconds": seconds, "storage": storage, "weights": weights}
             map_partitions(_fold_task, todo, client=client, shared=shared, label="outer CV folds", on_done=lambda i, result: finished(result))
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame, y, groups=None, *, work_dir: str | Path | None = None):
+    def fit(self, X: pd.DataFrame, y, groups=None, *, sample_weight=None, work_dir: str | Path | None = None):
         """Run the nested-CV protocol and the final fit. `work_dir` keeps the Optuna study (SQLite) and finished
-        outer folds, so a fit interrupted there resumes where it stopped."""
+        outer folds, so a fit interrupted there resumes where it stopped.
+
+        `sample_weight`: how many rows each row stands for (`Dataset.weights`: duplicates merged into one row
+        count as many as they were). Fits (of the models that take weights), inner-CV scores, ensemble
+        selection and the reported CV scores are all weighted; None = every row counts once."""
         start_time = time.monotonic()
         if not isinstance(X, pd.DataFrame):
             raise InputError("AutoModel.fit needs a table (DataFrame) of inputs")
@@ -240,6 +245,11 @@ class AutoModel(BaseEstimator):
         self.classes_ = sorted(np.unique(y_values).tolist()) if self.task_ == "classification" else None
         groups = np.arange(len(X)) if groups is None else np.asarray(groups)
         self._groups = groups
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=float)
+            if weights.shape != (len(X),) or not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
+                raise InputError("sample_weight must hold one finite, non-negative number per row (not all zero)")
         self.model_names_ = self._model_names()
         presets = [self.preset] + (["fractions"] if any(get_model(m).feature_set == "fractions" for m in self.model_names_) else [])
         self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=tuple(presets), n_jobs=self.n_jobs).fit(X)
@@ -299,17 +309,17 @@ class AutoModel(BaseEstimator):
             if self.scheduler or self.workers:
                 if progress is not None:  # one live display at a time: the cluster's bar counts the folds
                     progress.stop()
-                self._folds_on_cluster(todo, F, y_values, groups, start_time, storage if self.storage else None, finished)
+                self._folds_on_cluster(todo, F, y_values, groups, start_time, storage if self.storage else None, finished, weights)
                 if progress is not None:
                     progress.start()
                     progress.advance(self._task_id, len(todo) * len(self.model_names_))
             else:
                 for k, train, test in todo:
-                    finished(self._outer_fold(k, train, test, F, y_values, groups, start_time + (k + 1) * stage_budget, storage, progress))
+                    finished(self._outer_fold(k, train, test, F, y_values, groups, start_time + (k + 1) * stage_budget, storage, progress, weights))
             # folds may finish in any order: members listed by fold
             chosen[:] = [members for _, members in sorted(chosen)]
 
-            final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress)
+            final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress, weights)
         finally:
             if progress is not None:
                 progress.stop()
@@ -320,7 +330,7 @@ class AutoModel(BaseEstimator):
             oof, spread, fold_of = self._inner_oof(final, y_values)
             for t in final["tuned"]:
                 if t.oof is not None:
-                    per_model_scores[t.model].append(self._score(y_values, t.oof))
+                    per_model_scores[t.model].append(self._score(y_values, t.oof, weights))
             for m, seconds in final["fit_seconds"].items():
                 per_model_seconds[m].append(seconds)
         self.oof_ = oof
@@ -329,7 +339,7 @@ class AutoModel(BaseEstimator):
         self.y_ = y_values
         self.fold_members_ = chosen
         self.study_ = {"name": self.study, "storage": _masked(self.storage)} if self.study else None
-        self.cv_scores_ = self._fold_scores(y_values, oof, fold_of)
+        self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
         self.final_tuned_ = [t.summary() for t in final["tuned"]]
         members = [final["fitted"][m] for m in final["members"]]
@@ -367,14 +377,14 @@ class AutoModel(BaseEstimator):
             fold_of[test] = k
         return np.mean(np.stack(outputs), axis=0), member_spread(self.task_, outputs), fold_of
 
-    def _score(self, y_true: np.ndarray, output: np.ndarray) -> dict:
+    def _score(self, y_true: np.ndarray, output: np.ndarray, weights: np.ndarray | None = None) -> dict:
         if self.task_ == "regression":
-            return score_predictions("regression", y_true, output)
+            return score_predictions("regression", y_true, output, sample_weight=weights)
         labels = np.asarray(self.classes_)[np.argmax(output, axis=1)]
-        return score_predictions("classification", y_true, labels, output, self.classes_)
+        return score_predictions("classification", y_true, labels, output, self.classes_, sample_weight=weights)
 
-    def _fold_scores(self, y: np.ndarray, oof: np.ndarray, folds: np.ndarray) -> dict[str, dict[str, float]]:
-        per_fold = [self._score(y[folds == k], oof[folds == k]) for k in np.unique(folds)]
+    def _fold_scores(self, y: np.ndarray, oof: np.ndarray, folds: np.ndarray, weights: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+        per_fold = [self._score(y[folds == k], oof[folds == k], None if weights is None else weights[folds == k]) for k in np.unique(folds)]
         return {m: {"mean": float(np.nanmean([s[m] for s in per_fold])), "std": float(np.nanstd([s[m] for s in per_fold])), "folds": [float(s[m]) for s in per_fold]} for m in METRICS[self.task_]}
 
     def _leaderboard(self, scores: dict, seconds: dict, final: dict) -> pd.DataFrame:
@@ -407,10 +417,10 @@ class AutoModel(BaseEstimator):
         return self.predictor_.predict_table(X)
 
 
-def _fold_task(part: tuple, *, model: AutoModel, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seconds: float, storage) -> dict:
+def _fold_task(part: tuple, *, model: AutoModel, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seconds: float, storage, weights=None) -> dict:
     """One outer fold on a cluster worker (its deadline counted from when the worker starts it)."""
     k, train, test = part
-    return model._outer_fold(k, train, test, F, y, groups, time.monotonic() + seconds, storage, None)
+    return model._outer_fold(k, train, test, F, y, groups, time.monotonic() + seconds, storage, None, weights)
 
 
 def _masked(url: str | None) -> str | None:

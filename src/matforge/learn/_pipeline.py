@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from matforge.learn._protocols import make_splits  # re-exported: split protocols live in _protocols
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "BoundedRegressor", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "BoundedRegressor", "accepts_sample_weight", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -83,7 +83,7 @@ def is_zero_inflated(y, share: float = 0.2, min_above: int = 10) -> bool:
 _GATES: dict = {}
 
 
-def _fitted_gate(gate, X, above: np.ndarray):
+def _fitted_gate(gate, X, above: np.ndarray, sample_weight: np.ndarray | None = None):
     """The gate fitted on (X, above), reused when the same rows come again.
 
     A search fits every trial's pipeline on the same inner-CV rows, and the gate's data and configuration do
@@ -97,11 +97,14 @@ def _fitted_gate(gate, X, above: np.ndarray):
     digest.update(str(data.shape).encode())
     digest.update(np.packbits(above).tobytes())
     digest.update(repr(sorted(gate.get_params().items())).encode())
+    if sample_weight is not None:
+        digest.update(np.ascontiguousarray(sample_weight, dtype=float).view(np.uint8))
     key = (type(gate).__qualname__, digest.hexdigest())
     if key not in _GATES:
         if len(_GATES) >= 16:
             _GATES.pop(next(iter(_GATES)))
-        _GATES[key] = clone(gate).fit(X, above)
+        weighted = {"sample_weight": sample_weight} if sample_weight is not None and accepts_sample_weight(gate) else {}
+        _GATES[key] = clone(gate).fit(X, above, **weighted)
     return _GATES[key]
 
 
@@ -147,16 +150,20 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
             from matforge.models import get_model
 
             gate = get_model("lightgbm").build("classification", seed=self.seed)
-        self.classifier_ = _fitted_gate(gate, X, above)
+        weight = fit_params.pop("sample_weight", None)
+        self.classifier_ = _fitted_gate(gate, X, above, weight)
         rows = np.flatnonzero(above)
         X_above, y_above = _safe_indexing(X, rows), y[rows]
+        weight = None if weight is None else np.asarray(weight, dtype=float)[rows]
         order = np.random.default_rng(self.seed).permutation(len(rows))
         held, kept = order[: len(rows) // 4], order[len(rows) // 4 :]
         self.residuals_ = np.zeros(1)
         if len(held) >= 20:
-            probe = clone(self.regressor).fit(_safe_indexing(X_above, kept), y_above[kept], **fit_params)
+            probe_weight = {} if weight is None else {"sample_weight": weight[kept]}
+            probe = clone(self.regressor).fit(_safe_indexing(X_above, kept), y_above[kept], **fit_params, **probe_weight)
+            # residual quantiles unweighted: a merged row's target is already the median of its duplicates
             self.residuals_ = np.sort(y_above[held] - probe.predict(_safe_indexing(X_above, held)))
-        self.regressor_ = clone(self.regressor).fit(X_above, y_above, **fit_params)
+        self.regressor_ = clone(self.regressor).fit(X_above, y_above, **fit_params, **({} if weight is None else {"sample_weight": weight}))
         return self
 
     def predict_above(self, X) -> np.ndarray:
@@ -179,6 +186,16 @@ class ZeroInflatedRegressor(RegressorMixin, BaseEstimator):
             shift = np.quantile(self.residuals_, (p[rows] - 0.5) / p[rows])
             out[rows] = np.maximum(self.regressor_.predict(_safe_indexing(X, rows)) + shift, self.floor_)
         return out
+
+
+def accepts_sample_weight(estimator) -> bool:
+    """Whether `estimator.fit` takes per-row weights, looking through the regressor wrappers of `build_pipeline`
+    (they hand the weights on to the estimator they wrap)."""
+    from sklearn.utils.validation import has_fit_parameter
+
+    while isinstance(estimator, (BoundedRegressor, ZeroInflatedRegressor, TransformedTargetRegressor)):
+        estimator = estimator.regressor
+    return has_fit_parameter(estimator, "sample_weight")
 
 
 def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[str], categorical: list[str], seed: int, n_jobs: int = 1) -> Pipeline:
@@ -248,30 +265,31 @@ def balanced_threshold(y_positive, p_positive) -> float:
     return float(cuts[best[np.argmin(np.abs(cuts[best] - 0.5))]])
 
 
-def score_predictions(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes=None) -> dict[str, float]:
-    """The contract metrics for one set of predictions."""
+def score_predictions(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes=None, sample_weight=None) -> dict[str, float]:
+    """The contract metrics for one set of predictions; `sample_weight` counts a row as that many rows."""
     from sklearn import metrics
 
+    w = sample_weight
     if task == "regression":
         y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
         return {
-            "mae": float(metrics.mean_absolute_error(y_true, y_pred)),
-            "rmse": float(np.sqrt(metrics.mean_squared_error(y_true, y_pred))),
-            "r2": float(metrics.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+            "mae": float(metrics.mean_absolute_error(y_true, y_pred, sample_weight=w)),
+            "rmse": float(np.sqrt(metrics.mean_squared_error(y_true, y_pred, sample_weight=w))),
+            "r2": float(metrics.r2_score(y_true, y_pred, sample_weight=w)) if len(y_true) > 1 else float("nan"),
         }
     out = {
-        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
-        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
-        "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro")),
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred, sample_weight=w)),
+        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred, sample_weight=w)),
+        "f1_macro": float(metrics.f1_score(y_true, y_pred, average="macro", sample_weight=w)),
         "roc_auc": float("nan"),
     }
     if proba is not None and classes is not None:
         present = np.unique(y_true)
         try:
             if len(classes) == 2:
-                out["roc_auc"] = float(metrics.roc_auc_score(np.asarray(y_true) == classes[1], proba[:, 1])) if len(present) == 2 else float("nan")
+                out["roc_auc"] = float(metrics.roc_auc_score(np.asarray(y_true) == classes[1], proba[:, 1], sample_weight=w)) if len(present) == 2 else float("nan")
             else:
-                out["roc_auc"] = float(metrics.roc_auc_score(y_true, proba, multi_class="ovr", average="weighted", labels=list(classes)))
+                out["roc_auc"] = float(metrics.roc_auc_score(y_true, proba, multi_class="ovr", average="weighted", labels=list(classes), sample_weight=w))
         except ValueError:
             pass
     return out

@@ -83,6 +83,8 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
     model.leaderboard_.to_csv(folder / "leaderboard.csv", index=False)
 
     oof = pd.DataFrame({"row": dataset.row_ids, "fold": model.oof_fold_})
+    if dataset.weights is not None:  # merged duplicates: how many input rows each row stands for (scores count them)
+        oof["weight"] = dataset.weights
     if task == "regression":
         oof["y_true"] = model.y_
         oof["y_pred"] = model.oof_

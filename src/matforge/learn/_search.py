@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from matforge.learn._pipeline import build_pipeline, make_splits, score_predictions, selection_metric
+from matforge.learn._pipeline import accepts_sample_weight, build_pipeline, make_splits, score_predictions, selection_metric
 from matforge.models import ModelSpec
 
 __all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble"]
@@ -37,10 +37,15 @@ def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
 
 
-def fit_pipeline(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: np.ndarray, *, columns, categorical, seed: int, n_jobs: int):
-    """Build and fit a model's pipeline (subsampling rows for models with a size limit, e.g. Gaussian processes)."""
+def fit_pipeline(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: np.ndarray, *, columns, categorical, seed: int, n_jobs: int, sample_weight: np.ndarray | None = None):
+    """Build and fit a model's pipeline (subsampling rows for models with a size limit, e.g. Gaussian processes).
+
+    `sample_weight` (e.g. how many duplicate rows each merged row stands for) reaches the estimator when it
+    accepts weights (`accepts_sample_weight`); k-NN and Gaussian processes do not, and are fitted unweighted."""
     rows = _subsample(len(F), spec.max_samples, seed)
     pipeline = build_pipeline(spec, task, params, columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs)
+    if sample_weight is not None and accepts_sample_weight(pipeline.steps[-1][1]):
+        return pipeline.fit(F.iloc[rows], y[rows], model__sample_weight=np.asarray(sample_weight, dtype=float)[rows])
     return pipeline.fit(F.iloc[rows], y[rows])
 
 
@@ -55,14 +60,14 @@ def predict_with(pipeline, task: str, F: pd.DataFrame, classes) -> np.ndarray:
     return out
 
 
-def _score(task: str, y: np.ndarray, pred: np.ndarray, classes) -> float:
+def _score(task: str, y: np.ndarray, pred: np.ndarray, classes, sample_weight: np.ndarray | None = None) -> float:
     metric, _ = selection_metric(task)
     if task == "regression":
-        return score_predictions(task, y, pred)[metric]
+        return score_predictions(task, y, pred, sample_weight=sample_weight)[metric]
     labels = np.asarray(classes)[np.argmax(pred, axis=1)]
-    value = score_predictions(task, y, labels, pred, classes)[metric]
+    value = score_predictions(task, y, labels, pred, classes, sample_weight=sample_weight)[metric]
     if np.isnan(value):  # ROC-AUC undefined (a class missing): fall back to balanced accuracy
-        value = score_predictions(task, y, labels)["balanced_accuracy"]
+        value = score_predictions(task, y, labels, sample_weight=sample_weight)["balanced_accuracy"]
     return value
 
 
@@ -84,6 +89,7 @@ def tune(
     max_trials: int = 40,
     n_jobs: int = 1,
     sampler_seed: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Tuned:
     """Search `spec`'s space by inner grouped CV on (F, y), within `budget` seconds.
 
@@ -91,6 +97,7 @@ def tune(
     The study lives in `storage` (SQLite in the run folder) under `study_name`, so an interrupted search
     resumes with its finished trials. `sampler_seed` (default `seed`) seeds the TPE sampler alone: processes
     sharing one study pass different ones so that they do not propose the same configurations.
+    `sample_weight` weights both the fits and the inner-CV score.
     """
     import optuna
 
@@ -103,13 +110,14 @@ def tune(
     def cross_predict(params: dict) -> np.ndarray:
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
         for train, test in splits:
-            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs)
+            weight = None if sample_weight is None else sample_weight[train]
+            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
             pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
         return pred
 
     def objective(trial) -> float:
         pred = cross_predict(spec.space(trial))
-        value = _score(task, y, pred, classes)
+        value = _score(task, y, pred, classes, sample_weight)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
         # keep the best trial's out-of-fold predictions: ensemble selection and calibration reuse them
@@ -140,7 +148,7 @@ def tune(
     return Tuned(spec.name, params, float(chosen.value), len(complete), time.monotonic() - start, oof)
 
 
-def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20) -> list[str]:
+def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20, sample_weight: np.ndarray | None = None) -> list[str]:
     """Greedy ensemble selection with replacement (Caruana et al., ICML 2004) on inner-CV predictions.
 
     Starting from the best candidate, each round adds the candidate (possibly again) whose inclusion makes the
@@ -154,9 +162,9 @@ def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, 
     better = (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
     chosen = [usable[0]]
     total = usable[0].oof.astype(float).copy()
-    current = _score(task, y, total, classes)
+    current = _score(task, y, total, classes, sample_weight)
     for _ in range(rounds - 1):
-        trials = [(_score(task, y, (total + t.oof) / (len(chosen) + 1), classes), i) for i, t in enumerate(usable)]
+        trials = [(_score(task, y, (total + t.oof) / (len(chosen) + 1), classes, sample_weight), i) for i, t in enumerate(usable)]
         value, i = min(trials) if direction == "minimize" else max(trials)
         if not better(value, current - 1e-12 if direction == "minimize" else current + 1e-12):
             break

@@ -92,7 +92,7 @@ def train(
         protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, verbose=verbose,
         scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
-    model.fit(dataset.frame, dataset.y, dataset.groups, work_dir=work)
+    model.fit(dataset.frame, dataset.y, dataset.groups, sample_weight=dataset.weights, work_dir=work)
     write_run(work, model, dataset, command=command)
     render_report(work)
     for name in list(work.iterdir()):

@@ -80,7 +80,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         self.max_time = max_time
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool):
+    def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
         n_elements = min(X.shape[1], len(ELEMENT_SYMBOLS))
         # sequence length = the most elements any training composition has (padding beyond it is wasted work)
         self.max_elements_ = int(max(1, (X[:, :n_elements] > 0).sum(axis=1).max()))
@@ -88,7 +88,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         self.extra_mean_ = extra.mean(axis=0).astype(np.float32) if extra.shape[1] else np.zeros(0, np.float32)
         std = extra.std(axis=0) if extra.shape[1] else np.ones(0)
         self.extra_scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
-        return super()._fit(X, target, classification)
+        return super()._fit(X, target, classification, sample_weight)
 
     def _network(self, n_inputs: int, n_outputs: int):
         torch = _torch()

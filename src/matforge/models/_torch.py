@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from matforge.chem import ELEMENT_SYMBOLS
 
@@ -55,7 +55,7 @@ class _TorchEstimator(BaseEstimator):
         module.eval()
         return module
 
-    def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool):
+    def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
         torch = _torch()
         torch.manual_seed(int(self.random_state or 0))
         rng = np.random.default_rng(self.random_state)
@@ -67,26 +67,49 @@ class _TorchEstimator(BaseEstimator):
         module = self._network(X.shape[1], self.n_outputs_)
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         # regression loss: squared error by default; "l1" fits the conditional median, which MAE rewards
-        loss_fn = torch.nn.CrossEntropyLoss() if classification else (torch.nn.L1Loss() if getattr(self, "loss", "mse") == "l1" else torch.nn.MSELoss())
+        per_row = torch.nn.CrossEntropyLoss(reduction="none") if classification else (torch.nn.L1Loss(reduction="none") if getattr(self, "loss", "mse") == "l1" else torch.nn.MSELoss(reduction="none"))
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        wt = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+
+        def loss_fn(out, rows, weighted: bool = False):
+            losses = per_row(out if classification else out[:, 0], yt[rows])
+            if not weighted or wt is None:
+                return losses.mean()
+            w = wt[rows]
+            return (losses * w).sum() / w.sum().clamp(min=1e-12)
+
+        def epoch_rows() -> np.ndarray:
+            # a row of weight w is drawn w times per epoch (stochastic rounding for fractions), as if it were
+            # w rows: for w duplicates merged into one this is the unmerged epoch. Measured on MatBench
+            # mp_e_form fold 0 (attention model, merged rows, 24,000 steps): multiplying the loss by the
+            # weights instead gave MAE 0.1000 eV/atom against 0.0945 unweighted, as a few rows of weight
+            # 10-100 make the gradient of their batches jump; repeating rows keeps every batch's rows equal.
+            w = None if weight is None else weight[train]
+            if w is None or w.sum() <= 0:
+                return rng.permutation(train)
+            reps = np.floor(w).astype(int) + (rng.random(len(train)) < w - np.floor(w))
+            return rng.permutation(np.repeat(train, reps))
+
         best, best_state, stale, start = np.inf, None, 0, time.monotonic()
         # optional (estimators that define them): a cap on optimizer steps, so that the cost of a fit stops
         # growing with the rows once they are many (deterministic, unlike max_time), with the rate following a
         # cosine from lr to 0 over the steps planned; and halving the rate each time the validation loss has
         # stalled for lr_patience epochs
         max_steps, lr_patience = getattr(self, "max_steps", None), getattr(self, "lr_patience", None)
-        n_batches = max(1, len(train) // self.batch_size)
+        n_batches = max(1, int(len(train) if weight is None else weight[train].sum()) // self.batch_size)
         planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
         scale = 1.0  # plateau halvings so far
         self.n_epochs_ = steps = 0
         for epoch in range(self.max_epochs):
             module.train()
-            for batch in np.array_split(rng.permutation(train), n_batches):
+            rows = epoch_rows()
+            for batch in np.array_split(rows, max(1, min(n_batches, len(rows)))):
                 if planned:
                     for group in optimizer.param_groups:
                         group["lr"] = self.lr * scale * 0.5 * (1.0 + np.cos(np.pi * steps / planned))
                 optimizer.zero_grad()
                 out = module(Xt[batch])
-                loss = loss_fn(out if classification else out[:, 0], yt[batch])
+                loss = loss_fn(out, batch)
                 loss.backward()
                 optimizer.step()
                 steps += 1
@@ -97,7 +120,7 @@ class _TorchEstimator(BaseEstimator):
                 module.eval()
                 with torch.no_grad():
                     out = module(Xt[val])
-                    score = float(loss_fn(out if classification else out[:, 0], yt[val]))
+                    score = float(loss_fn(out, val, weighted=True))
                 if score < best - 1e-6:
                     best, stale = score, 0
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
@@ -127,15 +150,18 @@ class _TorchEstimator(BaseEstimator):
 
 
 class _TaskMixin:
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Train; `sample_weight` (one non-negative number per row) weights each row's loss."""
         X, y = validate_data(self, X, y)
         X = X.astype(np.float32)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         if self.task == "classification":
             self.classes_, codes = np.unique(y, return_inverse=True)
             self.n_outputs_ = len(self.classes_)
-            return self._fit(X, codes, True)
+            return self._fit(X, codes, True, sample_weight)
         self.n_outputs_ = 1
-        return self._fit(X, np.asarray(y, dtype=np.float32), False)
+        return self._fit(X, np.asarray(y, dtype=np.float32), False, sample_weight)
 
     def predict(self, X):
         out = self._forward(X)

@@ -64,8 +64,10 @@ def parity_figure(oof: pd.DataFrame, target: str = "target"):
     ax.errorbar(y, p, yerr=err, fmt="o", ms=2.5, alpha=0.45, elinewidth=0.5, color="tab:blue", ecolor="tab:gray")
     low, high = np.nanmin([y.min(), p.min()]), np.nanmax([y.max(), p.max()])
     ax.plot([low, high], [low, high], "k--", lw=1)
-    mae = np.mean(np.abs(y - p))
-    r2 = 1 - np.sum((y - p) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-300)
+    # rows that stand for merged duplicates count as many times as in metrics.json
+    w = oof["weight"].to_numpy(float) if "weight" in oof else np.ones(len(y))
+    mae = np.average(np.abs(y - p), weights=w)
+    r2 = 1 - np.sum(w * (y - p) ** 2) / max(np.sum(w * (y - np.average(y, weights=w)) ** 2), 1e-300)
     ax.set(xlabel=f"true {target}", ylabel=f"predicted {target} (out of fold)", title=f"parity: MAE = {mae:.4g}, R² = {r2:.3f}\n(error bars: ±1 standard uncertainty)")
     return fig
 

@@ -160,9 +160,10 @@ def tune_worker(
         params = spec.space(trial)
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
         for train, test in splits:
-            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=dataset.categorical_cols, seed=seed, n_jobs=1)
+            weight = None if dataset.weights is None else dataset.weights[train]
+            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=dataset.categorical_cols, seed=seed, n_jobs=1, sample_weight=weight)
             pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
-        value = _score(task, y, pred, classes)
+        value = _score(task, y, pred, classes, dataset.weights)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
         return value
