@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from matforge.learn._pipeline import accepts_sample_weight, build_pipeline, make_splits, score_predictions, selection_metric
+from matforge.learn._pipeline import (
+    accepts_sample_weight,
+    build_pipeline,
+    make_splits,
+    score_predictions,
+    selection_metric,
+)
 from matforge.models import ModelSpec
 
 __all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble"]
