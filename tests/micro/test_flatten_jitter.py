@@ -86,6 +86,12 @@ def test_classifier_flattens_at_prediction_time_too_and_reloads_its_options(grai
     reloaded = MicrographClassifier.from_run(tmp_path / "run")
     np.testing.assert_allclose(reloaded.predict_proba(images), clf.predict_proba(images), atol=1e-5)
     np.testing.assert_allclose(reloaded.predict_proba(lit), reloaded.predict_proba(images), atol=0.02)
+    # Models saved before flattening existed have no "flatten" in their card: they were trained without it.
+    card_path = tmp_path / "run" / "model" / "card.json"
+    old = {k: v for k, v in card.items() if k not in ("flatten", "flatten_sigma", "crop_scale_min")}
+    card_path.write_text(json.dumps(old))
+    assert MicrographClassifier.from_run(tmp_path / "run").flatten == "none"
+    assert MicrographClassifier().flatten == "gaussian"  # the default since round 5 of docs/micro.md
 
 
 @pytest.mark.parametrize("options", [{"flatten": "blur"}, {"flatten": "gaussian", "flatten_sigma": 0},

@@ -48,7 +48,7 @@ def train_classifier_cmd(
                                              "weight averaging; 0 = off, keep the best epoch)")] = 0,
     swa_lr: Annotated[float, typer.Option(help="Learning rate of the averaging epochs, share of the peak")] = 0.25,
     flatten: Annotated[str, typer.Option(help="Remove each image's slowly varying background (uneven "
-                                          "illumination), also when classifying: none, plane or gaussian")] = "none",
+                                          "illumination), also when classifying: gaussian, plane or none")] = "gaussian",
     flatten_sigma: Annotated[float, typer.Option(help="Blur sigma of --flatten gaussian, share of the image side")] = 0.25,
     crop_scale_min: Annotated[float | None, typer.Option(help="Scale jitter: training crops cover a random share "
                                                          "from this to 1 of the image area (default: fixed crops)")] = None,
