@@ -70,7 +70,8 @@ def scores(proba: np.ndarray, y: np.ndarray) -> dict:
 
 
 # Training options compared besides image size; runs recorded before they existed used these values.
-DEFAULTS = {"width": 24, "mix": "none", "mix_alpha": None, "label_smoothing": 0.1, "swa_epochs": 0, "swa_lr": 0.25}
+DEFAULTS = {"width": 24, "mix": "none", "mix_alpha": None, "label_smoothing": 0.1, "swa_epochs": 0, "swa_lr": 0.25,
+            "flatten": "none", "flatten_sigma": 0.25, "crop_scale_min": None}
 
 
 def config_name(run: dict) -> str:
@@ -83,6 +84,10 @@ def config_name(run: dict) -> str:
         parts.append(f"ls{opts['label_smoothing']}")
     if opts["swa_epochs"]:
         parts.append(f"swa{opts['swa_epochs']}" + ("" if opts["swa_lr"] == 0.25 else f"lr{opts['swa_lr']}"))
+    if opts["flatten"] != "none":
+        parts.append(f"flat{opts['flatten']}" + (f"{opts['flatten_sigma']}" if opts["flatten"] == "gaussian" else ""))
+    if opts["crop_scale_min"] is not None:
+        parts.append(f"rrc{opts['crop_scale_min']}")
     return "_".join(parts)
 
 
@@ -104,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-smoothing", type=float, default=DEFAULTS["label_smoothing"])
     parser.add_argument("--swa-epochs", type=int, default=DEFAULTS["swa_epochs"])
     parser.add_argument("--swa-lr", type=float, default=DEFAULTS["swa_lr"])
+    parser.add_argument("--flatten", default=DEFAULTS["flatten"], choices=["none", "plane", "gaussian"])
+    parser.add_argument("--flatten-sigma", type=float, default=DEFAULTS["flatten_sigma"])
+    parser.add_argument("--crop-scale-min", type=float, default=DEFAULTS["crop_scale_min"])
     parser.add_argument("--note", default="", help="free text appended to the JSON's note (how the runs were made)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "neu_defects_selection.json")
     args = parser.parse_args(argv)
@@ -126,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         size, seed = map(int, spec.split(":"))
         start = time.perf_counter()
         options = {"width": args.width, "mix": args.mix, "mix_alpha": args.mix_alpha,
-                   "label_smoothing": args.label_smoothing, "swa_epochs": args.swa_epochs, "swa_lr": args.swa_lr}
+                   "label_smoothing": args.label_smoothing, "swa_epochs": args.swa_epochs, "swa_lr": args.swa_lr,
+                   "flatten": args.flatten, "flatten_sigma": args.flatten_sigma, "crop_scale_min": args.crop_scale_min}
         clf = MicrographClassifier(image_size=size, epochs=args.epochs, patience=args.epochs, seed=seed, **options)
         clf.fit([images[i] for i in fit_idx], np.asarray(classes)[y[fit_idx]])
         seconds = time.perf_counter() - start

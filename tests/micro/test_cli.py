@@ -119,3 +119,15 @@ def test_cli_swa_options_reach_the_card_and_bad_values_exit_2(run_cli, grain_siz
     code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "bad",
                            "--epochs", 3, "--swa-epochs", 3)
     assert code == 2 and "swa_epochs" in err and err.count("\n") == 1
+
+
+def test_cli_flatten_and_jitter_flags_reach_the_card(run_cli, grain_size_folders, tmp_path):
+    code, out, _ = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "run",
+                           "--image-size", 32, "--width", 8, "--epochs", 2, "--flatten", "plane",
+                           "--crop-scale-min", 0.6, "--test-fraction", 0.25)
+    assert code == 0 and "test accuracy" in out
+    card = json.loads((tmp_path / "run" / "model" / "card.json").read_text())
+    assert (card["flatten"], card["crop_scale_min"]) == ("plane", 0.6)
+    code, _, err = run_cli("micro", "train-classifier", grain_size_folders, "--out", tmp_path / "bad",
+                           "--flatten", "blur")
+    assert code == 2 and "flatten" in err and err.count("\n") == 1

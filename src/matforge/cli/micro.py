@@ -47,6 +47,11 @@ def train_classifier_cmd(
     swa_epochs: Annotated[int, typer.Option(help="Average the weights of this many last epochs (stochastic "
                                              "weight averaging; 0 = off, keep the best epoch)")] = 0,
     swa_lr: Annotated[float, typer.Option(help="Learning rate of the averaging epochs, share of the peak")] = 0.25,
+    flatten: Annotated[str, typer.Option(help="Remove each image's slowly varying background (uneven "
+                                          "illumination), also when classifying: gaussian, plane or none")] = "gaussian",
+    flatten_sigma: Annotated[float, typer.Option(help="Blur sigma of --flatten gaussian, share of the image side")] = 0.25,
+    crop_scale_min: Annotated[float | None, typer.Option(help="Scale jitter: training crops cover a random share "
+                                                         "from this to 1 of the image area (default: fixed crops)")] = None,
     seed: Seed = 0,
     device: Device = None,
 ) -> None:
@@ -56,7 +61,8 @@ def train_classifier_cmd(
     clf = train_classifier(data_dir, out, test_fraction=test_fraction, seed=seed, image_size=image_size,
                            width=width, epochs=epochs, patience=patience, pretrained=pretrained, ensemble=ensemble,
                            mix=mix, mix_alpha=mix_alpha, label_smoothing=label_smoothing, swa_epochs=swa_epochs,
-                           swa_lr=swa_lr, device=device)
+                           swa_lr=swa_lr, flatten=flatten, flatten_sigma=flatten_sigma,
+                           crop_scale_min=crop_scale_min, device=device)
     test = clf.metrics_["test"]
     typer.echo(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} "
                f"on {clf.metrics_['protocol']['n_test']} held-out images; run folder {out}")

@@ -7,6 +7,7 @@ Needs the `micro` extra (`pip install matforge[micro]`): torch, scikit-image, sa
 >>> analyze_grains(sample.image, pixel_size="0.5um").summary["n_grains"]   # sample.truth()["n_grains"] == 40
 """
 
+from matforge.micro._augment import flatten_background
 from matforge.micro._classifier import (
     MicrographClassifier,
     classification_metrics,
@@ -50,6 +51,7 @@ __all__ = [
     "classification_metrics",
     "classify",
     "dataset_from_lists",
+    "flatten_background",
     "grain_table",
     "grains",
     "list_images",

@@ -12,7 +12,10 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["MIX_MODES", "dihedral", "mix_batch", "random_dihedral", "random_crop", "random_photometric", "standardize"]
+__all__ = [
+    "FLATTEN_MODES", "MIX_MODES", "dihedral", "flatten_background", "mix_batch", "random_dihedral", "random_crop",
+    "random_resized_crop", "random_photometric", "standardize",
+]
 
 # Beta(alpha, alpha) concentration used when none is given: the values of the original papers
 # (mixup 0.2 for ImageNet, Zhang et al. 2018; CutMix 1.0, Yun et al. 2019).
@@ -53,6 +56,72 @@ def random_crop(
         return out_x, None
     out_m = torch.stack([mask[i, t : t + size, s : s + size] for i, (t, s) in enumerate(zip(tops, lefts, strict=True))])
     return out_x, out_m
+
+
+def random_resized_crop(x: torch.Tensor, size: int, scale_min: float, *, generator: torch.Generator) -> torch.Tensor:
+    """A random square window per sample covering a uniform random share in [`scale_min`, 1] of the
+    (B, C, H, W) images' area (side sqrt(share) x min(H, W)), resized to `size` x `size`.
+
+    Scale jitter (the random-resized crop of Szegedy et al., CVPR 2015, kept square: stretching would
+    change the shape of pits and cracks): the network sees each defect at magnifications from
+    size / min(H, W) to size / (sqrt(scale_min) min(H, W)), so it cannot key on one exact feature size.
+    """
+    b, _, h, w = x.shape
+    side_max = min(h, w)
+    shares = scale_min + (1 - scale_min) * torch.rand(b, generator=generator)
+    sides = [max(1, min(side_max, int(round(math.sqrt(float(a)) * side_max)))) for a in shares]
+    u = torch.rand(b, 2, generator=generator)
+    out = []
+    for i, side in enumerate(sides):
+        top, left = int(u[i, 0] * (h - side + 1)), int(u[i, 1] * (w - side + 1))
+        window = x[i : i + 1, :, top : top + side, left : left + side]
+        out.append(torch.nn.functional.interpolate(window, size=(size, size), mode="bilinear", align_corners=False,
+                                                   antialias=side > size))
+    return torch.cat(out)
+
+
+# Background flattening modes: "plane" removes a least-squares plane a + b*row + c*col (a linear lamp or
+# tilt gradient); "gaussian" removes that plane and then a Gaussian blur of what is left (any slowly
+# varying illumination, e.g. vignetting or a bright band).
+FLATTEN_MODES = ("none", "plane", "gaussian")
+
+
+def flatten_background(x: torch.Tensor, mode: str = "gaussian", sigma: float = 0.25) -> torch.Tensor:
+    """Remove the slowly varying background of each (B, C, H, W) image; the image's mean is added back.
+
+    `sigma` (for "gaussian") is the blur's standard deviation as a share of the shorter image side: structures
+    much smaller than that (cracks, pits, inclusions) stay, brightness changes over larger distances go.
+    The plane is fitted first because a Gaussian blur near the border cannot follow a linear ramp (the
+    padding bends it), so a pure lamp gradient is removed exactly in both modes. Deterministic: the same
+    image gives the same result at training and prediction time.
+    """
+    if mode == "none":
+        return x
+    if mode not in FLATTEN_MODES:
+        raise ValueError(f"unknown flatten mode {mode!r}; one of {FLATTEN_MODES}")
+    b, c, h, w = x.shape
+    rows = torch.linspace(-1, 1, h, dtype=x.dtype, device=x.device)
+    cols = torch.linspace(-1, 1, w, dtype=x.dtype, device=x.device)
+    basis = torch.stack([torch.ones(h, w, dtype=x.dtype, device=x.device),
+                         rows[:, None].expand(h, w), cols[None, :].expand(h, w)]).reshape(3, -1)  # (3, HW)
+    flat = x.reshape(b * c, h * w)
+    # The basis is orthogonal on the symmetric grid, so the least-squares coefficients are projections.
+    coef = flat @ basis.T / (basis * basis).sum(1)
+    mean = coef[:, :1]
+    residual = flat - coef @ basis
+    if mode == "gaussian":
+        s = max(float(sigma) * min(h, w), 1e-3)
+        radius = min(int(math.ceil(3 * s)), min(h, w) - 1)
+        t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+        kernel = torch.exp(-0.5 * (t / s) ** 2)
+        kernel = kernel / kernel.sum()
+        img = residual.reshape(b * c, 1, h, w)
+        blur = torch.nn.functional.conv2d(torch.nn.functional.pad(img, (radius, radius, 0, 0), mode="reflect"),
+                                          kernel.view(1, 1, 1, -1))
+        blur = torch.nn.functional.conv2d(torch.nn.functional.pad(blur, (0, 0, radius, radius), mode="reflect"),
+                                          kernel.view(1, 1, -1, 1))
+        residual = residual - blur.reshape(b * c, h * w)
+    return (residual + mean).reshape(b, c, h, w)
 
 
 def random_photometric(
