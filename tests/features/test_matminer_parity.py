@@ -56,3 +56,37 @@ def test_equals_matminer(name):
         reference = np.array([reference_featurizer.featurize(Composition(f)) for f in FORMULAS], dtype=float)
     assert list(ours.get_feature_names_out()) == list(reference_featurizer.feature_labels())
     np.testing.assert_allclose(ours.fit_transform(FORMULAS), reference, rtol=1e-6, atol=1e-12)
+
+
+def test_alloy_features_equal_matminer_wen_alloys():
+    from matminer.featurizers.composition import WenAlloys
+    from matminer.utils.data import MixingEnthalpy
+    from pymatgen.core import Composition
+
+    formulas = FORMULAS + ["Cu50Zr42.5Al7.5", "Fe80B20", "Zr", "Ti20Zr20Hf20Nb20Ta20"]
+    ours = features.AlloyFeatures()
+    values = ours.fit_transform(formulas)
+    labels = list(ours.get_feature_names_out())
+    reference_featurizer, mixing = WenAlloys(), MixingEnthalpy()
+    wen_labels = reference_featurizer.feature_labels()
+    shared = [label for label in labels if label in wen_labels]
+    assert len(shared) == len(labels) - 1  # all but the signed enthalpy are WenAlloys' own
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = [reference_featurizer.featurize(Composition(f)) for f in formulas]
+    for label in shared:
+        expected = np.array([row[wen_labels.index(label)] for row in reference], dtype=float)
+        np.testing.assert_allclose(values[:, labels.index(label)], expected, rtol=1e-6, atol=1e-12, err_msg=label)
+    # the signed sum 4 Σ_{i<j} c_i c_j ΔH_ij, from matminer's table of binary liquid enthalpies
+    for formula, row in zip(formulas, values):
+        items = list(Composition(formula).fractional_composition.items())
+        signed = 4 * sum(a * b * mixing.get_mixing_enthalpy(ea, eb) for k, (ea, a) in enumerate(items) for eb, b in items[:k])
+        assert row[labels.index("Mixing enthalpy signed")] == pytest.approx(signed, rel=1e-9, abs=1e-12)
+        assert row[labels.index("Mixing enthalpy")] == pytest.approx(max(1e-6, abs(signed)), rel=1e-9)
+
+
+def test_alloy_features_do_not_depend_on_how_the_formula_is_written():
+    values = features.AlloyFeatures().fit_transform(["CuZr", "Cu50Zr50", "Cu0.5Zr0.5"])
+    np.testing.assert_allclose(values[1:], np.repeat(values[:1], 2, axis=0), rtol=1e-12)
+    cu_zr = dict(zip(features.AlloyFeatures().get_feature_names_out(), values[0]))
+    assert cu_zr["Mixing enthalpy signed"] == pytest.approx(-23.0)  # Takeuchi & Inoue's ΔH(Cu-Zr) = -23 kJ/mol

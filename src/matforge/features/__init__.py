@@ -4,6 +4,7 @@ Every featurizer carries its labels (`get_feature_names_out`) and its papers (`c
 ``"magpie"`` give the same values as matminer, computed on whole columns with numpy.
 """
 
+from matforge.features._alloy import AlloyFeatures
 from matforge.features._base import CompositionFeaturizer, formulas_from
 from matforge.features._composition import (
     BandCenter,
@@ -21,6 +22,7 @@ from matforge.features._stream import featurize_chunks
 __all__ = [
     "FEATURIZERS",
     "PRESETS",
+    "AlloyFeatures",
     "BandCenter",
     "CompositionFeaturizer",
     "CompositionFeatures",

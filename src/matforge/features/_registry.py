@@ -7,6 +7,7 @@ from sklearn.base import clone
 
 from matforge.chem import Compositions
 from matforge.errors import InputError
+from matforge.features._alloy import AlloyFeatures
 from matforge.features._base import CompositionFeaturizer
 from matforge.features._composition import (
     BandCenter,
@@ -32,6 +33,7 @@ FEATURIZERS: dict[str, type[CompositionFeaturizer]] = {
     "band_center": BandCenter,
     "perovskite": PerovskiteDescriptors,
     "element_embedding": ElementEmbedding,
+    "alloy": AlloyFeatures,
 }
 """Every composition featurizer by name; the common test suite runs over this registry."""
 
@@ -43,6 +45,8 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
         return [Stoichiometry(), ElementProperty(preset="magpie"), ValenceOrbital(props=("frac",)), IonProperty()]
     if name == "magpie_extended":
         return _preset_members("magpie") + [TMetalFraction(), BandCenter(), ElementFraction()]
+    if name == "magpie_alloy":
+        return _preset_members("magpie_extended") + [AlloyFeatures()]
     if name == "element_property":
         return [ElementProperty(preset="magpie")]
     if name == "fractions":
@@ -59,6 +63,7 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
 PRESETS: dict[str, str] = {
     "magpie": "Ward et al. 2016 general-purpose set: stoichiometry, 132 Magpie statistics, valence fractions, ionic character (145)",
     "magpie_extended": "magpie + transition-metal fraction, band centre and the 118 element fractions (268)",
+    "magpie_alloy": "magpie_extended + alloy descriptors: size mismatch δ, Ω, mixing enthalpy and entropy, VEC, moduli (286)",
     "element_property": "the 132 Magpie element-property statistics only",
     "fractions": "the 118 element fractions only (H..Og)",
     "perovskite": "magpie + perovskite tolerance factors t, μ, τ (158)",
