@@ -63,7 +63,7 @@ def test_alloy_features_equal_matminer_wen_alloys():
     from matminer.utils.data import MixingEnthalpy
     from pymatgen.core import Composition
 
-    formulas = FORMULAS + ["Cu50Zr42.5Al7.5", "Fe80B20", "Zr", "Ti20Zr20Hf20Nb20Ta20"]
+    formulas = FORMULAS[::3] + ["Cu50Zr42.5Al7.5", "Fe80B20", "Zr", "Ti20Zr20Hf20Nb20Ta20"]  # WenAlloys: ~40 ms each
     ours = features.AlloyFeatures()
     values = ours.fit_transform(formulas)
     labels = list(ours.get_feature_names_out())
