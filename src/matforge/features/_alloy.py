@@ -11,9 +11,10 @@ for the whole 5,680-row table, more than a search budget. The values equal matmi
 
 Left out of matminer's set on purpose: the weight/atomic fraction strings (text), ``APE mean`` (a cluster
 packing search with no measured gain: matbench_glass ROC-AUC of extra trees 0.9588 with it, 0.9589 without),
-``Atomic weight mean`` (already Magpie's ``mean AtomicWeight``) and ``Total weight``, the mass of the formula *as written*: ``Cu50Zr50`` and ``CuZr`` get different values,
-so it encodes how a source writes formulas, not the material (on matbench_glass, formulas written in at.%
-are glasses more often than the others, and that feature scores on it).
+``Atomic weight mean`` (already Magpie's ``mean AtomicWeight``) and ``Total weight``, the mass of the formula
+*as written*: ``Cu50Zr50`` and ``CuZr`` get different values, so it encodes how a source writes formulas, not
+the material (on matbench_glass, formulas written in at.% are glasses more often than the others, and that
+feature scores on it; see docs/benchmark.md).
 """
 
 from __future__ import annotations
