@@ -103,8 +103,20 @@ def test_shap_values_of_lightgbm_add_up_to_its_prediction(tmp_path):
     assert len(table) == len(F) and {"row", "x1", "x2", "x3", "base_value"} <= set(table.columns)
 
 
-def test_shap_values_of_a_scikit_learn_forest_add_up_to_its_prediction(tmp_path):
+def _mean_forest(monkeypatch):
+    """extra_trees with the leaf mean only (the search would otherwise try the median forest first)."""
+    from dataclasses import replace
+
+    from matforge.models import _registry
+
+    spec = _registry.MODELS["extra_trees"]
+    fixed = {**spec.defaults, "leaf_statistic": "mean"}
+    monkeypatch.setitem(_registry.MODELS, "extra_trees", replace(spec, defaults=fixed, space=lambda trial: {}, regression_space=lambda trial: {"leaf_statistic": "mean"}))
+
+
+def test_shap_values_of_a_scikit_learn_forest_add_up_to_its_prediction(tmp_path, monkeypatch):
     pytest.importorskip("shap", reason="SHAP for forests needs pip install 'matforge[explain]'")
+    _mean_forest(monkeypatch)
     frame = _design_table(80).drop(columns=["phase"])
     run_dir = train(frame, "y", tmp_path / "run", budget=3, models="extra_trees", cv=2, ensemble=1)
     run, F, _ = _features(run_dir)
@@ -112,3 +124,11 @@ def test_shap_values_of_a_scikit_learn_forest_add_up_to_its_prediction(tmp_path)
     member = run.predictor.members[0]
     np.testing.assert_allclose(shap.base[0] + shap.values[:, :, 0].sum(axis=1), member[-1].predict(shap.data.to_numpy()), rtol=1e-6, atol=1e-6)
     assert shap.member == "extra_trees" and shap.space == "target units"
+
+
+def test_a_median_forest_is_not_offered_to_shap_because_its_values_would_not_add_up(tmp_path):
+    frame = _design_table(80).drop(columns=["phase"])
+    run_dir = train(frame, "y", tmp_path / "run", budget=3, max_trials=1, models="extra_trees", cv=2, ensemble=1)
+    run = load_run(run_dir)
+    assert type(run.predictor.members[0][-1]).__name__ == "MedianForestRegressor"
+    assert explain.tree_member(run.predictor, run.card["final_members"]) is None

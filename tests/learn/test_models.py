@@ -71,8 +71,11 @@ def test_every_model_has_a_citation_and_a_search_space():
 
     for spec in MODELS.values():
         assert len(spec.citation) > 20, spec.name
-        trial = optuna.trial.FixedTrial(dict(spec.defaults))
-        assert set(spec.space(trial)) == set(spec.defaults), spec.name
+        for task in spec.tasks:
+            trial = optuna.trial.FixedTrial(dict(spec.defaults))
+            regression_only = set() if spec.regression_space is None else set(spec.regression_space(trial))
+            expected = set(spec.defaults) - (regression_only if task == "classification" else set())
+            assert set(spec.sample(trial, task)) == expected, (spec.name, task)
 
 
 def test_table_features_are_one_block_and_infinite_process_values_count_as_missing():

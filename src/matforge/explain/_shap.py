@@ -49,6 +49,8 @@ def _kind(estimator) -> str | None:
     name = type(estimator).__name__
     if type(estimator).__module__.startswith("lightgbm"):
         return "lightgbm"
+    # a median forest (MedianForestRegressor) is left out: a weighted median of training targets is not a sum
+    # of per-feature path contributions, so TreeSHAP values would not add up to its prediction
     if name.startswith(_SKLEARN_TREES):
         return "sklearn"
     return None
@@ -81,7 +83,7 @@ def shap_values(predictor, F: pd.DataFrame, *, member_names: list[str] | None = 
     if found is None:
         raise InputError(
             "no tree-ensemble member in this model to compute SHAP values for",
-            hint="SHAP needs lightgbm, or random_forest/extra_trees with pip install 'matforge[explain]'",
+            hint="SHAP needs lightgbm, or random_forest/extra_trees (not median forests) with pip install 'matforge[explain]'; permutation importance works for every model",
         )  # fmt: skip
     index, name = found
     pipeline = predictor.members[index]

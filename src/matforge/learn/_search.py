@@ -122,7 +122,7 @@ def tune(
         return pred
 
     def objective(trial) -> float:
-        pred = cross_predict(spec.space(trial))
+        pred = cross_predict(spec.sample(trial, task))
         value = _score(task, y, pred, classes, sample_weight)
         if not np.isfinite(value):
             raise optuna.TrialPruned()

@@ -183,7 +183,7 @@ def explanation_section(ctx: ReportContext) -> str:
     parts.append(figure("Permutation importance", lambda: plots.importance_figure(_cached(ctx, "importance", importance)), f"How much worse the model predicts the training rows when one feature's values are shuffled (3 shuffles of {rows['permutation']} rows, for the {IMPORTANCE_FEATURES} features that a one-shuffle screen of {rows['screen']} rows ranked first). Correlated descriptors share their importance."))
     names = ctx.card.get("final_members")
     if explain.tree_member(predictor, names) is None:
-        parts.append(note("SHAP summary: the final model has no tree-ensemble member SHAP can explain exactly here (lightgbm, or random_forest/extra_trees with pip install 'matforge[explain]'); a zero-inflated target's gate + regressor has no single additive SHAP decomposition"))
+        parts.append(note("SHAP summary: the final model has no tree-ensemble member SHAP can explain exactly here (lightgbm, or random_forest/extra_trees with pip install 'matforge[explain]'); a forest that predicts the median of its leaves' targets (leaf_statistic median) or a zero-inflated target's gate + regressor has no single additive SHAP decomposition"))
     else:
         parts.append(figure("SHAP summary", lambda: plots.shap_summary_figure(explain.shap_values(predictor, _features(ctx)[0], member_names=names, max_rows=rows["shap"], seed=ctx.seed)), "TreeSHAP contributions of each feature to each prediction of the best tree-ensemble member (Lundberg et al. 2020; exact for LightGBM, Saabas path attributions for scikit-learn forests); red dots: high feature values."))
 

@@ -157,7 +157,7 @@ def tune_worker(
 
     def objective(trial) -> float:
         trial.set_user_attr("worker", worker)
-        params = spec.space(trial)
+        params = spec.sample(trial, task)
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
         for train, test in splits:
             weight = None if dataset.weights is None else dataset.weights[train]
