@@ -138,3 +138,33 @@ def test_integer_weights_fit_like_repeated_rows(regression_table):
     noisy = y + np.random.default_rng(2).normal(0, 0.1, len(y))
     for metric, value in score_predictions("regression", y, noisy, sample_weight=w).items():
         assert value == pytest.approx(score_predictions("regression", y[repeat], noisy[repeat])[metric])
+
+
+def test_small_tables_score_trials_by_the_mean_of_repeated_inner_cv():
+    import pandas as pd
+
+    from matforge.learn._automodel import SMALL_ROWS
+    from matforge.learn._pipeline import make_splits
+    from matforge.learn._search import _score, fit_pipeline, predict_with, tune
+
+    rng = np.random.default_rng(0)
+    F = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = F["a"].to_numpy() * 2 + rng.normal(0, 0.5, 60)
+    groups = np.arange(60)
+    spec = MODELS["ridge"]
+    common = dict(columns=["a", "b", "c"], categorical=[], classes=None, budget=10, seed=3, storage=None, max_trials=1)
+    tuned = tune(spec, "regression", F, y, groups, study_name="repeated", inner_repeats=3, **common)
+    scores, oof = [], []
+    for repeat in range(3):
+        pred = np.zeros(60)
+        for fit_rows, test in make_splits("regression", y, groups, 3, 3 + repeat):
+            pipeline = fit_pipeline(spec, "regression", spec.defaults, F.iloc[fit_rows], y[fit_rows], columns=["a", "b", "c"], categorical=[], seed=3, n_jobs=1)
+            pred[test] = predict_with(pipeline, "regression", F.iloc[test], None)
+        scores.append(_score("regression", y, pred, None))
+        oof.append(pred)
+    assert tuned.score == pytest.approx(np.mean(scores))
+    np.testing.assert_allclose(tuned.oof, np.mean(oof, axis=0))
+    once = tune(spec, "regression", F, y, groups, study_name="once", inner_repeats=1, **common)
+    assert once.score == pytest.approx(scores[0]) and once.score != pytest.approx(tuned.score)
+    model = AutoModel()
+    assert model._inner_repeats(SMALL_ROWS) == 3 and model._inner_repeats(SMALL_ROWS + 1) == 1

@@ -92,6 +92,7 @@ def tune(
     storage: str | None,
     study_name: str,
     inner_folds: int = 3,
+    inner_repeats: int = 1,
     max_trials: int = 40,
     n_jobs: int = 1,
     sampler_seed: int | None = None,
@@ -103,27 +104,36 @@ def tune(
     The study lives in `storage` (SQLite in the run folder) under `study_name`, so an interrupted search
     resumes with its finished trials. `sampler_seed` (default `seed`) seeds the TPE sampler alone: processes
     sharing one study pass different ones so that they do not propose the same configurations.
-    `sample_weight` weights both the fits and the inner-CV score.
+    `sample_weight` weights both the fits and the inner-CV score. With `inner_repeats` > 1 the inner CV is
+    repeated on reshuffled folds and a trial's score is the mean over the repeats: on a few hundred rows one
+    split's score is noisier than the differences between configurations, and the search then picks noise.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric, direction = selection_metric(task)
-    splits = make_splits(task, y, groups, inner_folds, seed)
+    # repeat r reshuffles the inner folds (seed + r); repeat 0 is the plain inner CV
+    split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
     start = time.monotonic()
     best: dict = {}
 
-    def cross_predict(params: dict) -> np.ndarray:
-        pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
-        for train, test in splits:
-            weight = None if sample_weight is None else sample_weight[train]
-            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
-            pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
-        return pred
+    def cross_predict(params: dict) -> list[np.ndarray]:
+        """Out-of-fold predictions of every training row, one array per repeat."""
+        repeats = []
+        for splits in split_sets:
+            pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
+            for train, test in splits:
+                weight = None if sample_weight is None else sample_weight[train]
+                pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
+                pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
+            repeats.append(pred)
+        return repeats
 
     def objective(trial) -> float:
-        pred = cross_predict(spec.sample(trial, task))
-        value = _score(task, y, pred, classes, sample_weight)
+        repeats = cross_predict(spec.sample(trial, task))
+        # the mean of the repeats' scores; ensemble selection gets each row's mean out-of-fold prediction
+        value = float(np.mean([_score(task, y, pred, classes, sample_weight) for pred in repeats]))
+        pred = np.mean(repeats, axis=0)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
         # keep the best trial's out-of-fold predictions: ensemble selection and calibration reuse them

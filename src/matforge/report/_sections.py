@@ -116,6 +116,10 @@ def data_section(ctx: ReportContext) -> str:
 
 
 # ------------------------------------------------------------------------------------------ model selection
+def _repeated(repeats) -> str:
+    return f", repeated {int(repeats)} times on reshuffled folds" if repeats and int(repeats) > 1 else ""
+
+
 def selection_section(ctx: ReportContext) -> str:
     from matforge.learn._pipeline import selection_metric
     from matforge.report._plots import leaderboard_figure
@@ -123,7 +127,7 @@ def selection_section(ctx: ReportContext) -> str:
     metric = selection_metric(ctx.task)[0]
     shown = ctx.board.copy()
     text = (
-        f"<p>{len(shown)} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV) and scored on "
+        f"<p>{len(shown)} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV{_repeated(ctx.metrics['protocol'].get('inner_repeats', 1))}) and scored on "
         f"the outer folds of {esc(ctx.metrics['protocol']['name'])} cross-validation; the final model is <b>{esc(ctx.metrics['best_model'])}</b>, "
         f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.</p>"
     )  # fmt: skip
