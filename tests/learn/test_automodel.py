@@ -44,7 +44,8 @@ def test_nested_cv_never_fits_on_a_test_fold(regression_table, spy_model):
     table = regression_table.assign(row_id=np.arange(len(regression_table)))
     model = AutoModel(models=spy_model, budget=5, cv=4, inner_cv=3, ensemble=1, max_trials=1, seed=0, formula_cols=["formula"], numeric_cols=["row_id"], categorical_cols=[])
     model.fit(table[["formula", "row_id"]], table["hardness"])
-    fits_per_stage = 3 + 1  # inner folds of the default trial + the refit of the chosen configuration
+    # inner folds of the default trial (the inner CV is repeated on small tables) + the refit of the chosen configuration
+    fits_per_stage = 3 * model._inner_repeats(len(table)) + 1
     assert len(SEEN) == fits_per_stage * (len(model.splits_) + 1)
     for k, (train_rows, test_rows) in enumerate(model.splits_):
         for seen in SEEN[k * fits_per_stage : (k + 1) * fits_per_stage]:
