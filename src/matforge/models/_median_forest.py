@@ -56,8 +56,6 @@ class MedianForestRegressor(RegressorMixin, BaseEstimator):
 
         if self.kind not in ("extra_trees", "random_forest"):
             raise ValueError(f"kind must be 'extra_trees' or 'random_forest', not {self.kind!r}")
-        if not 0.0 < self.quantile < 1.0:
-            raise ValueError(f"quantile must lie in (0, 1), not {self.quantile}")
         cls = ExtraTreesRegressor if self.kind == "extra_trees" else RandomForestRegressor
         self.forest_ = cls(
             n_estimators=self.n_estimators, max_features=self.max_features, min_samples_leaf=self.min_samples_leaf,
@@ -100,6 +98,8 @@ class MedianForestRegressor(RegressorMixin, BaseEstimator):
     def predict_quantiles(self, X, quantile: float) -> np.ndarray:
         """Any conditional quantile in (0, 1) from the same fitted forest (e.g. 0.05 and 0.95 for a 90 % band)."""
         check_is_fitted(self, "forest_")
+        if not 0.0 < quantile < 1.0:
+            raise ValueError(f"quantile must lie in (0, 1), not {quantile}")
         train, offsets = self._train_leaf_weights()
         train_t = train.T.tocsr()
         leaves = self.forest_.apply(X)
