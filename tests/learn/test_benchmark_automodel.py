@@ -24,9 +24,9 @@ def test_select_ensemble_weights_complementary_members():
     good = Tuned("a", {}, 0.8, 1, 0.0, y + noise)
     mirror = Tuned("b", {}, 0.8, 1, 0.0, y - noise)  # errors cancel with a's
     bad = Tuned("c", {}, 5.0, 1, 0.0, y + 5)
-    members = select_ensemble("regression", y, [good, mirror, bad], None)
+    members = [t.model for t in select_ensemble("regression", y, [good, mirror, bad], None)]
     assert set(members) == {"a", "b"} and members.count("a") == members.count("b")
-    assert select_ensemble("regression", y, [good], None) == ["a"]
+    assert select_ensemble("regression", y, [good], None) == [good]
 
 
 def test_search_only_mode_skips_outer_loop_and_predicts():

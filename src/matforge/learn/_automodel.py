@@ -39,7 +39,7 @@ class AutoModel(BaseEstimator):
 
     Protocol (nested cross-validation): the rows are split into `cv` outer folds, grouped by composition so
     the same material is never on both sides. Inside each outer training part, every candidate algorithm is
-    tuned by Optuna with `inner_cv`-fold grouped CV, the best `ensemble` configurations are averaged, and
+    tuned by Optuna with `inner_cv`-fold grouped CV, the best configurations are averaged (ensemble selection), and
     that procedure predicts the outer test fold. The reported scores are those out-of-fold predictions; the
     test fold never reaches featurizer fitting, selection or tuning. Finally the same procedure runs on all
     rows to give the model that is saved.
@@ -51,7 +51,9 @@ class AutoModel(BaseEstimator):
     budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
     cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows the inner CV is
         repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
-    ensemble : number of top configurations averaged (1 = the single best).
+    ensemble : size of the pool that greedy ensemble selection draws from (1 = the single best): the best
+        configurations of the top `ensemble` models and, up to 50,000 rows, each of those models' next-best
+        `ensemble` - 1 configurations of its search (see `_kept_trials`).
     preset : composition feature preset (see `matforge.features.PRESETS`).
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
@@ -157,6 +159,7 @@ class AutoModel(BaseEstimator):
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
                 study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
                 inner_repeats=self._inner_repeats(len(y)), max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
+                keep=self._kept_trials(len(y)),
             )  # fmt: skip
             tuned.append(result)
             if np.isfinite(result.score):
@@ -169,11 +172,27 @@ class AutoModel(BaseEstimator):
         ranked = sorted([t for t in tuned if t.model in fitted], key=lambda t: t.score, reverse=direction == "maximize")
         if not ranked:
             raise InputError("every model failed to fit this data", hint="Check the data for constant or empty columns")
-        # members: greedy ensemble selection on the inner-CV predictions of the top `ensemble` models (names
-        # repeat for weight); with ensemble=1 just the best
+        # members: greedy ensemble selection on the inner-CV predictions of the top `ensemble` models and of their
+        # next-best configurations (picks repeat for weight); with ensemble=1 just the best
         top = ranked[: max(1, self.ensemble)]
-        members = select_ensemble(self.task_, y, top, self.classes_, sample_weight=weights) if len(top) > 1 else [top[0].model]
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": members}
+        pool = top + [alternative for t in top for alternative in t.alternatives]
+        picks = select_ensemble(self.task_, y, pool, self.classes_, sample_weight=weights) if len(pool) > 1 else [top[0]]
+        pipelines = {id(t): fitted[t.model] for t in top}
+        for t in picks:
+            if id(t) not in pipelines:  # a model's next-best configuration: fitted only once picked
+                pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=self._columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
+        return {
+            "tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": [t.model for t in picks],
+            "member_pipelines": [pipelines[id(t)] for t in picks], "member_oofs": [t.oof for t in picks],
+            "member_params": _distinct_configurations(picks),
+        }  # fmt: skip
+
+    def _kept_trials(self, n_rows: int) -> int:
+        """How many of each search's best configurations are ensemble candidates: `ensemble`, or only the best
+        above `LARGE_ROWS` rows, where each extra member is one more fit on all rows (the attention model's
+        take minutes). Averaging a model's next-best configurations cuts the noise of picking one by inner CV
+        (MatBench steels, docs/benchmark.md)."""
+        return 1 if n_rows > LARGE_ROWS else max(1, self.ensemble)
 
     def _inner_folds(self, n_rows: int) -> int:
         """Inner CV folds of a stage: `inner_cv`, at most 2 above 50,000 rows, where each fit is dear and half
@@ -209,7 +228,11 @@ class AutoModel(BaseEstimator):
         """One outer fold: the whole selection procedure on the training part, predictions for the test part."""
         stage = self._stage(f"fold{k}", F.iloc[train], y[train], groups[train], deadline, storage, progress, None if weights is None else weights[train])
         outputs = {m: predict_with(p, self.task_, F.iloc[test], self.classes_) for m, p in stage["fitted"].items()}
-        member_out = [outputs[m] for m in stage["members"]]
+        by_pipeline = {id(p): out for p, out in zip(stage["fitted"].values(), outputs.values())}
+        for p in stage["member_pipelines"]:
+            if id(p) not in by_pipeline:
+                by_pipeline[id(p)] = predict_with(p, self.task_, F.iloc[test], self.classes_)
+        member_out = [by_pipeline[id(p)] for p in stage["member_pipelines"]]
         return {
             "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
             "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": stage["members"],
@@ -353,7 +376,8 @@ class AutoModel(BaseEstimator):
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
         self.final_tuned_ = [t.summary() for t in final["tuned"]]
-        members = [final["fitted"][m] for m in final["members"]]
+        self.final_configurations_ = final["member_params"]
+        members = final["member_pipelines"]
         distinct = list(dict.fromkeys(final["members"]))
         self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{final['members'].count(m)}" for m in distinct) + ")"
         intervals = probability = None
@@ -379,8 +403,7 @@ class AutoModel(BaseEstimator):
 
     def _inner_oof(self, final: dict, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Averaged inner-CV predictions of the final members, their spread, and the inner fold of each row."""
-        by_name = {t.model: t for t in final["tuned"]}
-        outputs = [by_name[m].oof for m in final["members"] if by_name[m].oof is not None]
+        outputs = [oof for oof in final["member_oofs"] if oof is not None]
         if not outputs:  # resumed study without stored predictions: score nothing rather than guess
             outputs = [np.full(len(y), np.nan) if self.task_ == "regression" else np.full((len(y), len(self.classes_)), 1.0 / len(self.classes_))]
         fold_of = np.full(len(y), -1)
@@ -426,6 +449,19 @@ class AutoModel(BaseEstimator):
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""
         return self.predictor_.predict_table(X)
+
+
+def _distinct_configurations(picks: list) -> list[dict]:
+    """The ensemble's distinct configurations (model, parameters, inner-CV score) with how often each was picked."""
+    out: list[dict] = []
+    for t in picks:
+        for entry in out:
+            if entry["model"] == t.model and entry["params"] == t.params:
+                entry["weight"] += 1
+                break
+        else:
+            out.append({"model": t.model, "params": t.params, "inner_score": t.score, "weight": 1})
+    return out
 
 
 def _fold_task(part: tuple, *, model: AutoModel, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seconds: float, storage, weights=None) -> dict:

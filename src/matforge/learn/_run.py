@@ -115,6 +115,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "best_model": model.best_model_,
         "final_members": [m for m in model.leaderboard_.loc[model.leaderboard_["in_final_model"], "model"]],
         "final_tuning": model.final_tuned_,
+        "final_configurations": model.final_configurations_,
         "seed": int(model.seed),
         "data": {"source": dataset.source, "sha256": data_hash(dataset.frame, dataset.y), **dataset.describe()},
         "metrics": metrics["cv"],

@@ -23,7 +23,9 @@ __all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble"]
 @dataclass
 class Tuned:
     """A model's best configuration; ``oof`` holds its inner-CV predictions on the training rows (None when the
-    best trial came from a resumed study and was not recomputed)."""
+    best trial came from a resumed study and was not recomputed). ``alternatives`` are the next-best distinct
+    configurations of the same search with their inner-CV predictions (best first; empty unless `tune` was
+    asked to keep them), candidates for ensemble selection."""
 
     model: str
     params: dict
@@ -31,6 +33,7 @@ class Tuned:
     n_trials: int
     seconds: float
     oof: np.ndarray | None = field(default=None, repr=False, compare=False)
+    alternatives: list["Tuned"] = field(default_factory=list, repr=False, compare=False)
 
     def summary(self) -> dict:
         """The JSON-safe part (for the model card)."""
@@ -97,6 +100,7 @@ def tune(
     n_jobs: int = 1,
     sampler_seed: int | None = None,
     sample_weight: np.ndarray | None = None,
+    keep: int = 1,
 ) -> Tuned:
     """Search `spec`'s space by inner grouped CV on (F, y), within `budget` seconds.
 
@@ -107,6 +111,8 @@ def tune(
     `sample_weight` weights both the fits and the inner-CV score. With `inner_repeats` > 1 the inner CV is
     repeated on reshuffled folds and a trial's score is the mean over the repeats: on a few hundred rows one
     split's score is noisier than the differences between configurations, and the search then picks noise.
+    With `keep` > 1 the inner-CV predictions of the best `keep` trials are kept, and the next-best distinct
+    configurations come back as the result's ``alternatives``.
     """
     import optuna
 
@@ -115,7 +121,7 @@ def tune(
     # repeat r reshuffles the inner folds (seed + r); repeat 0 is the plain inner CV
     split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
     start = time.monotonic()
-    best: dict = {}
+    kept: dict[int, tuple[float, np.ndarray]] = {}  # trial number -> (score, out-of-fold predictions), the best `keep`
 
     def cross_predict(params: dict) -> list[np.ndarray]:
         """Out-of-fold predictions of every training row, one array per repeat."""
@@ -136,9 +142,10 @@ def tune(
         pred = np.mean(repeats, axis=0)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
-        # keep the best trial's out-of-fold predictions: ensemble selection and calibration reuse them
-        if not best or (value < best["value"] if direction == "minimize" else value > best["value"]):
-            best.update(value=value, number=trial.number, oof=pred)
+        # keep the best trials' out-of-fold predictions: ensemble selection and calibration reuse them
+        kept[trial.number] = (value, pred)
+        for number in sorted(kept, key=lambda n: kept[n][0], reverse=direction == "maximize")[max(1, keep):]:
+            del kept[number]
         return value
 
     study = optuna.create_study(
@@ -160,21 +167,29 @@ def tune(
         return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)
     chosen = study.best_trial
     params = {**spec.defaults, **chosen.params}
-    oof = best["oof"] if best.get("number") == chosen.number else None
-    return Tuned(spec.name, params, float(chosen.value), len(complete), time.monotonic() - start, oof)
+    seconds = time.monotonic() - start
+    oof = kept[chosen.number][1] if chosen.number in kept else None
+    alternatives, seen = [], [params]
+    for trial in sorted((t for t in complete if t.number in kept and t.number != chosen.number), key=lambda t: t.value, reverse=direction == "maximize"):
+        other = {**spec.defaults, **trial.params}
+        if other not in seen:  # a search may propose one configuration twice (tiny or categorical spaces)
+            seen.append(other)
+            alternatives.append(Tuned(spec.name, other, float(trial.value), len(complete), seconds, kept[trial.number][1]))
+    return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives)
 
 
-def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20, sample_weight: np.ndarray | None = None) -> list[str]:
+def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20, sample_weight: np.ndarray | None = None) -> list[Tuned]:
     """Greedy ensemble selection with replacement (Caruana et al., ICML 2004) on inner-CV predictions.
 
-    Starting from the best candidate, each round adds the candidate (possibly again) whose inclusion makes the
-    averaged out-of-fold predictions score best; it stops when no addition helps. The returned names, with
-    repeats, are the members of an equally-weighted average, i.e. integer weights. Only training rows are used.
+    Starting from the first (best) candidate, each round adds the candidate (possibly again) whose inclusion
+    makes the averaged out-of-fold predictions score best; it stops when no addition helps. The returned
+    candidates, with repeats, are the members of an equally-weighted average, i.e. integer weights. Candidates
+    may be several configurations of one model (a search's ``alternatives``). Only training rows are used.
     """
     _, direction = selection_metric(task)
     usable = [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
     if len(usable) < 2:
-        return [candidates[0].model]
+        return [candidates[0]]
     better = (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
     chosen = [usable[0]]
     total = usable[0].oof.astype(float).copy()
@@ -187,4 +202,4 @@ def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, 
         chosen.append(usable[i])
         total += usable[i].oof
         current = value
-    return [t.model for t in chosen]
+    return chosen
