@@ -172,3 +172,51 @@ def test_zero_inflated_gate_is_fitted_once_per_data_and_labels():
     np.testing.assert_array_equal(again.predict(X), first.predict(X))
     other = ZeroInflatedRegressor(LinearRegression()).fit(X, np.where(X[:, 1] > 0, 1.0, 0.0))  # other labels
     assert other.classifier_ is not first.classifier_
+
+
+def test_search_keeps_the_next_best_distinct_configurations_with_their_predictions():
+    from matforge.learn._pipeline import make_splits
+    from matforge.learn._search import _score, fit_pipeline, predict_with, tune
+    from matforge.models import MODELS
+
+    rng = np.random.default_rng(0)
+    F = pd.DataFrame(rng.normal(size=(90, 3)), columns=["a", "b", "c"])
+    y = F["a"].to_numpy() * 2 + rng.normal(0, 0.5, 90)
+    spec = MODELS["knn"]
+    common = dict(columns=["a", "b", "c"], categorical=[], classes=None, budget=60, seed=0, storage=None, max_trials=8, study_name="keep")
+    tuned = tune(spec, "regression", F, y, np.arange(90), keep=4, **common)
+    assert 1 <= len(tuned.alternatives) <= 3
+    configurations = [tuned.params] + [t.params for t in tuned.alternatives]
+    assert all(a != b for i, a in enumerate(configurations) for b in configurations[i + 1 :])  # distinct
+    scores = [tuned.score] + [t.score for t in tuned.alternatives]
+    assert scores == sorted(scores)  # MAE: best first
+    for t in tuned.alternatives:  # each alternative's predictions are its own inner CV, refitted here
+        pred = np.zeros(90)
+        for train, test in make_splits("regression", y, np.arange(90), 3, 0):
+            pred[test] = predict_with(fit_pipeline(spec, "regression", t.params, F.iloc[train], y[train], columns=["a", "b", "c"], categorical=[], seed=0, n_jobs=1), "regression", F.iloc[test], None)
+        np.testing.assert_allclose(t.oof, pred)
+        assert t.score == pytest.approx(_score("regression", y, pred, None))
+    assert tune(spec, "regression", F, y, np.arange(90), keep=1, **common).alternatives == []
+
+
+def _deep_param(pipeline, name):
+    """A hyper-parameter of the estimator inside a pipeline, through any wrappers (target scaling, clipping)."""
+    return next(v for k, v in pipeline.get_params(deep=True).items() if k.endswith("__" + name))
+
+
+def test_final_ensemble_may_average_several_configurations_of_one_model():
+    frame, y = _alloys(120)
+    y = y + np.random.default_rng(1).normal(0, 1.0, 120)  # noisy: errors of differently regularised fits partly cancel
+    model = AutoModel(models=["ridge"], budget=300, max_trials=10, evaluate=False, ensemble=4, seed=0).fit(frame, y)
+    configurations = model.final_configurations_
+    members = model.predictor_.members
+    assert model.best_model_ == "ridge" and len(configurations) >= 2
+    assert sum(c["weight"] for c in configurations) == len(members)
+    for c in configurations:  # every distinct configuration is its own fitted pipeline, in the members as often as picked
+        fitted = [m for m in members if _deep_param(m, "alpha") == pytest.approx(c["params"]["alpha"])]
+        assert len(fitted) == c["weight"] and len({id(m) for m in fitted}) == 1
+    F = model.featurizer_.transform(frame.head(7))
+    np.testing.assert_allclose(model.predict(frame.head(7)), np.mean([m.predict(F) for m in members], axis=0))
+    single = AutoModel(models=["ridge"], budget=300, max_trials=10, evaluate=False, ensemble=1, seed=0).fit(frame, y)
+    assert len(single.final_configurations_) == 1 and single._kept_trials(100) == 1
+    assert model._kept_trials(50_000) == 4 and model._kept_trials(50_001) == 1

@@ -57,3 +57,21 @@ def test_cli_report_rerenders(runs, tmp_path):
     assert main(["report", str(run)]) == 0
     assert (run / "report.html").stat().st_size > 50_000
     assert main(["report", str(tmp_path / "nowhere")]) == 2
+
+
+def test_provenance_names_each_member_with_its_weight_and_configurations(runs):
+    import json
+
+    from matforge.report._sections import members_text
+
+    card = {"final_members": ["extra_trees", "lightgbm"], "final_configurations": [
+        {"model": "extra_trees", "params": {"min_samples_leaf": 2}, "inner_score": 70.0, "weight": 2},
+        {"model": "lightgbm", "params": {}, "inner_score": 71.0, "weight": 1},
+        {"model": "extra_trees", "params": {"min_samples_leaf": 1}, "inner_score": 72.0, "weight": 1},
+    ]}  # fmt: skip
+    assert members_text(card) == "extra_trees ×3 (2 configurations), lightgbm ×1"
+    assert members_text({"final_members": ["knn"]}) == "knn"  # a card written before configurations were recorded
+    for path in runs.values():
+        card = json.loads((path / "model" / "card.json").read_text())
+        assert sum(c["weight"] for c in card["final_configurations"]) >= len(card["final_members"])
+        assert members_text(card) in (path / "report.html").read_text()

@@ -248,11 +248,25 @@ def uncertainty_section(ctx: ReportContext) -> str:
 
 
 # --------------------------------------------------------------------------------------------- provenance
+def members_text(card: dict) -> str:
+    """The final ensemble in words: each model with its weight (times picked) and, when ensemble selection
+    averaged several of its configurations, how many (the parameters are in the card's final_configurations)."""
+    configurations = card.get("final_configurations")
+    if not configurations:  # runs saved before configurations were recorded
+        return ", ".join(card.get("final_members", []))
+    by_model: dict[str, list[int]] = {}
+    for c in configurations:
+        weight_count = by_model.setdefault(c["model"], [0, 0])
+        weight_count[0] += c["weight"]
+        weight_count[1] += 1
+    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") for m, (w, n) in by_model.items())
+
+
 def provenance_section(ctx: ReportContext) -> str:
     card = ctx.card
     facts = [
         ("target", card.get("target")), ("task", card.get("task")), ("final model", card.get("best_model")),
-        ("ensemble members", ", ".join(card.get("final_members", []))), ("feature preset", card.get("feature_preset")),
+        ("ensemble members", members_text(card)), ("feature preset", card.get("feature_preset")),
         ("number of features", len(card.get("features", []))), ("training data sha256", card.get("data", {}).get("sha256")),
         ("seed", card.get("seed")), ("command", card.get("command") or "Python API"),
         ("versions", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items())),
