@@ -33,7 +33,7 @@ class Tuned:
     n_trials: int
     seconds: float
     oof: np.ndarray | None = field(default=None, repr=False, compare=False)
-    alternatives: list["Tuned"] = field(default_factory=list, repr=False, compare=False)
+    alternatives: list[Tuned] = field(default_factory=list, repr=False, compare=False)
 
     def summary(self) -> dict:
         """The JSON-safe part (for the model card)."""
