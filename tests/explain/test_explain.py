@@ -132,3 +132,18 @@ def test_a_median_forest_is_not_offered_to_shap_because_its_values_would_not_add
     run = load_run(run_dir)
     assert type(run.predictor.members[0][-1]).__name__ == "MedianForestRegressor"
     assert explain.tree_member(run.predictor, run.card["final_members"]) is None
+
+
+def test_shap_member_is_named_by_the_predictors_own_member_list():
+    from lightgbm import LGBMRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import Pipeline
+
+    from matforge.learn._predictor import Predictor
+
+    ridge, boosted = Pipeline([("model", Ridge())]), Pipeline([("model", LGBMRegressor())])
+    # ensemble selection picked ridge twice (weight 2) and LightGBM once; the card lists distinct names by rank
+    predictor = Predictor(members=[ridge, ridge, boosted], member_names=["ridge", "ridge", "lightgbm"])
+    assert explain.tree_member(predictor, ["lightgbm", "ridge"]) == (2, "lightgbm")
+    saved_before = Predictor(members=[boosted, ridge])  # a predictor saved before it kept the names
+    assert explain.tree_member(saved_before, ["lightgbm", "ridge"]) == (0, "lightgbm")

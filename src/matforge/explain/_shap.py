@@ -58,10 +58,12 @@ def _kind(estimator) -> str | None:
 
 def tree_member(predictor, names: list[str] | None = None) -> tuple[int, str] | None:
     """Position and name of the member SHAP explains: the best-ranked LightGBM member, else the best-ranked
-    scikit-learn tree ensemble when `shap` is installed; None when there is neither."""
+    scikit-learn tree ensemble when `shap` is installed; None when there is neither. The name is the
+    predictor's own record of its members' models; `names` serves predictors saved before it kept one."""
     import importlib.util
 
     has_shap = importlib.util.find_spec("shap") is not None
+    names = getattr(predictor, "member_names", None) or names
     kinds = [_kind(member.named_steps["model"]) for member in predictor.members]
     # LightGBM first: its own TreeSHAP is fast; deep scikit-learn forests take far longer per row
     for wanted in ("lightgbm", "sklearn"):

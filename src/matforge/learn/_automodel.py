@@ -396,7 +396,7 @@ class AutoModel(BaseEstimator):
         self.predictor_ = Predictor(
             featurizer=self.featurizer_, members=members, task=self.task_, classes=self.classes_, intervals=intervals,
             probability=probability, domain=domain, domain_columns=domain_cols, target=str(y.name or "target"),
-            decision_threshold=self.decision_threshold_,
+            decision_threshold=self.decision_threshold_, member_names=list(final["members"]),
         )  # fmt: skip
         self.fit_seconds_ = time.monotonic() - start_time
         return self

@@ -24,9 +24,10 @@ class Predictor(BaseEstimator):
     Attributes are set by `AutoModel`; `predict_table` returns predictions, uncertainty and the in-domain flag.
     """
 
-    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None):
+    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None, member_names=None):
         self.featurizer = featurizer
         self.members = members
+        self.member_names = member_names  # the model name of each member (parallel to `members`, repeats included)
         self.task = task
         self.classes = classes
         self.intervals = intervals
