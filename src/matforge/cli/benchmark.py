@@ -23,7 +23,7 @@ def matbench(
     budget: Annotated[float, typer.Option("--budget", help="Wall-clock seconds of model search per fold.")] = 60.0,
     trials: Annotated[int, typer.Option("--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget).")] = 40,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated model names (default: the library's default set).")] = None,
-    ensemble: Annotated[int, typer.Option("--ensemble", help="At most N configurations in the ensemble.")] = 5,
+    ensemble: Annotated[int, typer.Option("--ensemble", help="Ensemble selection draws from the top N models and each one's N best configurations (1: single best).")] = 5,
     preset: Annotated[str, typer.Option("--preset", help="Composition feature preset (one for every task; see PRESETS).")] = "magpie_extended",
     seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
