@@ -181,11 +181,8 @@ class AutoModel(BaseEstimator):
         for t in picks:
             if id(t) not in pipelines:  # a model's next-best configuration: fitted only once picked
                 pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=self._columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
-        return {
-            "tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "members": [t.model for t in picks],
-            "member_pipelines": [pipelines[id(t)] for t in picks], "member_oofs": [t.oof for t in picks],
-            "member_params": _distinct_configurations(picks),
-        }  # fmt: skip
+        # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks]}
 
     def _kept_trials(self, n_rows: int) -> int:
         """How many of each search's best configurations are ensemble candidates: `ensemble`, or only the best
@@ -235,7 +232,7 @@ class AutoModel(BaseEstimator):
         member_out = [by_pipeline[id(p)] for p in stage["member_pipelines"]]
         return {
             "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
-            "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": stage["members"],
+            "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": [t.model for t in stage["picks"]],
         }  # fmt: skip
 
     @staticmethod
@@ -376,10 +373,10 @@ class AutoModel(BaseEstimator):
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
         self.final_tuned_ = [t.summary() for t in final["tuned"]]
-        self.final_configurations_ = final["member_params"]
-        members = final["member_pipelines"]
-        distinct = list(dict.fromkeys(final["members"]))
-        self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{final['members'].count(m)}" for m in distinct) + ")"
+        self.final_configurations_ = _distinct_configurations(final["picks"])
+        members, names = final["member_pipelines"], [t.model for t in final["picks"]]
+        distinct = list(dict.fromkeys(names))
+        self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{names.count(m)}" for m in distinct) + ")"
         intervals = probability = None
         if self.task_ == "regression":
             intervals = IntervalCalibrator(level=0.9).fit(y_values - oof, spread, fold_of)
@@ -396,14 +393,14 @@ class AutoModel(BaseEstimator):
         self.predictor_ = Predictor(
             featurizer=self.featurizer_, members=members, task=self.task_, classes=self.classes_, intervals=intervals,
             probability=probability, domain=domain, domain_columns=domain_cols, target=str(y.name or "target"),
-            decision_threshold=self.decision_threshold_, member_names=list(final["members"]),
+            decision_threshold=self.decision_threshold_, member_names=names,
         )  # fmt: skip
         self.fit_seconds_ = time.monotonic() - start_time
         return self
 
     def _inner_oof(self, final: dict, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Averaged inner-CV predictions of the final members, their spread, and the inner fold of each row."""
-        outputs = [oof for oof in final["member_oofs"] if oof is not None]
+        outputs = [t.oof for t in final["picks"] if t.oof is not None]
         if not outputs:  # resumed study without stored predictions: score nothing rather than guess
             outputs = [np.full(len(y), np.nan) if self.task_ == "regression" else np.full((len(y), len(self.classes_)), 1.0 / len(self.classes_))]
         fold_of = np.full(len(y), -1)
@@ -423,7 +420,7 @@ class AutoModel(BaseEstimator):
 
     def _leaderboard(self, scores: dict, seconds: dict, final: dict) -> pd.DataFrame:
         rows = []
-        chosen_final = set(final["members"])
+        chosen_final = {t.model for t in final["picks"]}
         for model in self.model_names_:
             row = {"model": model}
             for metric in METRICS[self.task_]:
