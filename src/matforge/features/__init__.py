@@ -16,6 +16,7 @@ from matforge.features._composition import (
     ValenceOrbital,
 )
 from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
+from matforge.features._ranked import RankedFractions
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
 from matforge.features._stream import featurize_chunks
 
@@ -30,6 +31,7 @@ __all__ = [
     "ElementProperty",
     "IonProperty",
     "PerovskiteDescriptors",
+    "RankedFractions",
     "Stoichiometry",
     "TMetalFraction",
     "ValenceOrbital",

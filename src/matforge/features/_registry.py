@@ -20,6 +20,7 @@ from matforge.features._composition import (
 )
 from matforge.features._embeddings import ElementEmbedding
 from matforge.features._perovskite import PerovskiteDescriptors
+from matforge.features._ranked import RankedFractions
 
 __all__ = ["FEATURIZERS", "PRESETS", "CompositionFeatures", "make_featurizer", "featurize"]
 
@@ -34,6 +35,7 @@ FEATURIZERS: dict[str, type[CompositionFeaturizer]] = {
     "perovskite": PerovskiteDescriptors,
     "element_embedding": ElementEmbedding,
     "alloy": AlloyFeatures,
+    "ranked_fractions": RankedFractions,
 }
 """Every composition featurizer by name; the common test suite runs over this registry."""
 
@@ -45,6 +47,10 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
         return [Stoichiometry(), ElementProperty(preset="magpie"), ValenceOrbital(props=("frac",)), IonProperty()]
     if name == "magpie_extended":
         return _preset_members("magpie") + [TMetalFraction(), BandCenter(), ElementFraction()]
+    if name == "magpie_ranked":
+        # the ranked fractions place a composition in its simplex in axes shared by every system (_ranked.py);
+        # a new name rather than a changed magpie_extended, so that saved run folders keep their columns
+        return _preset_members("magpie_extended") + [RankedFractions()]
     if name == "magpie_alloy":
         return _preset_members("magpie_extended") + [AlloyFeatures()]
     if name == "element_property":
@@ -62,7 +68,8 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
 
 PRESETS: dict[str, str] = {
     "magpie": "Ward et al. 2016 general-purpose set: stoichiometry, 132 Magpie statistics, valence fractions, ionic character (145)",
-    "magpie_extended": "magpie + transition-metal fraction, band centre and the 118 element fractions (268)",
+    "magpie_extended": "magpie + transition-metal fraction, band centre and the 118 element fractions (265)",
+    "magpie_ranked": "magpie_extended + 17 fractions of the elements ranked by size, electronegativity, melting point, ... (282)",
     "magpie_alloy": "magpie_extended + alloy descriptors: size mismatch δ, Ω, mixing enthalpy and entropy, VEC, moduli (286)",
     "element_property": "the 132 Magpie element-property statistics only",
     "fractions": "the 118 element fractions only (H..Og)",
