@@ -56,7 +56,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "task": task,
         "target": dataset.target,
         "n_samples": int(len(dataset.y)),
-        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model.inner_cv, "inner_repeats": model._inner_repeats(len(dataset.y)), "seed": int(model.seed)},
+        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model._inner_folds(len(dataset.y)), "inner_repeats": model._inner_repeats(len(dataset.y)), "seed": int(model.seed)},
         "best_model": model.best_model_,
         "cv": {m: {"mean": v["mean"], "std": v["std"]} for m, v in model.cv_scores_.items()},
         "cv_folds": {m: v["folds"] for m, v in model.cv_scores_.items()},
