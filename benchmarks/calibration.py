@@ -48,7 +48,7 @@ def measure(name: str, data_dir: Path, budget: float, seed: int, cv: int, work: 
     half = np.abs(oof["y_true"] - oof["y_pred"])
     return {
         "data": str(data_dir / relative), "target": target, "unit": unit, "rows": int(metrics["n_samples"]),
-        "budget_seconds": budget, "train_wall_seconds": round(wall, 1), "best_model": metrics["best_model"],
+        "budget_seconds": budget, "train_wall_seconds": round(wall, 1), "best_model": metrics["best_model"], "protocol": metrics["protocol"],
         "cv_mae": metrics["cv"]["mae"]["mean"], "coverage_90": float(at90["conformal"]),
         "coverage_90_gaussian_reading": float(at90["gaussian"]),
         "cv_coverage_90_from_metrics": metrics["uncertainty"]["cv_coverage"],
@@ -87,7 +87,7 @@ def main() -> None:
     payload = {
         "benchmark": "calibration of 90 % prediction intervals on out-of-fold targets",
         "protocol": {
-            "cv": f"nested grouped {args.cv}-fold CV (matforge.learn.train, inner 3 folds, ensemble of the top 3)", "folds": args.cv,
+            "cv": f"nested grouped {args.cv}-fold CV (matforge.learn.train; inner folds and repeats per task under results.*.protocol; greedy ensemble selection)", "folds": args.cv,
             "models": args.models, "budget_seconds": budgets,
             "seed": args.seed, "coverage": "cross-conformal: quantiles of |y-ŷ|/uncertainty from the other outer folds",
             "data_source": "/work/shared/data (Matbench v0.1 steels, expt_gap)",

@@ -39,14 +39,14 @@ def main() -> None:
 
     from matforge.learn import load_run, train
 
-    results = {"protocol": {"cv": "nested grouped 5-fold (inner 3-fold), default models, ensemble of 3", "seed": args.seed, "budget_seconds_per_task": args.budget, "data_dir": args.data_dir, "cores": os.cpu_count(), "machine": platform.platform()}, "tasks": {}}
+    results = {"protocol": {"cv": "nested grouped 5-fold; inner folds and repeats per task (tasks.*.protocol, from the run's metrics.json); default models and preset, greedy ensemble selection", "seed": args.seed, "budget_seconds_per_task": args.budget, "data_dir": args.data_dir, "cores": os.cpu_count(), "machine": platform.platform()}, "tasks": {}}
     for name, path, target, drop, metric, goal in TASKS:
         start = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             run = load_run(train(Path(args.data_dir) / path, target, Path(tmp) / name, drop=drop, budget=args.budget, seed=args.seed))
         results["tasks"][name] = {
             "target": target, "task": run.metrics["task"], "n_samples": run.metrics["n_samples"], "best_model": run.metrics["best_model"],
-            "cv": run.metrics["cv"], "headline_metric": metric, "goal": goal, "wall_seconds": round(time.time() - start, 1),
+            "protocol": run.metrics["protocol"], "cv": run.metrics["cv"], "headline_metric": metric, "goal": goal, "wall_seconds": round(time.time() - start, 1),
         }  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
