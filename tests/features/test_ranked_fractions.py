@@ -51,7 +51,7 @@ def test_does_not_depend_on_how_the_formula_is_written():
     np.testing.assert_array_equal(values[0], values[2])
 
 
-def test_default_preset_adds_them_and_magpie_extended_keeps_its_columns():
+def test_magpie_ranked_adds_them_and_magpie_extended_keeps_its_columns():
     names = list(CompositionFeatures("magpie_ranked").get_feature_names_out())
     assert "fraction with largest CovalentRadius" in names and "largest fraction" in names
     assert len(names) == len(set(names))

@@ -75,7 +75,7 @@ def _labels(y: pd.Series) -> np.ndarray:
     return (y.astype(int).astype(str) if pd.api.types.is_bool_dtype(y) else y.astype(str)).to_numpy()
 
 
-def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_ranked", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
+def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
     """Train on the fold's training rows only, predict its test rows; return scores and per-row predictions.
 
     The search stops at `max_trials` per model or at `budget` seconds, whichever comes first; when the trial
@@ -132,7 +132,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     return record, predictions
 
 
-def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_ranked", n_jobs: int = 1, verbose: bool = False, say=None, scheduler: str | None = None, workers: int | None = None) -> dict:
+def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False, say=None, scheduler: str | None = None, workers: int | None = None) -> dict:
     """Run the tasks × folds, one JSON + one predictions CSV per finished fold under `out/<task>/`, then write
     ``results.json`` and ``results.md`` in `out`. Folds already in `out` (same budget and seed) are reused.
     With `scheduler`/`workers` (see `matforge.scale.scheduler_from_options`) the folds are Dask tasks, one

@@ -49,7 +49,8 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
         return _preset_members("magpie") + [TMetalFraction(), BandCenter(), ElementFraction()]
     if name == "magpie_ranked":
         # the ranked fractions place a composition in its simplex in axes shared by every system (_ranked.py);
-        # a new name rather than a changed magpie_extended, so that saved run folders keep their columns
+        # opt-in (they alias elements across systems, which misleads screens of other element sets), and a new
+        # name rather than a changed magpie_extended, so that saved run folders keep their columns
         return _preset_members("magpie_extended") + [RankedFractions()]
     if name == "magpie_alloy":
         return _preset_members("magpie_extended") + [AlloyFeatures()]
