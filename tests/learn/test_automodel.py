@@ -171,11 +171,11 @@ def test_small_tables_score_trials_by_the_mean_of_repeated_inner_cv():
     assert model._inner_repeats(SMALL_ROWS) == 3 and model._inner_repeats(SMALL_ROWS + 1) == 1
 
 
-def test_inner_folds_follow_the_rows_unless_given():
+def test_inner_folds_are_three_or_as_given_and_two_above_large_tables():
     from matforge.learn._automodel import SMALL_ROWS
     from matforge.models._registry import LARGE_ROWS
 
     auto = AutoModel()
-    assert [auto._inner_folds(n) for n in (SMALL_ROWS, SMALL_ROWS + 1, LARGE_ROWS, LARGE_ROWS + 1)] == [5, 3, 3, 2]
+    assert [auto._inner_folds(n) for n in (SMALL_ROWS, SMALL_ROWS + 1, LARGE_ROWS, LARGE_ROWS + 1)] == [3, 3, 3, 2]
     given = AutoModel(inner_cv=4)
     assert given._inner_folds(100) == given._inner_folds(LARGE_ROWS) == 4 and given._inner_folds(LARGE_ROWS + 1) == 2

@@ -50,10 +50,9 @@ class AutoModel(BaseEstimator):
     models : names from `matforge.models.MODELS` (``"all"`` for every available one); None = a strong default set.
     budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
     cv : outer folds.
-    inner_cv : inner folds; None (default) chooses by the rows of each stage: 5 up to 1,000 rows, 3 up to
-        50,000, 2 above (see `_inner_folds`). A number given is used as it is, but at most 2 above 50,000 rows.
-        Up to 1,000 rows the inner CV is also repeated 3 times on reshuffled folds and trials are scored by the
-        mean (`_inner_repeats`).
+    inner_cv : inner folds; None (default) means 3. At most 2 are used above 50,000 rows (see `_inner_folds`).
+        Up to 1,000 rows the inner CV is repeated 3 times on reshuffled folds and trials are scored by the mean
+        (`_inner_repeats`).
     ensemble : size of the pool that greedy ensemble selection draws from (1 = the single best): the best
         configurations of the top `ensemble` models and, up to 50,000 rows, each of those models' next-best
         `ensemble` - 1 configurations of its search (see `_kept_trials`).
@@ -195,16 +194,12 @@ class AutoModel(BaseEstimator):
         return 1 if n_rows > LARGE_ROWS else max(1, self.ensemble)
 
     def _inner_folds(self, n_rows: int) -> int:
-        """Inner CV folds of a stage. Above 50,000 rows at most 2: each fit is dear and half the rows still rank
-        configurations reliably (2 fits on halves cost 2/3 of 3 fits on two-thirds). Up to `SMALL_ROWS` rows 5 by
-        default: each configuration is then ranked on fits to 80 % of a small table rather than 67 %, closer to
-        the final fit on all of it (MatBench steels, 5 official folds, seed 0, budget 400: 76.77 MPa with 3
-        folds, 75.71 with 5; the same selection on fixed extra-trees configurations over two other inner seeds:
-        docs/benchmark.md). Otherwise 3, or `inner_cv` when given."""
-        if self.inner_cv is not None:
-            folds = int(self.inner_cv)
-        else:
-            folds = 5 if n_rows <= SMALL_ROWS else 3
+        """Inner CV folds of a stage: `inner_cv`, or 3 when it is None; at most 2 above 50,000 rows, where each fit
+        is dear and half the rows still rank configurations reliably (2 fits on halves cost 2/3 of 3 fits on
+        two-thirds). 5 folds on small tables were tried and not kept: on MatBench steels at budget 400 they
+        moved the MAE by -0.24 MPa against 3 folds on the same day, and at a 120 s budget for a whole nested CV
+        each trial's 15 fits crowded later models out (docs/benchmark.md)."""
+        folds = 3 if self.inner_cv is None else int(self.inner_cv)
         return min(folds, 2) if n_rows > LARGE_ROWS else folds
 
     def _inner_repeats(self, n_rows: int) -> int:
