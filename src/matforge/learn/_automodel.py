@@ -49,10 +49,8 @@ class AutoModel(BaseEstimator):
     task : ``"auto"``, ``"regression"`` or ``"classification"``.
     models : names from `matforge.models.MODELS` (``"all"`` for every available one); None = a strong default set.
     budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
-    cv : outer folds.
-    inner_cv : inner folds; None (default) means 3. At most 2 are used above 50,000 rows (see `_inner_folds`).
-        Up to 1,000 rows the inner CV is repeated 3 times on reshuffled folds and trials are scored by the mean
-        (`_inner_repeats`).
+    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows the inner CV is
+        repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
     ensemble : size of the pool that greedy ensemble selection draws from (1 = the single best): the best
         configurations of the top `ensemble` models and, up to 50,000 rows, each of those models' next-best
         `ensemble` - 1 configurations of its search (see `_kept_trials`).
@@ -82,7 +80,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=None, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget
@@ -194,13 +192,12 @@ class AutoModel(BaseEstimator):
         return 1 if n_rows > LARGE_ROWS else max(1, self.ensemble)
 
     def _inner_folds(self, n_rows: int) -> int:
-        """Inner CV folds of a stage: `inner_cv`, or 3 when it is None; at most 2 above 50,000 rows, where each fit
-        is dear and half the rows still rank configurations reliably (2 fits on halves cost 2/3 of 3 fits on
-        two-thirds). 5 folds on small tables were tried and not kept: on MatBench steels at budget 400 they
-        moved the MAE by -0.24 MPa against 3 folds on the same day, and at a 120 s budget for a whole nested CV
-        each trial's 15 fits crowded later models out (docs/benchmark.md)."""
-        folds = 3 if self.inner_cv is None else int(self.inner_cv)
-        return min(folds, 2) if n_rows > LARGE_ROWS else folds
+        """Inner CV folds of a stage: `inner_cv`, at most 2 above 50,000 rows, where each fit is dear and half
+        the rows still rank configurations reliably (2 fits on halves cost 2/3 of 3 fits on two-thirds).
+        5 folds on small tables were tried and not kept: on MatBench steels at budget 400 they moved the MAE by
+        -0.24 MPa against 3 folds on the same day, and with 120 s for a whole nested CV the seed tasks got worse
+        (docs/benchmark.md)."""
+        return min(self.inner_cv, 2) if n_rows > LARGE_ROWS else self.inner_cv
 
     def _inner_repeats(self, n_rows: int) -> int:
         """How often a stage's inner CV is repeated on reshuffled folds: 3 times up to `SMALL_ROWS` rows, where
