@@ -8,7 +8,7 @@ import pytest
 
 from matforge.learn import AutoModel
 from matforge.learn._pipeline import BoundedRegressor
-from matforge.learn._search import Tuned, select_ensemble
+from matforge.learn._search import Tuned, average_close_to_best, select_ensemble
 
 
 def _alloys(n=80, seed=0):
@@ -27,6 +27,23 @@ def test_select_ensemble_weights_complementary_members():
     members = [t.model for t in select_ensemble("regression", y, [good, mirror, bad], None)]
     assert set(members) == {"a", "b"} and members.count("a") == members.count("b")
     assert select_ensemble("regression", y, [good], None) == [good]
+
+
+def test_average_close_to_best_keeps_indistinguishable_candidates_only():
+    rng = np.random.default_rng(0)
+    y = rng.normal(0, 10, 400)
+    noise = rng.normal(0, 1, (3, 400))
+    best = Tuned("a", {}, 0.8, 1, 0.0, y + noise[0])
+    twin = Tuned("b", {}, 0.8, 1, 0.0, y + noise[1])  # same error size, other rows: within noise of the best
+    worse = Tuned("c", {}, 1.6, 1, 0.0, y + 2 * noise[2])  # twice the error: significantly worse
+    untested = Tuned("d", {}, float("nan"), 1, 0.0, y)
+    members = average_close_to_best(y, [worse, twin, untested, best])
+    assert {t.model for t in members} == {"a", "b"} and len(members) == 2
+    # the weights say which rows count: the best by weighted MAE leads
+    weights = np.where(np.abs(noise[1]) < np.abs(noise[0]), 5.0, 1.0)
+    assert average_close_to_best(y, [best, twin], sample_weight=weights)[0].model == "b"
+    assert average_close_to_best(y, [best]) == [best]
+    assert len(average_close_to_best(y, [Tuned(str(i), {}, 0.0, 1, 0.0, y) for i in range(15)])) == 10
 
 
 def test_search_only_mode_skips_outer_loop_and_predicts():

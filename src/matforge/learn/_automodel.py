@@ -23,7 +23,14 @@ from matforge.learn._pipeline import (
     zero_inflated_option,
 )
 from matforge.learn._predictor import Predictor, member_spread
-from matforge.learn._search import Tuned, fit_pipeline, predict_with, select_ensemble, tune
+from matforge.learn._search import (
+    Tuned,
+    average_close_to_best,
+    fit_pipeline,
+    predict_with,
+    select_ensemble,
+    tune,
+)
 from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
 from matforge.models import get_model, resolve_models
 from matforge.models._registry import LARGE_ROWS
@@ -51,9 +58,11 @@ class AutoModel(BaseEstimator):
     budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
     cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows the inner CV is
         repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
-    ensemble : size of the pool that greedy ensemble selection draws from (1 = the single best): the best
-        configurations of the top `ensemble` models and, up to 50,000 rows, each of those models' next-best
-        `ensemble` - 1 configurations of its search (see `_kept_trials`).
+    ensemble : size of the pool the members are drawn from (1 = the single best): the best configurations of the
+        top `ensemble` models and, up to 50,000 rows, each of those models' next-best `ensemble` - 1
+        configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the pool's
+        candidates that are not significantly worse than the best on the inner-CV predictions, with equal weights
+        (`average_close_to_best`); otherwise greedy ensemble selection weights them (`select_ensemble`).
     preset : composition feature preset (see `matforge.features.PRESETS`).
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
@@ -172,11 +181,17 @@ class AutoModel(BaseEstimator):
         ranked = sorted([t for t in tuned if t.model in fitted], key=lambda t: t.score, reverse=direction == "maximize")
         if not ranked:
             raise InputError("every model failed to fit this data", hint="Check the data for constant or empty columns")
-        # members: greedy ensemble selection on the inner-CV predictions of the top `ensemble` models and of their
-        # next-best configurations (picks repeat for weight); with ensemble=1 just the best
+        # members, from the top `ensemble` models and their next-best configurations (with ensemble=1 just the
+        # best): regression up to SMALL_ROWS rows, an equal average of those not significantly worse than the best
+        # (`average_close_to_best`); otherwise greedy ensemble selection (picks repeat for weight)
         top = ranked[: max(1, self.ensemble)]
         pool = top + [alternative for t in top for alternative in t.alternatives]
-        picks = select_ensemble(self.task_, y, pool, self.classes_, sample_weight=weights) if len(pool) > 1 else [top[0]]
+        if len(pool) == 1:
+            picks = [top[0]]
+        elif self.task_ == "regression" and len(y) <= SMALL_ROWS:
+            picks = average_close_to_best(y, pool, sample_weight=weights)
+        else:
+            picks = select_ensemble(self.task_, y, pool, self.classes_, sample_weight=weights)
         pipelines = {id(t): fitted[t.model] for t in top}
         for t in picks:
             if id(t) not in pipelines:  # a model's next-best configuration: fitted only once picked

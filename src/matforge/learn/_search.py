@@ -17,7 +17,7 @@ from matforge.learn._pipeline import (
 )
 from matforge.models import ModelSpec
 
-__all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble"]
+__all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble", "average_close_to_best"]
 
 
 @dataclass
@@ -203,3 +203,32 @@ def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, 
         total += usable[i].oof
         current = value
     return chosen
+
+
+def average_close_to_best(y: np.ndarray, candidates: list[Tuned], sample_weight: np.ndarray | None = None,
+                          z: float = 2.0, limit: int = 10) -> list[Tuned]:
+    """Regression members without hill-climbing: the best candidate by the MAE of its inner-CV predictions and
+    every candidate whose MAE is not significantly worse, averaged with equal weights (best first, at most
+    `limit`).
+
+    "Not significantly worse": the (weighted) mean over rows of ``|error of candidate| - |error of best|`` is at
+    most `z` standard errors of that mean (a paired test, one-sided at about 2.5 % for z = 2). On a small table
+    the inner-CV differences between good configurations are mostly noise, and greedy ensemble selection
+    (`select_ensemble`) fits that noise a second time on the same predictions the search ranked them by; an
+    equal average of the indistinguishable ones does not. Measured on MatBench steels (5 official folds, three
+    sets of 24 random extra-trees configurations on the element fractions, 3 x 3-fold inner CV): 76.5 MPa
+    against 77.6 for greedy selection from the same candidates, better for each set; through the whole default
+    pipeline 76.2 against 76.8 (docs/benchmark.md). Only training rows are used."""
+    usable = [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
+    if len(usable) < 2:
+        return [candidates[0]]
+    y = np.asarray(y, dtype=float)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    w = w / w.sum()
+    errors = np.array([np.abs(np.asarray(t.oof, dtype=float) - y) for t in usable])
+    best = int(np.argmin(errors @ w))
+    gaps = errors - errors[best]
+    mean = gaps @ w
+    stderr = np.sqrt(((gaps - mean[:, None]) ** 2) @ (w**2))  # SE of a weighted mean of independent rows
+    close = [i for i in np.argsort(mean, kind="stable") if i == best or mean[i] <= z * stderr[i]]
+    return [usable[i] for i in close[:limit]]
