@@ -178,6 +178,11 @@ def tune(
     return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives)
 
 
+def _with_predictions(candidates: list[Tuned]) -> list[Tuned]:
+    """The candidates that scored and kept their inner-CV predictions: what either member rule can weigh."""
+    return [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
+
+
 def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20, sample_weight: np.ndarray | None = None) -> list[Tuned]:
     """Greedy ensemble selection with replacement (Caruana et al., ICML 2004) on inner-CV predictions.
 
@@ -187,7 +192,7 @@ def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, 
     may be several configurations of one model (a search's ``alternatives``). Only training rows are used.
     """
     _, direction = selection_metric(task)
-    usable = [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
+    usable = _with_predictions(candidates)
     if len(usable) < 2:
         return [candidates[0]]
     better = (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
@@ -207,9 +212,9 @@ def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, 
 
 def average_close_to_best(y: np.ndarray, candidates: list[Tuned], sample_weight: np.ndarray | None = None,
                           z: float = 2.0, limit: int = 10) -> list[Tuned]:
-    """Regression members without hill-climbing: the best candidate by the MAE of its inner-CV predictions and
-    every candidate whose MAE is not significantly worse, averaged with equal weights (best first, at most
-    `limit`).
+    """Regression members without hill-climbing: the best candidate by the MAE (regression's selection metric,
+    `selection_metric`) of its inner-CV predictions and every candidate whose MAE is not significantly worse,
+    averaged with equal weights (best first, at most `limit`).
 
     "Not significantly worse": the (weighted) mean over rows of ``|error of candidate| - |error of best|`` is at
     most `z` standard errors of that mean (a paired test, one-sided at about 2.5 % for z = 2). On a small table
@@ -219,7 +224,7 @@ def average_close_to_best(y: np.ndarray, candidates: list[Tuned], sample_weight:
     sets of 24 random extra-trees configurations on the element fractions, 3 x 3-fold inner CV): 76.5 MPa
     against 77.6 for greedy selection from the same candidates, better for each set; through the whole default
     pipeline 76.2 against 76.8 (docs/benchmark.md). Only training rows are used."""
-    usable = [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
+    usable = _with_predictions(candidates)
     if len(usable) < 2:
         return [candidates[0]]
     y = np.asarray(y, dtype=float)
