@@ -128,3 +128,36 @@ def test_rows_of_weight_zero_do_not_move_the_fit():
     error_weighted = np.abs(weighted.predict(X_test) - y_test).mean()
     error_plain = np.abs(plain.predict(X_test) - y_test).mean()
     assert error_weighted < 0.3 * error_plain and error_plain > 1.0, (error_weighted, error_plain)
+
+
+def test_device_defaults_to_the_cpu_here_and_the_weights_stay_numpy():
+    import torch
+
+    from matforge.errors import InputError
+    from matforge.models._torch import ResidualMLP, pick_device
+
+    X = _compositions(200, 5)
+    y = _pair_interaction(X)
+    settings = dict(d_model=16, n_layers=1, max_epochs=3, batch_size=64, random_state=0)
+    auto = CompositionAttention(**settings).fit(X, y)
+    cpu = CompositionAttention(**settings, device="cpu").fit(X, y)
+    if not torch.cuda.is_available():
+        assert pick_device() == torch.device("cpu")
+        np.testing.assert_array_equal(auto.predict(X), cpu.predict(X))
+    assert all(isinstance(v, np.ndarray) for v in cpu.state_.values())
+    # a model saved before `device` existed has no such attribute: it still predicts, on the default device
+    before = cpu.predict(X[:5])
+    del cpu.device
+    np.testing.assert_allclose(cpu.predict(X[:5]), before, atol=1e-4)
+    with pytest.raises(InputError, match="unknown torch device 'gpu0'"):
+        ResidualMLP(max_epochs=1, device="gpu0").fit(X, y)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_trained_on_the_gpu_predicts_the_same_on_the_cpu():
+    X = _compositions(400, 6)
+    y = _pair_interaction(X)
+    model = CompositionAttention(d_model=16, n_layers=1, max_epochs=5, batch_size=64, random_state=0, device="cuda").fit(X, y)
+    on_gpu = model.predict(X)
+    model.device = "cpu"
+    np.testing.assert_allclose(model.predict(X), on_gpu, atol=1e-4)

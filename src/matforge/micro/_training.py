@@ -14,18 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from matforge.models._torch import pick_device  # one device rule for every network
 from matforge.progress import progress_bar
 
 log = logging.getLogger("matforge.micro")
 
 __all__ = ["pick_device", "seeded_generator", "TrainingSchedule", "recalibrate_batchnorm", "train_network"]
-
-
-def pick_device(device: str | None = None) -> torch.device:
-    """`device` as given, else the first CUDA GPU when one is present, else the CPU."""
-    if device:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def seeded_generator(seed: int) -> torch.Generator:

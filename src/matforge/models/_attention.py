@@ -59,10 +59,12 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         106,201 training rows, one fit alone, 1 thread) 15,000 steps gave MAE 0.0983 eV/atom and 24,000 gave
         0.0912, in 9.1 min (23 ms per mini-batch of 256; benchmarks/attention_steps.py).
 
+    device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
+
     A composition with more elements than the most complex training composition keeps its largest fractions.
     """
 
-    def __init__(self, task="regression", d_model=64, n_layers=2, n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps=24000, patience=20, lr_patience=5, batch_size=256, max_time=3600.0, random_state=None):
+    def __init__(self, task="regression", d_model=64, n_layers=2, n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps=24000, patience=20, lr_patience=5, batch_size=256, max_time=3600.0, random_state=None, device=None):
         self.task = task
         self.d_model = d_model
         self.n_layers = n_layers
@@ -79,6 +81,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         self.batch_size = batch_size
         self.max_time = max_time
         self.random_state = random_state
+        self.device = device
 
     def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
         n_elements = min(X.shape[1], len(ELEMENT_SYMBOLS))

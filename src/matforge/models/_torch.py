@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from matforge.chem import ELEMENT_SYMBOLS
 
-__all__ = ["ResidualMLP", "AtomTableCNN", "atom_table_positions"]
+__all__ = ["ResidualMLP", "AtomTableCNN", "atom_table_positions", "pick_device"]
 
 
 def _torch():
@@ -25,6 +25,19 @@ def _torch():
 
         raise InputError("deep models need PyTorch", hint="pip install 'matforge[deep]'") from err
     return torch
+
+
+def pick_device(device: str | None = None):
+    """`device` as given ("cpu", "cuda", "cuda:1", ...), else the first CUDA GPU when one is present, else the CPU."""
+    torch = _torch()
+    if device:
+        try:
+            return torch.device(device)
+        except RuntimeError as err:
+            from matforge.errors import InputError
+
+            raise InputError(f"unknown torch device '{device}'", hint="Use cpu, cuda or cuda:N (or leave it unset: the GPU when present).") from err
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def atom_table_positions(n_elements: int = 103) -> np.ndarray:
@@ -43,7 +56,12 @@ def atom_table_positions(n_elements: int = 103) -> np.ndarray:
 
 
 class _TorchEstimator(BaseEstimator):
-    """Shared training loop: AdamW, mini-batches, early stopping on a 10% validation split, a time limit."""
+    """Shared training loop: AdamW, mini-batches, early stopping on a 10% validation split, a time limit.
+
+    Training and prediction run on `device` (an estimator parameter; None: the GPU when present, else the CPU);
+    the fitted weights are kept on the CPU as numpy arrays, so a model trained on a GPU loads and predicts
+    anywhere.
+    """
 
     def _network(self, n_inputs: int, n_outputs: int):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -53,7 +71,11 @@ class _TorchEstimator(BaseEstimator):
         module = self._network(self.n_features_in_, self.n_outputs_)
         module.load_state_dict({k: torch.from_numpy(v) for k, v in self.state_.items()})
         module.eval()
-        return module
+        return module.to(self._device())
+
+    def _device(self):
+        # estimators saved before the parameter existed have no attribute: they ran on the CPU's defaults
+        return pick_device(getattr(self, "device", None))
 
     def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
         torch = _torch()
@@ -62,14 +84,15 @@ class _TorchEstimator(BaseEstimator):
         order = rng.permutation(len(X))
         n_val = max(1, int(0.1 * len(X))) if len(X) >= 20 else 0
         val, train = order[:n_val], order[n_val:]
-        Xt = torch.as_tensor(X, dtype=torch.float32)
-        yt = torch.as_tensor(target, dtype=torch.long if classification else torch.float32)
-        module = self._network(X.shape[1], self.n_outputs_)
+        device = self._device()
+        Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
+        yt = torch.as_tensor(target, dtype=torch.long if classification else torch.float32, device=device)
+        module = self._network(X.shape[1], self.n_outputs_).to(device)
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         # regression loss: squared error by default; "l1" fits the conditional median, which MAE rewards
         per_row = torch.nn.CrossEntropyLoss(reduction="none") if classification else (torch.nn.L1Loss(reduction="none") if getattr(self, "loss", "mse") == "l1" else torch.nn.MSELoss(reduction="none"))
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        wt = None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+        wt = None if weight is None else torch.as_tensor(weight, dtype=torch.float32, device=device)
 
         def loss_fn(out, rows, weighted: bool = False):
             losses = per_row(out if classification else out[:, 0], yt[rows])
@@ -109,6 +132,7 @@ class _TorchEstimator(BaseEstimator):
                     for group in optimizer.param_groups:
                         group["lr"] = self.lr * scale * 0.5 * (1.0 + np.cos(np.pi * steps / planned))
                 optimizer.zero_grad()
+                batch = torch.as_tensor(batch, device=device)
                 out = module(Xt[batch])
                 loss = loss_fn(out, batch)
                 loss.backward()
@@ -120,8 +144,8 @@ class _TorchEstimator(BaseEstimator):
             if n_val:
                 module.eval()
                 with torch.no_grad():
-                    out = module(Xt[val])
-                    score = float(loss_fn(out, val, weighted=True))
+                    val_rows = torch.as_tensor(val, device=device)
+                    score = float(loss_fn(module(Xt[val_rows]), val_rows, weighted=True))
                 if score < best - 1e-6:
                     best, stale = score, 0
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
@@ -146,8 +170,9 @@ class _TorchEstimator(BaseEstimator):
         torch = _torch()
         X = validate_data(self, X, reset=False).astype(np.float32)
         module = self._module()
+        device = self._device()
         with torch.no_grad():
-            return np.concatenate([module(torch.from_numpy(part)).numpy() for part in np.array_split(X, max(1, len(X) // 4096))])
+            return np.concatenate([module(torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // 4096))])
 
 
 class _TaskMixin:
@@ -202,9 +227,11 @@ class ResidualMLP(_TaskMixin, _TorchEstimator):
     width, depth : units per hidden layer and number of residual blocks.
     dropout, lr, weight_decay : regularisation and AdamW settings.
     max_epochs, patience, batch_size, max_time : training schedule; ``max_time`` in seconds.
+    device : torch device to train and predict on (``"cpu"``, ``"cuda"``, ``"cuda:1"``); None: the GPU when one is
+        present, else the CPU (``CUDA_VISIBLE_DEVICES=""`` hides the GPU from every model at once).
     """
 
-    def __init__(self, task="regression", width=256, depth=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
+    def __init__(self, task="regression", width=256, depth=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None):
         self.task = task
         self.width = width
         self.depth = depth
@@ -216,6 +243,7 @@ class ResidualMLP(_TaskMixin, _TorchEstimator):
         self.batch_size = batch_size
         self.max_time = max_time
         self.random_state = random_state
+        self.device = device
 
     def _network(self, n_inputs: int, n_outputs: int):
         nn = _torch().nn
@@ -237,10 +265,10 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
 
     A composition is drawn as a 9 × 18 periodic-table image whose pixels hold atomic fractions; convolutions
     then see chemically neighbouring elements together. Input: the element-fraction columns (H..Og) first, then any
-    process columns, which join the dense head.
+    process columns, which join the dense head. Parameters as `ResidualMLP`, `channels` instead of width/depth.
     """
 
-    def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None):
+    def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None):
         self.task = task
         self.channels = channels
         self.lr = lr
@@ -250,6 +278,7 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
         self.batch_size = batch_size
         self.max_time = max_time
         self.random_state = random_state
+        self.device = device
 
     def _network(self, n_inputs: int, n_outputs: int):
         torch = _torch()
