@@ -151,6 +151,9 @@ def test_device_defaults_to_the_cpu_here_and_the_weights_stay_numpy():
     np.testing.assert_allclose(cpu.predict(X[:5]), before, atol=1e-4)
     with pytest.raises(InputError, match="unknown torch device 'gpu0'"):
         ResidualMLP(max_epochs=1, device="gpu0").fit(X, y)
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="device 'cuda' asked for, but this machine has 0 CUDA GPU"):
+            CompositionAttention(max_epochs=1, device="cuda").fit(X, y)
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")

@@ -29,15 +29,21 @@ def _torch():
 
 def pick_device(device: str | None = None):
     """`device` as given ("cpu", "cuda", "cuda:1", ...), else the first CUDA GPU when one is present, else the CPU."""
-    torch = _torch()
-    if device:
-        try:
-            return torch.device(device)
-        except RuntimeError as err:
-            from matforge.errors import InputError
+    from matforge.errors import InputError
 
-            raise InputError(f"unknown torch device '{device}'", hint="Use cpu, cuda or cuda:N (or leave it unset: the GPU when present).") from err
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch = _torch()
+    if not device:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as err:
+        raise InputError(f"unknown torch device '{device}'", hint="Use cpu, cuda or cuda:N (or leave it unset: the GPU when present).") from err
+    # torch itself only fails at the first tensor moved there, with a message about how it was compiled
+    if chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()):
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        raise InputError(f"device '{device}' asked for, but this machine has {found} CUDA GPU(s) that torch can use",
+                         hint="Use --device cpu, or leave the device unset to take the GPU when there is one.")
+    return chosen
 
 
 def atom_table_positions(n_elements: int = 103) -> np.ndarray:
