@@ -80,7 +80,7 @@ class _TorchEstimator(BaseEstimator):
         return module.to(self._device())
 
     def _device(self):
-        # estimators saved before the parameter existed have no attribute: they ran on the CPU's defaults
+        # estimators saved before the parameter existed have no such attribute: they take the default device
         return pick_device(getattr(self, "device", None))
 
     def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
