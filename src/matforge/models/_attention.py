@@ -57,9 +57,9 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         `patience` such epochs; ``max_time`` (seconds) is a safety bound that makes a fit depend on the
         machine's speed when it is reached. The 24,000-step default: on MatBench mp_e_form (official fold 0,
         106,201 training rows, one fit alone, 1 thread) 15,000 steps gave MAE 0.0983 eV/atom and 24,000 gave
-        0.0912, in 9.1 min (23 ms per mini-batch of 256; benchmarks/attention_steps.py). A larger model
-        pays off where compute is cheap (a GPU): ``d_model=128, n_layers=3`` gave 0.0894 at the same 24,000
-        steps for 7.9 times the CPU time, still improving at the cap.
+        0.0912, in 9.1 min (23 ms per mini-batch of 256; benchmarks/attention_steps.py). Size is the knob
+        where compute is cheap (a GPU; not measured there yet): ``d_model=128, n_layers=3`` gave 0.0894 at the
+        same 24,000 steps for 7.9 times the CPU time, stopped by the step cap, not by early stopping.
 
     device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
 

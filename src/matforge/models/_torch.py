@@ -40,9 +40,8 @@ def pick_device(device: str | None = None):
         raise InputError(f"unknown torch device '{device}'", hint="Use cpu, cuda or cuda:N (or leave it unset: the GPU when present).") from err
     # torch itself only fails at the first tensor moved there, with a message about how it was compiled
     if chosen.type == "cuda" and (not torch.cuda.is_available() or (chosen.index or 0) >= torch.cuda.device_count()):
-        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        raise InputError(f"device '{device}' asked for, but this machine has {found} CUDA GPU(s) that torch can use",
-                         hint="Use --device cpu, or leave the device unset to take the GPU when there is one.")
+        raise InputError(f"device '{device}' asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s) that torch can use",
+                         hint="Pass device='cpu', or leave the device unset to take the GPU when there is one.")
     return chosen
 
 
