@@ -91,14 +91,15 @@ def test_large_tables_get_the_attention_model_and_two_inner_folds():
     from matforge.models import default_models
 
     large = default_models("regression", 60_000)
-    assert "composition_attention" in large and "extra_trees" not in large and "lightgbm" in large
+    assert "composition_attention_boosted" in large and "extra_trees" not in large and "lightgbm" in large
     assert "composition_attention" in default_models("classification", 60_000)
     assert "composition_attention" not in default_models("regression", 5_000)
     model = AutoModel(inner_cv=3)
     assert model._inner_folds(60_000) == 2 and model._inner_folds(5_000) == 3
 
 
-def test_automodel_trains_and_saves_the_attention_model_on_formulas(tmp_path):
+@pytest.mark.parametrize("name", ["composition_attention", "composition_attention_boosted"])
+def test_automodel_trains_and_saves_the_attention_model_on_formulas(tmp_path, name):
     import pandas as pd
 
     from matforge.learn import load_run, train
@@ -109,9 +110,9 @@ def test_automodel_trains_and_saves_the_attention_model_on_formulas(tmp_path):
     table = pd.DataFrame({"formula": formulas, "y": _pair_interaction(X) + rng.normal(0, 0.01, len(X))})
     path = tmp_path / "alloys.csv"
     table.to_csv(path, index=False)
-    train(path, target="y", out=tmp_path / "run", models="composition_attention", budget=5, cv=2, seed=0)
+    train(path, target="y", out=tmp_path / "run", models=name, budget=5, cv=2, seed=0)
     run = load_run(tmp_path / "run")
-    assert run.metrics["best_model"] == "composition_attention"
+    assert run.metrics["best_model"] == name
     pred = run.predict(table.head(5))
     assert np.isfinite(pred["prediction"]).all()
 

@@ -39,8 +39,7 @@ def test_every_model_fits_predicts_clones_and_round_trips_through_skops(name, ta
     if not spec.available():
         pytest.skip(f"{name} needs the [{spec.extra}] extra")
     featurizer, F, y = features[task]
-    sets = featurizer.feature_sets_
-    columns = (sets["fractions"] if spec.feature_set == "fractions" else sets["main"]) + sets["process"]
+    columns = spec.columns(featurizer.feature_sets_)
     pipeline = _fast(build_pipeline(spec, task, spec.defaults, columns=columns, categorical=[], seed=0))
     train, test = np.arange(0, 120), np.arange(120, len(y))
     pipeline.fit(F.iloc[train], y[train])

@@ -135,9 +135,7 @@ class AutoModel(BaseEstimator):
         return resolve_models(self.models, self.task_, self.n_samples_)
 
     def _columns(self, spec) -> list[str]:
-        sets = self.featurizer_.feature_sets_
-        base = sets["fractions"] if spec.feature_set == "fractions" else sets["main"]
-        return base + sets["process"]
+        return spec.columns(self.featurizer_.feature_sets_)
 
     # ------------------------------------------------------------------ one stage
     def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress, weights: np.ndarray | None = None) -> dict:
@@ -300,7 +298,7 @@ class AutoModel(BaseEstimator):
             if weights.shape != (len(X),) or not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
                 raise InputError("sample_weight must hold one finite, non-negative number per row (not all zero)")
         self.model_names_ = self._model_names()
-        presets = [self.preset] + (["fractions"] if any(get_model(m).feature_set == "fractions" for m in self.model_names_) else [])
+        presets = [self.preset] + (["fractions"] if any(get_model(m).uses_fractions for m in self.model_names_) else [])
         self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=tuple(presets), n_jobs=self.n_jobs).fit(X)
         F = self.featurizer_.transform(X)
 

@@ -50,8 +50,7 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
     if not names:
         raise ValueError("no model without optional extras to refit for a learning curve")
     spec = get_model(names[0])
-    sets = predictor.featurizer.feature_sets_
-    columns = (sets["fractions"] if spec.feature_set == "fractions" else sets["main"]) + sets["process"]
+    columns = spec.columns(predictor.featurizer.feature_sets_)
     F = predictor.featurizer.transform(table)
     y = table[target].to_numpy(float) if task == "regression" else table[target].astype(str).to_numpy()
     classes = predictor.classes

@@ -130,11 +130,10 @@ def tune_worker(
     task = dataset.task
     if task not in spec.tasks:
         raise InputError(f"model '{spec.name}' does not do {task}")
-    presets = (preset, "fractions") if spec.feature_set == "fractions" else (preset,)
+    presets = (preset, "fractions") if spec.uses_fractions else (preset,)
     featurizer = TableFeaturizer(dataset.formula_cols, dataset.numeric_cols, dataset.categorical_cols, presets=presets).fit(dataset.frame)
     F = featurizer.transform(dataset.frame)
-    sets = featurizer.feature_sets_
-    columns = (sets["fractions"] if spec.feature_set == "fractions" else sets["main"]) + sets["process"]
+    columns = spec.columns(featurizer.feature_sets_)
     y = dataset.y.to_numpy(dtype=float) if task == "regression" else dataset.y.astype(str).to_numpy()
     classes = sorted(np.unique(y).tolist()) if task == "classification" else None
     splits = make_splits(task, y, dataset.groups, inner_folds, seed)

@@ -1,0 +1,71 @@
+"""A base regressor on the leading columns, its residuals fitted by a booster on the others."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+
+from matforge.models import MODELS
+from matforge.models._boosted import ResidualBoostedRegressor
+
+
+def _table(n: int, seed: int):
+    """Three leading 'fraction' columns the base sees and two others; the target has a linear part in the
+    first and a step in the fourth that a linear base on the first three cannot express."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 1, (n, 5))
+    y = 3 * X[:, 0] - X[:, 1] + 2.0 * (X[:, 3] > 0.5)
+    return X, y
+
+
+def test_the_booster_learns_what_the_base_cannot_see_and_the_prediction_is_the_sum():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = _table(600, 0)
+    X_test, y_test = _table(200, 1)
+    booster = lightgbm.LGBMRegressor(n_estimators=200, learning_rate=0.1, num_leaves=7, verbose=-1, random_state=0)
+    model = ResidualBoostedRegressor(LinearRegression(), booster, n_base_columns=3).fit(X, y)
+    base_alone = LinearRegression().fit(X[:, :3], y)
+    mae = np.abs(model.predict(X_test) - y_test).mean()
+    base_mae = np.abs(base_alone.predict(X_test[:, :3]) - y_test).mean()
+    assert mae < 0.2 * base_mae, (mae, base_mae)
+    expected = model.base_.predict(X_test[:, :3]) + model.booster_.predict(X_test[:, 3:])
+    np.testing.assert_allclose(model.predict(X_test), expected)
+    # the booster sees only the columns after the base's, and splits mostly on the step the base left
+    assert model.booster_.n_features_in_ == 2
+    step = X_test[:, 3] > 0.5
+    correction = model.booster_.predict(X_test[:, 3:])
+    assert correction[step].mean() - correction[~step].mean() > 1.5
+    assert clone(model).get_params()["n_base_columns"] == 3
+
+
+def test_without_a_booster_it_is_the_base_on_its_columns():
+    X, y = _table(100, 2)
+    model = ResidualBoostedRegressor(LinearRegression(), None, n_base_columns=3).fit(X, y)
+    assert model.booster_ is None
+    np.testing.assert_allclose(model.predict(X), LinearRegression().fit(X[:, :3], y).predict(X[:, :3]))
+
+
+def test_sample_weights_reach_both_stages():
+    """Corrupted rows at weight 0 leave both linear stages exactly as the clean rows alone fit them."""
+    X, y = _table(200, 3)
+    corrupted = y.copy()
+    corrupted[:50] += 100.0
+    weights = np.r_[np.zeros(50), np.ones(150)]
+    weighted = ResidualBoostedRegressor(LinearRegression(), LinearRegression(), n_base_columns=3).fit(X, corrupted, sample_weight=weights)
+    clean = ResidualBoostedRegressor(LinearRegression(), LinearRegression(), n_base_columns=3).fit(X[50:], y[50:])
+    np.testing.assert_allclose(weighted.predict(X), clean.predict(X), atol=1e-8)
+
+
+def test_the_boosted_attention_model_reads_the_fractions_then_the_main_features():
+    spec = MODELS["composition_attention_boosted"]
+    sets = {"main": ["mean Number", "range Number"], "fractions": [f"frac {i}" for i in range(118)], "process": ["T"]}
+    assert spec.uses_fractions and spec.tasks == ("regression",)
+    assert spec.columns(sets) == sets["fractions"] + sets["main"] + sets["process"]
+    assert MODELS["composition_attention"].columns(sets) == sets["fractions"] + sets["process"]
+    assert MODELS["lightgbm"].columns(sets) == sets["main"] + sets["process"]
+    pytest.importorskip("torch")
+    estimator = spec.build("regression", spec.defaults)
+    assert estimator.n_base_columns == 118 and estimator.booster.get_params()["objective"] == "regression_l1"
+    assert spec.build("regression", {"boost_trees": 0}).booster is None
