@@ -5,7 +5,8 @@ training rows (target standardized with their mean and standard deviation, as Au
 (L1 objective, 1,000 trees, learning rate 0.05, 63 leaves, 80 % rows and 50 % columns per tree, seed 0, one
 thread) on the `magpie_extended` features, fitted to the network's residuals on the training rows. Test MAE of
 the network, of network + trees and of network + half the trees; the network's training MAE. No search, no
-duplicate merge: the models alone (the pipeline's `composition_attention_boosted` searches these settings).
+duplicate merge: the models alone. These are the default settings of `composition_attention_boosted`, whose
+search also tries 0 / 500 trees and 31 / 127 leaves (and the attention model's own settings).
 
 Usage: ``python benchmarks/attention_boosted.py [--folds 0,1,2,3,4] [--data-dir ../shared/data]``
 (10-40 min per fold on one CPU thread). Writes ``benchmarks/results/attention_boosted.json`` (rows merged by fold).
