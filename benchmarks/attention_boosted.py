@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -32,22 +31,19 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--folds", default="0,1,2,3,4")
     args = parser.parse_args(argv)
+    # the same rows and folds as attention_steps.py (a script's own folder is on sys.path)
     import lightgbm
-    import pandas as pd
     import torch
+    from attention_steps import load_mp_e_form
 
-    from matforge.chem import fraction_matrix
     from matforge.features._table import TableFeaturizer
     from matforge.models._attention import CompositionAttention
 
     torch.set_num_threads(1)
-    folder = args.data_dir / TASK
-    if not folder.is_dir():
-        print(f"{folder}: not found; pass --data-dir (the folder holding {TASK}/)", file=sys.stderr)
+    loaded = load_mp_e_form(args.data_dir)
+    if loaded is None:
         return 2
-    table = pd.read_csv(folder / f"{TASK}_composition.csv")
-    folds = pd.read_csv(folder / "folds_matbench_v0.1.csv")["test_fold"].to_numpy()
-    X = fraction_matrix(table["formula"].to_numpy()).astype(np.float32)
+    table, folds, X = loaded
     F = TableFeaturizer(["formula"], [], [], presets=("magpie_extended",)).fit(table[["formula"]]).transform(table[["formula"]])
     y = table["target"].to_numpy(dtype=float)
     rows = json.loads(RESULTS.read_text())["results"] if RESULTS.exists() else []

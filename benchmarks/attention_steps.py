@@ -29,6 +29,21 @@ RESULTS = ROOT / "benchmarks" / "results" / "attention_steps.json"
 TASK = "matbench_mp_e_form"
 
 
+def load_mp_e_form(data_dir: Path):
+    """(table, official test fold of each row, element fractions as float32), or None after saying why."""
+    import pandas as pd
+
+    from matforge.chem import fraction_matrix
+
+    folder = data_dir / TASK
+    if not folder.is_dir():
+        print(f"{folder}: not found; pass --data-dir (the folder holding {TASK}/)", file=sys.stderr)
+        return None
+    table = pd.read_csv(folder / f"{TASK}_composition.csv")
+    folds = pd.read_csv(folder / "folds_matbench_v0.1.csv")["test_fold"].to_numpy()
+    return table, folds, fraction_matrix(table["formula"].to_numpy()).astype(np.float32)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
@@ -41,21 +56,16 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args(argv)
-    import pandas as pd
     import torch
 
-    from matforge.chem import fraction_matrix
     from matforge.models._attention import CompositionAttention
     from matforge.models._torch import pick_device
 
     torch.set_num_threads(args.threads)
-    folder = args.data_dir / TASK
-    if not folder.is_dir():
-        print(f"{folder}: not found; pass --data-dir (the folder holding {TASK}/)", file=sys.stderr)
+    loaded = load_mp_e_form(args.data_dir)
+    if loaded is None:
         return 2
-    table = pd.read_csv(folder / f"{TASK}_composition.csv")
-    folds = pd.read_csv(folder / "folds_matbench_v0.1.csv")["test_fold"].to_numpy()
-    X = fraction_matrix(table["formula"].to_numpy()).astype(np.float32)
+    table, folds, X = loaded
     y = table["target"].to_numpy(dtype=np.float32)
     train, test = folds != args.fold, folds == args.fold
     mean, std = y[train].mean(), y[train].std()
