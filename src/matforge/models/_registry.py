@@ -344,8 +344,8 @@ def default_models(task: str, n_samples: int) -> list[str]:
         if MODELS["composition_attention"].available():
             # with the [deep] extra: at this size attention over element embeddings beats the boosted trees on
             # composition (MatBench mp_e_form, 5 official folds, default pipeline: 0.0949 eV/atom vs LightGBM's
-            # 0.1211); for regression its residuals are fitted by LightGBM on the main features (fold 0, the
-            # models alone: 0.0919 -> 0.0847), which the search may switch off (boost_trees 0)
+            # 0.1211); for regression its residuals are fitted by LightGBM on the main features (5 official folds,
+            # the models alone: 0.0937 -> 0.0864, benchmarks/attention_boosted.py), which the search may switch off
             names.append("composition_attention_boosted" if task == "regression" else "composition_attention")
     return [n for n in names if (MODELS[n].max_samples or n_samples) >= n_samples]
 
