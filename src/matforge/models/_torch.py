@@ -122,8 +122,9 @@ class _TorchEstimator(BaseEstimator):
         best, best_state, stale, start = np.inf, None, 0, time.monotonic()
         # optional (estimators that define them): a cap on optimizer steps, so that the cost of a fit stops
         # growing with the rows once they are many (deterministic, unlike max_time), with the rate following a
-        # cosine from lr to 0 over the steps planned; and halving the rate each time the validation loss has
-        # stalled for lr_patience epochs
+        # cosine from lr to 0 over the steps planned, or over max_time when that runs out first (a fit stopped
+        # by its time bound still ends with its rate annealed, not cut off mid-schedule); and halving the rate
+        # each time the validation loss has stalled for lr_patience epochs
         max_steps, lr_patience = getattr(self, "max_steps", None), getattr(self, "lr_patience", None)
         n_batches = max(1, int(len(train) if weight is None else weight[train].sum()) // self.batch_size)
         planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
@@ -134,8 +135,11 @@ class _TorchEstimator(BaseEstimator):
             rows = epoch_rows()
             for batch in np.array_split(rows, max(1, min(n_batches, len(rows)))):
                 if planned:
+                    progress = max(steps / planned, (time.monotonic() - start) / self.max_time)
+                    if progress >= 1.0:
+                        break
                     for group in optimizer.param_groups:
-                        group["lr"] = self.lr * scale * 0.5 * (1.0 + np.cos(np.pi * steps / planned))
+                        group["lr"] = self.lr * scale * 0.5 * (1.0 + np.cos(np.pi * progress))
                 optimizer.zero_grad()
                 batch = torch.as_tensor(batch, device=device)
                 out = module(Xt[batch])
@@ -165,6 +169,8 @@ class _TorchEstimator(BaseEstimator):
             if time.monotonic() - start > self.max_time or (max_steps and steps >= max_steps):
                 break
         self.n_steps_ = steps
+        # how far the rate's cosine ran (1.0: to its end, by steps or by time); None without a planned schedule
+        self.schedule_progress_ = min(1.0, max(steps / planned, (time.monotonic() - start) / self.max_time)) if planned else None
         if best_state is not None:
             module.load_state_dict(best_state)
         self.state_ = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
