@@ -188,3 +188,29 @@ def test_a_fit_stopped_by_its_time_bound_still_ends_with_its_rate_annealed(monke
     rates.clear()
     model = CompositionAttention(max_steps=50, max_time=1e9, **options).fit(X, _pair_interaction(X))
     assert model.n_steps_ == 50 and len(rates) == 50 and rates[-1] < 0.01 * 1e-3 and model.schedule_progress_ == 1.0
+
+
+def test_auto_sizes_follow_the_device_and_explicit_sizes_are_kept():
+    import torch
+
+    from matforge.models import MODELS
+    from matforge.models._attention import auto_size
+
+    assert auto_size(torch.device("cpu")) == {"d_model": 64, "n_layers": 2, "batch_size": 256, "max_steps": 24000}
+    assert auto_size(torch.device("cuda", 0)) == {"d_model": 256, "n_layers": 3, "batch_size": 512, "max_steps": 14000}
+    X = _compositions(200, 10)
+    y = _pair_interaction(X)
+    auto = CompositionAttention(max_epochs=1, random_state=0, device="cpu").fit(X, y)
+    assert (auto.d_model_, auto.n_layers_, auto.batch_size_, auto.max_steps_) == (64, 2, 256, 24000)
+    assert auto.get_params()["d_model"] == "auto" and auto.state_["project.weight"].shape[0] == 64
+    given = CompositionAttention(d_model=16, n_layers=1, batch_size=32, max_steps=5, max_epochs=50, random_state=0, device="cpu").fit(X, y)
+    assert (given.d_model_, given.n_layers_, given.batch_size_, given.max_steps_, given.n_steps_) == (16, 1, 32, 5, 5)
+    # a model saved before "auto" existed holds plain numbers and no size_ attributes: it still predicts the same
+    before = given.predict(X[:5])
+    for name in ("d_model_", "n_layers_", "batch_size_", "max_steps_"):
+        delattr(given, name)
+    np.testing.assert_allclose(given.predict(X[:5]), before, atol=1e-6)
+    # the registry's default configuration leaves the sizes to the device
+    spec = MODELS["composition_attention"]
+    model = spec.build("regression", spec.defaults, seed=0)
+    assert (model.d_model, model.n_layers, model.batch_size, model.max_steps) == ("auto",) * 4

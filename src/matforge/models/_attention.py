@@ -21,7 +21,7 @@ import numpy as np
 from matforge.chem import ELEMENT_SYMBOLS
 from matforge.models._torch import _TaskMixin, _torch, _TorchEstimator
 
-__all__ = ["CompositionAttention", "fraction_encoding"]
+__all__ = ["CompositionAttention", "auto_size", "fraction_encoding"]
 
 _N_FREQ = 6  # sinusoid octaves per scale: resolves fractions down to ~1/64 linearly, ~0.04 decades in log
 
@@ -39,6 +39,16 @@ def fraction_encoding(frac):
     return torch.cat([scales, torch.sin(angles).flatten(-2), torch.cos(angles).flatten(-2)], dim=-1)
 
 
+_CPU_SIZE = {"d_model": 64, "n_layers": 2, "batch_size": 256, "max_steps": 24000}
+_GPU_SIZE = {"d_model": 256, "n_layers": 3, "batch_size": 512, "max_steps": 14000}
+
+
+def auto_size(device) -> dict[str, int]:
+    """What ``"auto"`` means for d_model, n_layers, batch_size and max_steps on `device` (a torch device):
+    the sizes measured on a CUDA GPU there, else those measured on the CPU (see `CompositionAttention`)."""
+    return dict(_GPU_SIZE if getattr(device, "type", str(device)) == "cuda" else _CPU_SIZE)
+
+
 class CompositionAttention(_TaskMixin, _TorchEstimator):
     """CrabNet/Roost-style attention over element embeddings, as a scikit-learn estimator.
 
@@ -52,21 +62,27 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         ``"cgcnn"`` (92-d); elements without a vector start from zero and learn their own.
     max_epochs, max_steps, patience, lr_patience, batch_size, max_time : training schedule: at most
         `max_epochs` passes and `max_steps` mini-batches (so that the cost of a fit stops growing with the
-        rows), the learning rate following a cosine from `lr` to 0 over the steps planned and halved after
-        every `lr_patience` epochs without a better loss on a 10 % validation split, early stopping after
-        `patience` such epochs; ``max_time`` (seconds) is a safety bound that makes a fit depend on the
-        machine's speed when it is reached. The 24,000-step default: on MatBench mp_e_form (official fold 0,
-        106,201 training rows, one fit alone, 1 thread) 15,000 steps gave MAE 0.0983 eV/atom and 24,000 gave
-        0.0912, in 9.1 min (23 ms per mini-batch of 256; benchmarks/attention_steps.py). Size is the knob
-        where compute is cheap (a GPU; not measured there yet): ``d_model=128, n_layers=3`` gave 0.0894 at the
-        same 24,000 steps for 7.9 times the CPU time, stopped by the step cap, not by early stopping.
+        rows), the learning rate following a cosine from `lr` to 0 over the steps planned (or over `max_time`,
+        when that runs out first) and halved after every `lr_patience` epochs without a better loss on a 10 %
+        validation split, early stopping after `patience` such epochs; ``max_time`` (seconds) is a safety bound
+        that makes a fit depend on the machine's speed when it is reached.
 
+    d_model, n_layers, batch_size and max_steps may be ``"auto"`` (their defaults): sized for the device the
+    fit runs on (``auto_size``), because size is the knob where compute is cheap. On the CPU: ``d_model=64,
+    n_layers=2``, batches of 256, 24,000 steps. On MatBench mp_e_form (official fold 0, 106,201 training
+    rows, one fit alone, 1 thread) 15,000 steps gave MAE 0.0983 eV/atom and 24,000 gave 0.0912, in 9.1 min
+    (23 ms per mini-batch; benchmarks/attention_steps.py); ``d_model=128, n_layers=3`` gave 0.0894 for 7.9
+    times the CPU time. On a CUDA GPU: ``d_model=256, n_layers=3``, batches of 512, 14,000 steps, as measured
+    on one H200 (benchmarks/attention_gpu.py): fold 0 alone 0.0867 eV/atom in 172 s (13,763 steps, 12.5 ms
+    each); the five folds, trained side by side, 0.0884 alone and 0.0813 with the residual trees of
+    ``composition_attention_boosted`` (benchmarks/results/attention_gpu_boosted.json). The sizes chosen are
+    kept as ``d_model_``, ``n_layers_``, ``batch_size_`` and ``max_steps_``.
     device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
 
     A composition with more elements than the most complex training composition keeps its largest fractions.
     """
 
-    def __init__(self, task="regression", d_model=64, n_layers=2, n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps=24000, patience=20, lr_patience=5, batch_size=256, max_time=3600.0, random_state=None, device=None):
+    def __init__(self, task="regression", d_model="auto", n_layers="auto", n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps="auto", patience=20, lr_patience=5, batch_size="auto", max_time=3600.0, random_state=None, device=None):
         self.task = task
         self.d_model = d_model
         self.n_layers = n_layers
@@ -86,6 +102,10 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         self.device = device
 
     def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
+        sizes = auto_size(self._device())
+        for name in sizes:
+            value = getattr(self, name)
+            setattr(self, name + "_", sizes[name] if value == "auto" else int(value))
         n_elements = min(X.shape[1], len(ELEMENT_SYMBOLS))
         # sequence length = the most elements any training composition has (padding beyond it is wasted work)
         self.max_elements_ = int(max(1, (X[:, :n_elements] > 0).sum(axis=1).max()))
@@ -103,7 +123,8 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         n_elements = min(n_inputs, len(ELEMENT_SYMBOLS))
         table = np.nan_to_num(embedding_table(self.embedding)[:n_elements], nan=0.0).astype(np.float32)
         table /= max(float(np.abs(table).max()), 1e-12)
-        k, d = self.max_elements_, self.d_model
+        # models saved before the sizes could be "auto" hold their numbers in the parameters themselves
+        k, d = self.max_elements_, int(getattr(self, "d_model_", self.d_model))
         extra_mean, extra_scale = torch.from_numpy(self.extra_mean_), torch.from_numpy(self.extra_scale_)
         n_extra = n_inputs - n_elements
         n_enc = 2 + 4 * _N_FREQ
@@ -140,4 +161,4 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
                 extra = (x[:, n_elements:] - self.extra_mean) / self.extra_scale
                 return self.head(torch.cat([pooled, extra], dim=1))
 
-        return Net(self.n_layers, self.n_heads, self.dropout)
+        return Net(int(getattr(self, "n_layers_", self.n_layers)), self.n_heads, self.dropout)

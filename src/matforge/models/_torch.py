@@ -125,8 +125,9 @@ class _TorchEstimator(BaseEstimator):
         # cosine from lr to 0 over the steps planned, or over max_time when that runs out first (a fit stopped
         # by its time bound still ends with its rate annealed, not cut off mid-schedule); and halving the rate
         # each time the validation loss has stalled for lr_patience epochs
-        max_steps, lr_patience = getattr(self, "max_steps", None), getattr(self, "lr_patience", None)
-        n_batches = max(1, int(len(train) if weight is None else weight[train].sum()) // self.batch_size)
+        # an estimator that sizes itself by the device (CompositionAttention's "auto") keeps the numbers as size_
+        max_steps, lr_patience = getattr(self, "max_steps_", getattr(self, "max_steps", None)), getattr(self, "lr_patience", None)
+        n_batches = max(1, int(len(train) if weight is None else weight[train].sum()) // getattr(self, "batch_size_", self.batch_size))
         planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
         scale = 1.0  # plateau halvings so far
         self.n_epochs_ = steps = 0
