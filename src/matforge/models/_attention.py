@@ -8,7 +8,8 @@ the property. This is the architecture of CrabNet (A. Y.-T. Wang et al., Composi
 attention-based network for materials property predictions, npj Comput. Mater. 7, 77 (2021)), whose
 message passing between elements follows Roost (R. E. A. Goodall, A. A. Lee, Predicting materials
 properties without crystal structure: deep representation learning from stoichiometry, Nat. Commun. 11,
-6280 (2020)). Smaller and shorter-trained than the published model so that it fits a CPU search budget.
+6280 (2020)). Sized for the device by default: on the CPU smaller and shorter-trained than the published model
+so that it fits a CPU search budget; on a CUDA GPU 256-wide tokens in 3 layers (CrabNet: 512 in 3).
 
 Input: the element-fraction columns H..Og first (the ``"fractions"`` feature set), then any process
 columns, which join the head after standardisation.
