@@ -147,6 +147,32 @@ def test_automodel_outer_folds_on_a_cluster_give_the_single_process_run(cluster,
     assert "outer_folds_on" not in metrics_here
 
 
+def test_a_trial_finished_first_by_another_process_does_not_end_the_search(tmp_path):
+    """Two processes sharing an SQLite study can both take its one enqueued trial; optuna refuses the second
+    tell ("Cannot tell a COMPLETE trial"). That is a lost race, not an error: the trial's result is in the study."""
+    import optuna
+
+    from matforge.learn._search import _optimize_shared
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'race.db'}", study_name="race")
+
+    def finished_elsewhere(trial):  # what the other process does first: tell the same trial
+        study.tell(trial.number, 1.0)
+        return 2.0
+
+    assert _optimize_shared(study, finished_elsewhere, n_trials=3) is False
+    assert [t.value for t in study.trials] == [1.0]
+    assert _optimize_shared(study, lambda trial: trial.suggest_float("x", 0, 1), n_trials=2) is True
+    assert len(study.trials) == 3
+
+    def broken(trial):
+        raise ArithmeticError("a failed fit is caught and recorded as before")
+
+    assert _optimize_shared(study, broken, n_trials=1) is True
+    assert study.trials[-1].state == optuna.trial.TrialState.FAIL
+
+
 def test_two_train_processes_cooperate_on_one_shared_study(tmp_path, alloys):
     import optuna
 

@@ -155,13 +155,16 @@ def tune(
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         study.enqueue_trial(spec.defaults, skip_if_exists=True)
-        study.optimize(objective, n_trials=1, catch=(ValueError, ArithmeticError, np.linalg.LinAlgError))
-    remaining = budget - (time.monotonic() - start)
-    done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
-    if remaining > 0 and done < max_trials:
+        _optimize_shared(study, objective, n_trials=1)
+    for _ in range(max_trials):  # a lost race (below) ends an optimize call early: go on with what is left
+        remaining = budget - (time.monotonic() - start)
+        done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+        if remaining <= 0 or done >= max_trials:
+            break
         # the cap is on the study, checked after every trial, so processes sharing it stop together
         cap = optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,))
-        study.optimize(objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap], catch=(ValueError, ArithmeticError, np.linalg.LinAlgError))
+        if _optimize_shared(study, objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap]):
+            break
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)
@@ -176,6 +179,19 @@ def tune(
             seen.append(other)
             alternatives.append(Tuned(spec.name, other, float(trial.value), len(complete), seconds, kept[trial.number][1]))
     return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives)
+
+
+def _optimize_shared(study, objective, **options) -> bool:
+    """``study.optimize``; False when another process sharing the study (``--join-study``) finished the same
+    trial first. Two processes can both take the one enqueued default trial from an SQLite study, and the second
+    to finish is refused ("Cannot tell a COMPLETE trial"); the trial's result is in the study either way."""
+    try:
+        study.optimize(objective, catch=(ValueError, ArithmeticError, np.linalg.LinAlgError), **options)
+    except ValueError as err:  # raised by optuna's tell, outside the objective, so `catch` does not see it
+        if "Cannot tell a" not in str(err):
+            raise
+        return False
+    return True
 
 
 def _with_predictions(candidates: list[Tuned]) -> list[Tuned]:
