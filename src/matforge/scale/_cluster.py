@@ -120,25 +120,37 @@ def map_partitions(
                     on_done(i, results[i])
                 bar.advance(task)
             return results
+        from concurrent.futures import CancelledError
+
         from distributed import as_completed
 
-        # one copy of each large shared object (model, design space, arrays) per worker instead of one per
-        # task; plain values and containers (which scatter would split into pieces) travel with each task
         plain = (str, int, float, bool, type(None), list, tuple, dict)
-        shared_futures = {k: v if isinstance(v, plain) else client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
-        futures = [client.submit(_on_worker, work, part, **shared_futures, pure=False, key=f"{label.replace(' ', '-')}-{i}-{os.urandom(4).hex()}") for i, part in enumerate(partitions)]
-        index = {f.key: i for i, f in enumerate(futures)}
-        try:
-            for future in as_completed(futures):
-                i = index[future.key]
-                results[i] = future.result()
-                future.release()
-                if on_done is not None:
-                    on_done(i, results[i])
-                bar.advance(task)
-        finally:
-            for f in futures:
-                f.release()
+        todo = list(range(len(partitions)))
+        for attempt in range(3):
+            # one copy of each large shared object (model, design space, arrays) per worker instead of one per
+            # task; plain values and containers (which scatter would split into pieces) travel with each task
+            shared_futures = {k: v if isinstance(v, plain) else client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+            futures = [client.submit(_on_worker, work, partitions[i], **shared_futures, pure=False, key=f"{label.replace(' ', '-')}-{i}-{os.urandom(4).hex()}") for i in todo]
+            index = {f.key: i for f, i in zip(futures, todo, strict=True)}
+            try:
+                for future in as_completed(futures):
+                    i = index[future.key]
+                    results[i] = future.result()
+                    future.release()
+                    todo.remove(i)
+                    if on_done is not None:
+                        on_done(i, results[i])
+                    bar.advance(task)
+                break
+            except CancelledError:
+                # scattered data cannot be recomputed: when a killed worker held its only copy (a worker that
+                # joined after the broadcast holds none), the tasks needing it are cancelled; scatter again
+                # and resubmit the partitions not yet done (work is idempotent)
+                if attempt == 2:
+                    raise
+            finally:
+                for f in futures:
+                    f.release()
     return results
 
 
