@@ -86,3 +86,17 @@ def test_the_embedded_transport_database_loads_offline():
     frame = load_dataset("transport")
     assert frame.shape == (47737, 12)
     assert {"formula", "S_p", "m_n"} <= set(frame.columns)
+
+
+def test_duplicates_of_a_large_table_are_kept_as_rows_and_still_grouped(monkeypatch):
+    import matforge.models._registry as registry
+
+    monkeypatch.setattr(registry, "LARGE_ROWS", 20)  # TABLE's 30 rows count as large
+    data = prepare_dataset(TABLE, "strength")
+    assert len(data.y) == 30 and data.duplicates_merged == 0 and data.weights is None
+    assert len(np.unique(data.groups)) == 9  # the same material never sits on both sides of a split
+    assert any("kept as rows" in note for note in data.notes)
+    # asked for explicitly, either way, whatever the size
+    assert prepare_dataset(TABLE, "strength", aggregate_duplicates=True).duplicates_merged == 21
+    monkeypatch.setattr(registry, "LARGE_ROWS", 50_000)
+    assert prepare_dataset(TABLE, "strength", aggregate_duplicates=False).duplicates_merged == 0
