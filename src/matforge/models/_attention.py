@@ -78,6 +78,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
     each); the five folds, trained side by side, 0.0884 alone and 0.0813 with the residual trees of
     ``composition_attention_boosted`` (benchmarks/results/attention_gpu_boosted.json). The sizes chosen are
     kept as ``d_model_``, ``n_layers_``, ``batch_size_`` and ``max_steps_``.
+
     device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
 
     A composition with more elements than the most complex training composition keeps its largest fractions.
