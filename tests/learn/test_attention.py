@@ -183,7 +183,7 @@ def test_a_fit_stopped_by_its_time_bound_still_ends_with_its_rate_annealed(monke
     options = dict(d_model=16, n_layers=1, lr=1e-3, max_epochs=100_000, patience=100_000, batch_size=64, random_state=0, device="cpu")
     model = CompositionAttention(max_steps=10**7, max_time=1.5, **options).fit(X, _pair_interaction(X))
     assert 10 < model.n_steps_ < 10**7 and model.schedule_progress_ == 1.0
-    assert rates[0] == pytest.approx(1e-3, rel=0.05) and rates[-1] < 0.05 * 1e-3, (rates[0], rates[-1])
+    assert rates[0] == pytest.approx(1e-3, rel=0.05) and rates[-1] < 0.1 * 1e-3, (rates[0], rates[-1])
     # a step-bound fit: the cosine over the steps, as before
     rates.clear()
     model = CompositionAttention(max_steps=50, max_time=1e9, **options).fit(X, _pair_interaction(X))
