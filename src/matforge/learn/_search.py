@@ -155,16 +155,13 @@ def tune(
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         study.enqueue_trial(spec.defaults, skip_if_exists=True)
-        _optimize_shared(study, objective, n_trials=1)
-    for _ in range(max_trials):  # a lost race (below) ends an optimize call early: go on with what is left
-        remaining = budget - (time.monotonic() - start)
-        done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
-        if remaining <= 0 or done >= max_trials:
-            break
+        optimize_shared(study, objective, n_trials=1)
+    remaining = budget - (time.monotonic() - start)
+    done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+    if remaining > 0 and done < max_trials:
         # the cap is on the study, checked after every trial, so processes sharing it stop together
         cap = optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,))
-        if _optimize_shared(study, objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap]):
-            break
+        optimize_shared(study, objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)
@@ -181,17 +178,28 @@ def tune(
     return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives)
 
 
-def _optimize_shared(study, objective, **options) -> bool:
-    """``study.optimize``; False when another process sharing the study (``--join-study``) finished the same
-    trial first. Two processes can both take the one enqueued default trial from an SQLite study, and the second
-    to finish is refused ("Cannot tell a COMPLETE trial"); the trial's result is in the study either way."""
-    try:
-        study.optimize(objective, catch=(ValueError, ArithmeticError, np.linalg.LinAlgError), **options)
-    except ValueError as err:  # raised by optuna's tell, outside the objective, so `catch` does not see it
-        if "Cannot tell a" not in str(err):
-            raise
-        return False
-    return True
+def optimize_shared(study, objective, n_trials: int, timeout: float | None = None, callbacks=None) -> None:
+    """``study.optimize`` that carries on when another process sharing the study (``--join-study``, ``tune``
+    workers) finished the same trial first. Two processes can both take one enqueued trial from an SQLite study;
+    optuna refuses the second to tell it ("Cannot tell a COMPLETE trial"), which would end the search, though
+    the trial's result is in the study either way. Failed fits are caught and recorded as failed trials."""
+    start, ran = time.monotonic(), 0
+
+    def counted(trial):
+        nonlocal ran
+        ran += 1
+        return objective(trial)
+
+    while ran < n_trials:  # each lost race has run one trial, so this ends
+        left = None if timeout is None else timeout - (time.monotonic() - start)
+        if left is not None and left <= 0:
+            return
+        try:
+            study.optimize(counted, n_trials=n_trials - ran, timeout=left, callbacks=callbacks, catch=(ValueError, ArithmeticError, np.linalg.LinAlgError))
+            return
+        except ValueError as err:  # raised by optuna's tell, outside the objective, so `catch` does not see it
+            if "Cannot tell a" not in str(err):
+                raise
 
 
 def _with_predictions(candidates: list[Tuned]) -> list[Tuned]:

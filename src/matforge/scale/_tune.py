@@ -173,15 +173,10 @@ def tune_worker(
     if max_trials is not None:
         callbacks.append(optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,)))
     start = time.monotonic()
-    for _ in range(trials or 0):  # a race lost to another worker (learn._search._optimize_shared) ends a call early: go on
-        from matforge.learn._search import _optimize_shared
+    if trials:
+        from matforge.learn._search import optimize_shared
 
-        left = None if timeout is None else timeout - (time.monotonic() - start)
-        mine = sum(1 for t in shared.trials if t.user_attrs.get("worker") == worker and t.state.is_finished())
-        if (left is not None and left <= 0) or mine >= trials:
-            break
-        if _optimize_shared(shared, objective, n_trials=trials - mine, timeout=left, callbacks=callbacks):
-            break
+        optimize_shared(shared, objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
     finished = [t for t in shared.trials if t.state == optuna.trial.TrialState.COMPLETE]
     record = {
         "study": study, "storage": masked_storage(storage), "model": spec.name, "target": target, "task": task,
