@@ -274,11 +274,12 @@ def prepare_dataset(
         groups = np.arange(len(y)).astype(str)
 
     merged, weights = 0, None
+    n_duplicates = len(duplicate_key) - len(np.unique(duplicate_key))
     if aggregate_duplicates == "auto":
         from matforge.models._registry import LARGE_ROWS
 
         aggregate_duplicates = len(y) <= LARGE_ROWS
-    if task == "regression" and aggregate_duplicates and len(np.unique(duplicate_key)) < len(duplicate_key):
+    if task == "regression" and aggregate_duplicates and n_duplicates:
         first = pd.Series(np.arange(len(y))).groupby(duplicate_key, sort=False).first().to_numpy()
         median = y.groupby(duplicate_key, sort=False).median()
         # a merged row counts as the rows it replaces: the median of n values is worth more than one value,
@@ -292,10 +293,9 @@ def prepare_dataset(
         y = pd.Series(median.loc[duplicate_key[first]].to_numpy(), name=target)
         row_ids, groups = row_ids[first], groups[first]
         notes.append(f"{merged} duplicate rows (same composition and process values) merged into their first row with the median target, weighted by their number in fits and scores")
-    elif task == "regression" and len(np.unique(duplicate_key)) < len(duplicate_key):
-        kept = len(duplicate_key) - len(np.unique(duplicate_key))
-        notes.append(f"{kept} duplicate rows (same composition and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
-    elif task == "classification" and len(np.unique(duplicate_key)) < len(duplicate_key):
+    elif task == "regression" and n_duplicates:
+        notes.append(f"{n_duplicates} duplicate rows (same composition and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
+    elif task == "classification" and n_duplicates:
         labels = pd.Series(y.to_numpy()).groupby(duplicate_key).nunique()
         conflicts = int((labels > 1).sum())
         if conflicts:

@@ -130,13 +130,17 @@ class _TorchEstimator(BaseEstimator):
         n_batches = max(1, int(len(train) if weight is None else weight[train].sum()) // getattr(self, "batch_size_", self.batch_size))
         planned = min(max_steps, self.max_epochs * n_batches) if max_steps else None
         scale = 1.0  # plateau halvings so far
+
+        def schedule_progress() -> float:  # share of the cosine run: by steps or by time, whichever is further
+            return max(steps / planned, (time.monotonic() - start) / self.max_time)
+
         self.n_epochs_ = steps = 0
         for epoch in range(self.max_epochs):
             module.train()
             rows = epoch_rows()
             for batch in np.array_split(rows, max(1, min(n_batches, len(rows)))):
                 if planned:
-                    progress = max(steps / planned, (time.monotonic() - start) / self.max_time)
+                    progress = schedule_progress()
                     if progress >= 1.0:
                         break
                     for group in optimizer.param_groups:
@@ -171,7 +175,7 @@ class _TorchEstimator(BaseEstimator):
                 break
         self.n_steps_ = steps
         # how far the rate's cosine ran (1.0: to its end, by steps or by time); None without a planned schedule
-        self.schedule_progress_ = min(1.0, max(steps / planned, (time.monotonic() - start) / self.max_time)) if planned else None
+        self.schedule_progress_ = min(1.0, schedule_progress()) if planned else None
         if best_state is not None:
             module.load_state_dict(best_state)
         self.state_ = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
