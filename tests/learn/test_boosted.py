@@ -40,6 +40,25 @@ def test_the_booster_learns_what_the_base_cannot_see_and_the_prediction_is_the_s
     assert clone(model).get_params()["n_base_columns"] == 3
 
 
+def test_with_the_prediction_the_booster_corrects_a_bias_that_depends_on_the_base_estimate():
+    """The truth saturates (tanh of a linear score) where a linear base cannot; the other columns are noise, so
+    only a booster that sees the base's estimate can learn the correction."""
+    lightgbm = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, (1200, 5))
+    y = np.tanh(2.0 * (X[:, 0] + X[:, 1] + X[:, 2]))
+    train, test = slice(0, 900), slice(900, None)
+    booster = lightgbm.LGBMRegressor(n_estimators=200, learning_rate=0.1, num_leaves=7, verbose=-1, random_state=0)
+    maes = {}
+    for flag in (False, True):
+        model = ResidualBoostedRegressor(LinearRegression(), booster, n_base_columns=3, with_prediction=flag).fit(X[train], y[train])
+        maes[flag] = np.abs(model.predict(X[test]) - y[test]).mean()
+        assert model.booster_.n_features_in_ == 2 + flag
+    base_mae = np.abs(LinearRegression().fit(X[train, :3], y[train]).predict(X[test, :3]) - y[test]).mean()
+    assert maes[False] > 0.8 * base_mae, (maes, base_mae)  # noise columns: nothing to correct from
+    assert maes[True] < 0.4 * base_mae, (maes, base_mae)
+
+
 def test_without_a_booster_it_is_the_base_on_its_columns():
     X, y = _table(100, 2)
     model = ResidualBoostedRegressor(LinearRegression(), None, n_base_columns=3).fit(X, y)
@@ -68,4 +87,5 @@ def test_the_boosted_attention_model_reads_the_fractions_then_the_main_features(
     pytest.importorskip("torch")
     estimator = spec.build("regression", spec.defaults)
     assert estimator.n_base_columns == 118 and estimator.booster.get_params()["objective"] == "regression_l1"
+    assert estimator.with_prediction
     assert spec.build("regression", {"boost_trees": 0}).booster is None

@@ -26,6 +26,9 @@ class ResidualBoostedRegressor(RegressorMixin, BaseEstimator):
     ----------
     base, booster : scikit-learn regressors (cloned when fitted); `booster` None leaves the base alone.
     n_base_columns : how many leading columns the base sees (118 element fractions for the attention model).
+    with_prediction : the booster also sees the base's prediction as one more column, so its correction can
+        depend on how large the base's estimate is (where a network is biased at the ends of the target range),
+        not only on the other columns.
 
     The residuals are the base's own on its training rows, as in any stagewise boosting: a base that fits
     its training rows closely leaves the booster little to learn, one that underfits (the attention model on
@@ -33,14 +36,20 @@ class ResidualBoostedRegressor(RegressorMixin, BaseEstimator):
     ``sample_weight`` reaches both stages.
     """
 
-    def __init__(self, base=None, booster=None, n_base_columns: int = 118):
+    def __init__(self, base=None, booster=None, n_base_columns: int = 118, with_prediction: bool = False):
         self.base = base
         self.booster = booster
         self.n_base_columns = n_base_columns
+        self.with_prediction = with_prediction
 
     def _parts(self, X):
         X = np.asarray(X)
         return X[:, : self.n_base_columns], X[:, self.n_base_columns :]
+
+    def booster_input(self, rest, prediction):
+        """What the booster is fitted on and predicts from: the columns after the base's, and the base's prediction
+        when `with_prediction`."""
+        return np.column_stack([rest, prediction]) if self.with_prediction else rest
 
     def fit(self, X, y, sample_weight=None):
         head, rest = self._parts(X)
@@ -49,8 +58,8 @@ class ResidualBoostedRegressor(RegressorMixin, BaseEstimator):
         self.base_ = clone(self.base).fit(head, y, **weights)
         self.booster_ = None
         if self.booster is not None and rest.shape[1] > 0:
-            residual = y - np.asarray(self.base_.predict(head), dtype=float)
-            self.booster_ = clone(self.booster).fit(rest, residual, **weights)
+            prediction = np.asarray(self.base_.predict(head), dtype=float)
+            self.booster_ = clone(self.booster).fit(self.booster_input(rest, prediction), y - prediction, **weights)
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
@@ -59,5 +68,5 @@ class ResidualBoostedRegressor(RegressorMixin, BaseEstimator):
         head, rest = self._parts(X)
         prediction = np.asarray(self.base_.predict(head), dtype=float)
         if self.booster_ is not None:
-            prediction = prediction + np.asarray(self.booster_.predict(rest), dtype=float)
+            prediction = prediction + np.asarray(self.booster_.predict(self.booster_input(rest, prediction)), dtype=float)
         return prediction
