@@ -2,12 +2,13 @@
 
 Per fold: `CompositionAttention` with the library defaults (24,000 steps, seed 0, one thread) on the fold's
 training rows (target standardized with their mean and standard deviation, as AutoModel does), then LightGBM
-(L1 objective, 1,000 trees, learning rate 0.05, 63 leaves, 80 % rows and 50 % columns per tree, seed 0, one
-thread) on the `magpie_extended` features and the network's prediction (since 2026-12-04; before, the features
-alone), fitted to the network's residuals on the training rows. Test MAE of
-the network, of network + trees and of network + half the trees; the network's training MAE. No search, no
+(L1 objective, learning rate 0.05, 80 % rows and 50 % columns per tree, seed 0, one thread; 2,000 trees of 255
+leaves on the `magpie_extended` features and the network's prediction since 2026-12-04, before that 1,000 trees
+of 63 leaves on the features alone), fitted to the network's residuals on the training rows. Test MAE of the
+network, of network + trees and of network + half the trees; the network's training MAE. No search, no
 duplicate merge: the models alone, built as the default `composition_attention_boosted` (whose search also tries
-0 / 500 trees and 31 / 127 leaves, and the attention model's own settings), only its time bound lifted.
+0 / 1,000 / 4,000 trees and 63 / 127 / 511 leaves, and the attention model's own settings), only its time bound
+lifted.
 
 With ``--networks DIR`` the networks are not trained here: each fold's predictions are read from
 ``DIR/fold{k}.npz`` as written by ``benchmarks/attention_gpu.py fit`` (a larger network trained on a GPU), and
