@@ -75,8 +75,8 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
     (23 ms per mini-batch; benchmarks/attention_steps.py); ``d_model=128, n_layers=3`` gave 0.0894 for 7.9
     times the CPU time. On a CUDA GPU: ``d_model=256, n_layers=3``, batches of 512, 14,000 steps, as measured
     on one H200 (benchmarks/attention_gpu.py): fold 0 alone 0.0867 eV/atom in 172 s (13,763 steps, 12.5 ms
-    each); the five folds, trained side by side, 0.0884 alone and 0.0809 with the residual trees of
-    ``composition_attention_boosted`` (benchmarks/results/attention_gpu_boosted_pred.json). The sizes chosen are
+    each); the five folds, trained side by side, 0.0884 alone and 0.0787 with the residual trees of
+    ``composition_attention_boosted`` (benchmarks/results/attention_gpu_boosted_large.json). The sizes chosen are
     kept as ``d_model_``, ``n_layers_``, ``batch_size_`` and ``max_steps_``.
 
     device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
