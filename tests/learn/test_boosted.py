@@ -59,6 +59,16 @@ def test_with_the_prediction_the_booster_corrects_a_bias_that_depends_on_the_bas
     assert maes[True] < 0.4 * base_mae, (maes, base_mae)
 
 
+def test_a_model_saved_before_the_prediction_column_existed_still_predicts():
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = _table(300, 5)
+    booster = lightgbm.LGBMRegressor(n_estimators=20, num_leaves=7, verbose=-1, random_state=0)
+    model = ResidualBoostedRegressor(LinearRegression(), booster, n_base_columns=3).fit(X, y)
+    expected = model.predict(X)
+    del model.with_prediction  # as unpickled from an older matforge
+    np.testing.assert_allclose(model.predict(X), expected)
+
+
 def test_without_a_booster_it_is_the_base_on_its_columns():
     X, y = _table(100, 2)
     model = ResidualBoostedRegressor(LinearRegression(), None, n_base_columns=3).fit(X, y)

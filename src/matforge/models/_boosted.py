@@ -49,7 +49,8 @@ class ResidualBoostedRegressor(RegressorMixin, BaseEstimator):
     def booster_input(self, rest, prediction):
         """What the booster is fitted on and predicts from: the columns after the base's, and the base's prediction
         when `with_prediction`."""
-        return np.column_stack([rest, prediction]) if self.with_prediction else rest
+        # getattr: a model saved before the option existed (its booster fitted on the columns alone) still loads
+        return np.column_stack([rest, prediction]) if getattr(self, "with_prediction", False) else rest
 
     def fit(self, X, y, sample_weight=None):
         head, rest = self._parts(X)
