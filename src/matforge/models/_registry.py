@@ -233,7 +233,7 @@ def _composition_attention_boosted(task, p, seed, n_jobs):
     if p["boost_trees"] > 0:
         # the residual is what an L1 fit leaves, so the trees fit its conditional median too (L1 objective); the
         # rest as measured in benchmarks/attention_boosted.py (mp_e_form, 5 folds, 1000 trees of 63 leaves on the
-        # features alone: 0.0937 -> 0.0864 eV/atom; today's size and prediction column: the comments below)
+        # features alone: 0.0937 -> 0.0864 eV/atom; the current size and prediction column: the comments below)
         booster = _lightgbm("regression", {**MODELS["lightgbm"].defaults, "n_estimators": p["boost_trees"], "num_leaves": p["boost_leaves"], "min_child_samples": 20, "reg_lambda": 0.0, "objective": "regression_l1"}, seed, n_jobs)
     # the trees also see the network's prediction: every one of the 5 mp_e_form folds better by 0.0001-0.0006
     # eV/atom (mean 0.0813 -> 0.0809 on the GPU networks, benchmarks/results/attention_gpu_boosted_pred.json)
@@ -304,7 +304,8 @@ _SPECS = [
     # the attention model underfits 10^5 compositions within its step cap (MatBench mp_e_form fold 0: training MAE
     # 0.085, test 0.092 eV/atom); LightGBM on the Magpie statistics fitted to its residuals finds what it left
     # (a large booster, 2000 trees of 255 leaves: on the fold-0 GPU network 0.0795 with 1000 x 63, 0.0772 with
-    # 2000 x 255, 0.0768 with 4000 x 255; 5 folds in benchmarks/results/attention_gpu_boosted_large.json)
+    # 2000 x 255, 0.0768 with 4000 x 255; 5 folds in benchmarks/results/attention_gpu_boosted_large.json; through
+    # the CPU pipeline 0.0859 -> 0.0814 eV/atom, benchmarks/results/matbench_mp_e_form_large.json)
     ModelSpec("composition_attention_boosted", "attention over element embeddings, its residuals fitted by LightGBM on the main features (PyTorch)", _REG, _composition_attention_boosted, lambda t: {**_attention_space(t), "boost_trees": _c(t, "boost_trees", [0, 1000, 2000, 4000]), "boost_leaves": _c(t, "boost_leaves", [63, 127, 255, 511])}, {**_ATTENTION_DEFAULTS, "boost_trees": 2000, "boost_leaves": 255}, _ATTENTION_CITATION + " J. H. Friedman, Greedy function approximation: a gradient boosting machine, Ann. Stat. 29, 1189-1232 (2001).", scale_target=True, feature_set="fractions+main", extra="deep"),
     ModelSpec("atom_table_cnn", "atom-table CNN (PyTorch)", _BOTH, _atom_table_cnn, lambda t: {"channels": _c(t, "channels", [16, 32, 64]), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"channels": 32, "lr": 1e-3, "weight_decay": 1e-5}, "S. Zeng et al., Atom table convolutional neural networks for an accurate prediction of compounds properties, npj Comput. Mater. 5, 84 (2019).", scale_target=True, feature_set="fractions", extra="deep"),
 ]  # fmt: skip
