@@ -76,5 +76,37 @@ def test_forest_regressors_default_to_the_median_and_classifiers_are_unchanged()
         trial = optuna.trial.FixedTrial(dict(spec.defaults))
         assert "leaf_statistic" in spec.sample(trial, "regression")
         assert "leaf_statistic" not in spec.sample(trial, "classification")
+        # a median forest averages the medians of 6 groups of its trees; the search leaves that fixed
+        assert spec.build("regression").groups == 6 and "groups" not in spec.sample(trial, "regression")
+        assert spec.build("regression", {**spec.defaults, "groups": 1}).groups == 1
     assert isinstance(get_model("extra_trees").build("classification"), ExtraTreesClassifier)
     assert isinstance(get_model("random_forest").build("regression", {"leaf_statistic": "mean"}), RandomForestRegressor)
+
+
+def test_one_group_is_the_pooled_forest_and_every_group_is_the_mean_of_the_trees_medians():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 3))
+    y = X[:, 0] + rng.exponential(1.0, 200)
+    pooled = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=1).fit(X, y).predict(X[:50]), pooled.predict(X[:50]))
+    per_tree = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=12).fit(X, y)
+    # each tree's own weighted median of the rows in x's leaf, averaged over the trees
+    leaves, train_leaves = pooled.forest_.apply(X[:50]), pooled.forest_.apply(X)
+    expected = np.mean([[np.median(y[train_leaves[:, t] == leaves[i, t]]) for t in range(12)] for i in range(50)], axis=1)
+    np.testing.assert_allclose(per_tree.predict(X[:50]), expected)
+    # three groups of four trees: the mean of the three sub-forests' pooled medians
+    thirds = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=3).fit(X, y)
+    sub = [weighted_leaf_quantile(_co_membership(pooled, X[:50], range(4 * g, 4 * g + 4)), pooled.y_sorted_, 0.5) for g in range(3)]
+    np.testing.assert_allclose(thirds.predict(X[:50]), np.mean(sub, axis=0))
+
+
+def _co_membership(forest, X, trees):
+    """(rows x training rows in target order) leaf co-membership weights of the given trees, built densely."""
+    leaves, train = forest.forest_.apply(X)[:, list(trees)], forest.train_leaves_[:, list(trees)]
+    same = leaves[:, None, :] == train[None, :, :]
+    return sp.csr_matrix((same / same.sum(axis=1, keepdims=True)).mean(axis=2))
+
+
+def test_groups_must_fit_the_trees():
+    with pytest.raises(ValueError, match="groups"):
+        MedianForestRegressor(n_estimators=5, groups=6).fit(np.zeros((4, 1)), np.arange(4.0))
