@@ -78,7 +78,6 @@ def test_forest_regressors_default_to_the_median_and_classifiers_are_unchanged()
         assert "leaf_statistic" not in spec.sample(trial, "classification")
         # a median forest averages the medians of 6 groups of its trees; the search leaves that fixed
         assert spec.build("regression").groups == 6 and "groups" not in spec.sample(trial, "regression")
-        assert spec.build("regression", {**spec.defaults, "groups": 1}).groups == 1
     assert isinstance(get_model("extra_trees").build("classification"), ExtraTreesClassifier)
     assert isinstance(get_model("random_forest").build("regression", {"leaf_statistic": "mean"}), RandomForestRegressor)
 
@@ -87,8 +86,9 @@ def test_one_group_is_the_pooled_forest_and_every_group_is_the_mean_of_the_trees
     rng = np.random.default_rng(2)
     X = rng.normal(size=(200, 3))
     y = X[:, 0] + rng.exponential(1.0, 200)
-    pooled = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=1).fit(X, y).predict(X[:50]), pooled.predict(X[:50]))
+    pooled = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=1).fit(X, y)
+    # one group: a single weighted median over every tree's leaf co-membership weights
+    np.testing.assert_allclose(pooled.predict(X[:50]), weighted_leaf_quantile(_co_membership(pooled, X[:50], range(12)), pooled.y_sorted_, 0.5))
     per_tree = MedianForestRegressor(n_estimators=12, min_samples_leaf=4, random_state=0, groups=12).fit(X, y)
     # each tree's own weighted median of the rows in x's leaf, averaged over the trees
     leaves, train_leaves = pooled.forest_.apply(X[:50]), pooled.forest_.apply(X)
@@ -107,6 +107,10 @@ def _co_membership(forest, X, trees):
     return sp.csr_matrix((same / same.sum(axis=1, keepdims=True)).mean(axis=2))
 
 
-def test_groups_must_fit_the_trees():
+def test_groups_are_at_least_one_and_at_most_the_trees():
     with pytest.raises(ValueError, match="groups"):
-        MedianForestRegressor(n_estimators=5, groups=6).fit(np.zeros((4, 1)), np.arange(4.0))
+        MedianForestRegressor(n_estimators=5, groups=0).fit(np.zeros((4, 1)), np.arange(4.0))
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(60, 2)), rng.normal(size=60)
+    per_tree = MedianForestRegressor(n_estimators=4, groups=4, random_state=0).fit(X, y).predict(X)
+    np.testing.assert_array_equal(MedianForestRegressor(n_estimators=4, groups=6, random_state=0).fit(X, y).predict(X), per_tree)

@@ -133,7 +133,6 @@ def _forest(kind):
             return MedianForestRegressor(
                 kind={"rf": "random_forest", "et": "extra_trees"}[kind], n_estimators=p["n_estimators"],
                 max_features=p["max_features"], min_samples_leaf=p["min_samples_leaf"], random_state=seed, n_jobs=n_jobs,
-                groups=p.get("groups", 1),
             )  # fmt: skip
         name = {"rf": "RandomForest", "et": "ExtraTrees"}[kind] + ("Regressor" if task == "regression" else "Classifier")
         return getattr(ensemble, name)(
@@ -263,7 +262,7 @@ and by early stopping, which ends a fit on a few thousand rows within a minute."
 # median of the training targets sharing x's leaves (Meinshausen's quantile regression forest). Selection is by
 # MAE, which the median targets; the median is tried first (MatBench steels, extra trees on the fractions,
 # 5 official folds: 80.2 MPa mean, 74.5 median) and the search may still pick the mean. A median forest averages
-# the medians of 6 groups of its trees (MedianForestRegressor's `groups`): better than one pooled median at every
+# the medians of 6 groups of its trees (MedianForestRegressor's default `groups`): better than one pooled median at every
 # fixed setting tried on steels, by the inner CV as well as on the test folds; searching the number of groups as
 # well (1, 3, 6 or 10) gave the search one more choice to fit the inner CV's noise (steels 76.37 MPa searched,
 # 75.61 fixed at 6, 76.11 with one group; docs/benchmark.md).
@@ -275,7 +274,7 @@ def _leaf_statistic(t):
 
 
 _QRF = "; regression (leaf_statistic median): N. Meinshausen, Quantile regression forests, JMLR 7, 983-999 (2006)."
-_FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "median", "groups": 6}
+_FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "median"}
 _REG, _CLS, _BOTH = ("regression",), ("classification",), ("regression", "classification")
 
 
@@ -303,7 +302,7 @@ _SPECS = [
     # one alloy family (steels, superalloys): the Magpie statistics are smooth functions of a few dominant
     # elements and drown the minor additions; trees on the fractions alone split on those directly (MatBench
     # steels, 5 official folds, 500 trees: 83.5 MPa on magpie_extended, 78.7-79.8 on the fractions)
-    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median", "groups": 6}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_leaf_statistic),
+    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median"}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_leaf_statistic),
     ModelSpec("lightgbm", "gradient boosting (LightGBM)", _BOTH, _lightgbm, lambda t: {"n_estimators": _i(t, "n_estimators", 100, 2000, log=True), "learning_rate": _f(t, "learning_rate", 0.01, 0.2, log=True), "num_leaves": _i(t, "num_leaves", 8, 128, log=True), "min_child_samples": _i(t, "min_child_samples", 3, 50, log=True), "subsample": _f(t, "subsample", 0.5, 1.0), "colsample_bytree": _f(t, "colsample_bytree", 0.2, 1.0), "reg_lambda": _f(t, "reg_lambda", 1e-3, 10.0, log=True), "objective": _c(t, "objective", ["regression", "regression_l1", "huber"])}, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "colsample_bytree": 0.5, "reg_lambda": 0.1, "objective": "regression"}, "G. Ke et al., LightGBM: A highly efficient gradient boosting decision tree, NeurIPS 30 (2017)."),
     ModelSpec("gaussian_process", "Gaussian process", _BOTH, _gaussian_process, lambda t: {"length_scale": _f(t, "length_scale", 0.3, 30.0, log=True), "noise": _f(t, "noise", 1e-4, 1.0, log=True)}, {"length_scale": 5.0, "noise": 0.1}, "C. E. Rasmussen, C. K. I. Williams, Gaussian Processes for Machine Learning, MIT Press (2006).", needs_scaling=True, max_samples=3000),
     ModelSpec("kernel_ridge", "kernel ridge regression", _REG, _kernel_ridge, lambda t: {"alpha": _f(t, "alpha", 1e-4, 10.0, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "kernel": _c(t, "kernel", ["rbf", "laplacian"])}, {"alpha": 0.1, "gamma": 0.01, "kernel": "laplacian"}, "K. P. Murphy, Machine Learning: A Probabilistic Perspective, MIT Press (2012), ch. 14.", needs_scaling=True, scale_target=True, max_samples=15000),
