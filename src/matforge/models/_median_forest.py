@@ -36,12 +36,12 @@ class MedianForestRegressor(RegressorMixin, BaseEstimator):
     Parameters: `kind` "extra_trees" or "random_forest"; `n_estimators`, `max_features`, `min_samples_leaf`
     as in scikit-learn; `quantile` in (0, 1); `random_state`, `n_jobs`; `groups` (6; at most `n_estimators` are
     used): the trees are split into this many equal groups, each group's quantile is taken as above, and the
-    prediction is the mean of the groups' quantiles. 1 is Meinshausen's forest; `n_estimators` groups average the trees' own leaf
-    quantiles (the `quantile-forest` package's ``aggregate_leaves_first=False``), which with one-row leaves is
+    prediction is the mean of the groups' quantiles. 1 is Meinshausen's forest; `n_estimators` groups average
+    the trees' own leaf quantiles (the `quantile-forest` package's ``aggregate_leaves_first=False``), which with one-row leaves is
     the ordinary mean forest. In between, the average of a few sub-forests' medians is smoother than one
     median and still robust: MatBench steels, extra trees on the 14 element fractions, 300 trees, max_features
     0.7, two-row leaves, the 5 official folds: 75.8 MPa with 1 group, 74.0 with 6, and the 3 x 3-fold inner CV
-    on the training rows sees it too (83.7 against 82.9), so the search can choose it (``docs/benchmark.md``).
+    on the training rows agrees (83.7 against 82.9; ``docs/benchmark.md``). matforge's search leaves it at 6.
 
     >>> import numpy as np
     >>> X = np.arange(40.0).reshape(-1, 1); y = np.r_[np.zeros(20), np.ones(20)]

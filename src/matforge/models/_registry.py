@@ -267,12 +267,7 @@ and by early stopping, which ends a fit on a few thousand rows within a minute."
 # well (1, 3, 6 or 10) gave the search one more choice to fit the inner CV's noise (steels 76.37 MPa searched,
 # 75.61 fixed at 6, 76.11 with one group; docs/benchmark.md).
 _FOREST_SPACE = lambda t: {"n_estimators": _i(t, "n_estimators", 100, 600, log=True), "max_features": _f(t, "max_features", 0.1, 1.0), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 8)}  # noqa: E731
-
-
-def _leaf_statistic(t):
-    return {"leaf_statistic": _c(t, "leaf_statistic", ["median", "mean"])}
-
-
+_LEAF_STATISTIC = lambda t: {"leaf_statistic": _c(t, "leaf_statistic", ["median", "mean"])}  # noqa: E731
 _QRF = "; regression (leaf_statistic median): N. Meinshausen, Quantile regression forests, JMLR 7, 983-999 (2006)."
 _FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "median"}
 _REG, _CLS, _BOTH = ("regression",), ("classification",), ("regression", "classification")
@@ -297,12 +292,12 @@ _SPECS = [
     ModelSpec("knn", "k-nearest neighbours", _BOTH, _knn, lambda t: {"n_neighbors": _i(t, "n_neighbors", 1, 30), "weights": _c(t, "weights", ["uniform", "distance"]), "p": _c(t, "p", [1, 2])}, {"n_neighbors": 5, "weights": "distance", "p": 1}, "T. Cover, P. Hart, Nearest neighbor pattern classification, IEEE Trans. Inf. Theory 13, 21-27 (1967).", needs_scaling=True),
     ModelSpec("svm", "support vector machine (SVR / SVC)", _BOTH, _svm, lambda t: {"C": _f(t, "C", 1e-1, 1e3, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "epsilon": _f(t, "epsilon", 1e-3, 0.5, log=True)}, {"C": 10.0, "gamma": 0.01, "epsilon": 0.05}, "C. Cortes, V. Vapnik, Support-vector networks, Mach. Learn. 20, 273-297 (1995).", needs_scaling=True, scale_target=True, max_samples=20000),
     ModelSpec("decision_tree", "decision tree", _BOTH, _tree, lambda t: {"max_depth": _i(t, "max_depth", 2, 30), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 20)}, {"max_depth": 12, "min_samples_leaf": 2}, "L. Breiman et al., Classification and Regression Trees, Wadsworth (1984)."),
-    ModelSpec("random_forest", "random forest", _BOTH, _forest("rf"), _FOREST_SPACE, _FOREST_DEFAULTS, "L. Breiman, Random forests, Mach. Learn. 45, 5-32 (2001)" + _QRF, tags=("tree_ensemble",), regression_space=_leaf_statistic),
-    ModelSpec("extra_trees", "extremely randomized trees", _BOTH, _forest("et"), _FOREST_SPACE, _FOREST_DEFAULTS, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, tags=("tree_ensemble",), regression_space=_leaf_statistic),
+    ModelSpec("random_forest", "random forest", _BOTH, _forest("rf"), _FOREST_SPACE, _FOREST_DEFAULTS, "L. Breiman, Random forests, Mach. Learn. 45, 5-32 (2001)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
+    ModelSpec("extra_trees", "extremely randomized trees", _BOTH, _forest("et"), _FOREST_SPACE, _FOREST_DEFAULTS, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
     # one alloy family (steels, superalloys): the Magpie statistics are smooth functions of a few dominant
     # elements and drown the minor additions; trees on the fractions alone split on those directly (MatBench
     # steels, 5 official folds, 500 trees: 83.5 MPa on magpie_extended, 78.7-79.8 on the fractions)
-    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median"}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_leaf_statistic),
+    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median"}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
     ModelSpec("lightgbm", "gradient boosting (LightGBM)", _BOTH, _lightgbm, lambda t: {"n_estimators": _i(t, "n_estimators", 100, 2000, log=True), "learning_rate": _f(t, "learning_rate", 0.01, 0.2, log=True), "num_leaves": _i(t, "num_leaves", 8, 128, log=True), "min_child_samples": _i(t, "min_child_samples", 3, 50, log=True), "subsample": _f(t, "subsample", 0.5, 1.0), "colsample_bytree": _f(t, "colsample_bytree", 0.2, 1.0), "reg_lambda": _f(t, "reg_lambda", 1e-3, 10.0, log=True), "objective": _c(t, "objective", ["regression", "regression_l1", "huber"])}, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "colsample_bytree": 0.5, "reg_lambda": 0.1, "objective": "regression"}, "G. Ke et al., LightGBM: A highly efficient gradient boosting decision tree, NeurIPS 30 (2017)."),
     ModelSpec("gaussian_process", "Gaussian process", _BOTH, _gaussian_process, lambda t: {"length_scale": _f(t, "length_scale", 0.3, 30.0, log=True), "noise": _f(t, "noise", 1e-4, 1.0, log=True)}, {"length_scale": 5.0, "noise": 0.1}, "C. E. Rasmussen, C. K. I. Williams, Gaussian Processes for Machine Learning, MIT Press (2006).", needs_scaling=True, max_samples=3000),
     ModelSpec("kernel_ridge", "kernel ridge regression", _REG, _kernel_ridge, lambda t: {"alpha": _f(t, "alpha", 1e-4, 10.0, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "kernel": _c(t, "kernel", ["rbf", "laplacian"])}, {"alpha": 0.1, "gamma": 0.01, "kernel": "laplacian"}, "K. P. Murphy, Machine Learning: A Probabilistic Perspective, MIT Press (2012), ch. 14.", needs_scaling=True, scale_target=True, max_samples=15000),
