@@ -58,6 +58,42 @@ def test_equals_matminer(name):
     np.testing.assert_allclose(ours.fit_transform(FORMULAS), reference, rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("preset", ["deml", "matminer"])
+def test_element_property_presets_equal_matminer(preset):
+    # matminer's presets of these names read Deml et al.'s and pymatgen's element data; with impute_nan=True
+    # (matforge always imputes) every value is defined, and std_dev is matminer's reliability-weighted one
+    from matminer.featurizers.composition import ElementProperty
+    from pymatgen.core import Composition
+
+    reference_featurizer = ElementProperty.from_preset(preset, impute_nan=True)
+    ours = features.ElementProperty(preset=preset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = np.array([reference_featurizer.featurize(Composition(f)) for f in FORMULAS], dtype=float)
+    assert list(ours.get_feature_names_out()) == list(reference_featurizer.feature_labels())
+    values = ours.fit_transform(FORMULAS)
+    assert np.isfinite(values).all()
+    np.testing.assert_allclose(values, reference, rtol=1e-6, atol=1e-12)
+
+
+def test_std_dev_does_not_depend_on_how_the_formula_is_written():
+    ours = features.ElementProperty(preset="deml", stats=("std_dev",))
+    values = ours.fit_transform(["Fe2O3", "Fe4O6", "Fe0.4O0.6", "Fe", "CuZr"])
+    np.testing.assert_allclose(values[1:3], np.repeat(values[:1], 2, axis=0), rtol=1e-12)
+    assert np.all(values[3] == 0.0)  # one element: no spread
+    # two elements at equal fractions: Σ f (p - mean)² / (1 - Σ f²) = (Δp / 2)² / (1 / 2) = Δp² / 2
+    atom_num = features.ElementProperty(preset="deml", properties=("atom_num",), stats=("std_dev", "range"))
+    std_dev, spread = atom_num.fit_transform(["CuZr"])[0]
+    assert spread == 11 and std_dev == pytest.approx(11 / np.sqrt(2))
+
+
+def test_element_property_rejects_unknown_presets_and_properties():
+    with pytest.raises(ValueError, match="unknown ElementProperty preset"):
+        features.ElementProperty(preset="nope").get_feature_names_out()
+    with pytest.raises(KeyError, match="unknown element properties"):
+        features.ElementProperty(preset="deml", properties=("Number",)).fit_transform(["NaCl"])
+
+
 def test_alloy_features_equal_matminer_wen_alloys():
     from matminer.featurizers.composition import WenAlloys
     from matminer.utils.data import MixingEnthalpy

@@ -4,7 +4,15 @@ Every featurizer, reader and design space in matforge goes through these functio
 """
 
 from matforge.chem._batch import Compositions, fraction_matrix, parse_compositions
-from matforge.chem._elements import MAGPIE_PROPERTIES, ElementTable, element_table, shannon_radius
+from matforge.chem._elements import (
+    DEML_PROPERTIES,
+    MAGPIE_PROPERTIES,
+    PYMATGEN_PROPERTIES,
+    ElementTable,
+    element_table,
+    matminer_element_data,
+    shannon_radius,
+)
 from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, parse_formula
 from matforge.chem._oxidation import charge_balanced, guess_oxidation_states
 
@@ -12,6 +20,9 @@ __all__ = [
     "ELEMENT_INDEX",
     "ELEMENT_SYMBOLS",
     "MAGPIE_PROPERTIES",
+    "DEML_PROPERTIES",
+    "PYMATGEN_PROPERTIES",
+    "matminer_element_data",
     "Compositions",
     "ElementTable",
     "charge_balanced",

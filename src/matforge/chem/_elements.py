@@ -18,7 +18,15 @@ import numpy as np
 
 from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS
 
-__all__ = ["ElementTable", "element_table", "shannon_radius", "MAGPIE_PROPERTIES"]
+__all__ = [
+    "ElementTable",
+    "element_table",
+    "shannon_radius",
+    "MAGPIE_PROPERTIES",
+    "DEML_PROPERTIES",
+    "PYMATGEN_PROPERTIES",
+    "matminer_element_data",
+]
 
 N_ELEMENTS = len(ELEMENT_SYMBOLS)
 
@@ -29,6 +37,20 @@ MAGPIE_PROPERTIES: tuple[str, ...] = (
     "SpaceGroupNumber",
 )  # fmt: skip
 """The 22 element properties of the Magpie feature set, in matminer's order."""
+
+DEML_PROPERTIES: tuple[str, ...] = (
+    "atom_num", "atom_mass", "row_num", "col_num", "atom_radius", "molar_vol", "heat_fusion", "melting_point",
+    "boiling_point", "heat_cap", "first_ioniz", "electronegativity", "electric_pol", "GGAU_Etot", "mus_fere",
+    "FERE correction",
+)  # fmt: skip
+"""The 16 element properties of matminer's ``ElementProperty.from_preset("deml")`` (Deml et al. 2016)."""
+
+PYMATGEN_PROPERTIES: tuple[str, ...] = (
+    "X", "row", "group", "block", "atomic_mass", "atomic_radius", "mendeleev_no", "electrical_resistivity",
+    "velocity_of_sound", "thermal_conductivity", "melting_point", "bulk_modulus",
+    "coefficient_of_linear_thermal_expansion",
+)  # fmt: skip
+"""The 13 element properties of matminer's ``ElementProperty.from_preset("matminer")`` (pymatgen's data)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,32 @@ def element_table() -> ElementTable:
         common_oxidation_states=tuple(tuple(int(o) for o in e.common_oxidation_states) for e in elements),
         is_transition_metal=tm,
     )
+
+
+@lru_cache(maxsize=2)
+def matminer_element_data(source: str) -> np.ndarray:
+    """The (118, p) matrix of matminer's ``DemlData`` (``source="deml"``, `DEML_PROPERTIES`) or ``PymatgenData``
+    (``"pymatgen"``, `PYMATGEN_PROPERTIES`) element properties, missing values imputed as their
+    ``impute_nan=True`` does (mean over the elements that have one; pymatgen's block s/p/d/f as 1/2/3/3).
+
+    Read through matminer's own data classes, element by element, once per process (~3 s, most of it the
+    import), so that the values and their imputation are matminer's and not a second copy of them.
+    """
+    from matminer.utils.data import DemlData, PymatgenData
+    from pymatgen.core.periodic_table import Element
+
+    sources = {"deml": (DemlData, DEML_PROPERTIES), "pymatgen": (PymatgenData, PYMATGEN_PROPERTIES)}
+    if source not in sources:
+        raise ValueError(f"unknown element data source {source!r}; choose from {sorted(sources)}")
+    data_class, names = sources[source]
+    data = data_class(impute_nan=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymatgen warns for every property it lacks; they are imputed
+        table = np.array(
+            [[float(data.get_elemental_property(Element.from_Z(z), name)) for name in names] for z in range(1, N_ELEMENTS + 1)]
+        )
+    table.setflags(write=False)
+    return table
 
 
 _ROMAN = {

@@ -7,10 +7,20 @@ Each gives the same numbers as its matminer namesake (tested to 1e-6 relative) b
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
-from matforge.chem import ELEMENT_SYMBOLS, MAGPIE_PROPERTIES, Compositions, charge_balanced, element_table
+from matforge.chem import (
+    DEML_PROPERTIES,
+    ELEMENT_SYMBOLS,
+    MAGPIE_PROPERTIES,
+    PYMATGEN_PROPERTIES,
+    Compositions,
+    charge_balanced,
+    element_table,
+    matminer_element_data,
+)
 from matforge.features._base import CompositionFeaturizer, gather, weighted_mean, weighted_sum
 
 __all__ = [
@@ -33,6 +43,30 @@ MATMINER = (
 )
 
 _STATS = ("minimum", "maximum", "range", "mean", "avg_dev", "mode")
+_STD_STATS = ("minimum", "maximum", "range", "mean", "std_dev")
+DEML_2016 = (
+    "A. M. Deml, R. O'Hayre, C. Wolverton, V. Stevanovic, Predicting density functional theory total energies and "
+    "enthalpies of formation of metal-nonmetal compounds by linear regression, Phys. Rev. B 93, 085142 (2016)."
+)
+PYMATGEN = (
+    "S. P. Ong et al., Python Materials Genomics (pymatgen): A robust, open-source python library for materials "
+    "analysis, Comput. Mater. Sci. 68, 314-319 (2013). doi:10.1016/j.commatsci.2012.10.028"
+)
+
+
+class _Preset(NamedTuple):
+    label: str  # matminer's name of the data source, the first word of every feature label
+    source: str  # which element data (`_property_table`)
+    properties: tuple[str, ...]
+    stats: tuple[str, ...]  # the default statistics
+    citation: str
+
+
+_PRESETS = {
+    "magpie": _Preset("MagpieData", "magpie", MAGPIE_PROPERTIES, _STATS, WARD_2016),
+    "deml": _Preset("DemlData", "deml", DEML_PROPERTIES, _STD_STATS, DEML_2016),
+    "matminer": _Preset("PymatgenData", "pymatgen", PYMATGEN_PROPERTIES, _STD_STATS, PYMATGEN),
+}
 
 
 class ElementProperty(CompositionFeaturizer):
@@ -41,19 +75,26 @@ class ElementProperty(CompositionFeaturizer):
     ``preset="magpie"`` gives the 132 Magpie features (minimum, maximum, range, mean, avg_dev and mode of 22
     element properties), labelled and valued as matminer's ``ElementProperty.from_preset("magpie")``:
     ``mean = Σ f_i p_i``, ``avg_dev = Σ f_i |p_i - mean|``, ``mode`` = property of the most abundant element
-    (the smallest value on ties).
+    (the smallest value on ties). ``preset="deml"`` (16 properties of Deml et al. 2016: heats of fusion,
+    boiling points, polarizability, ionization energy, ...) and ``preset="matminer"`` (13 of pymatgen's: bulk
+    modulus, thermal conductivity and expansion, resistivity, ...) give minimum, maximum, range, mean and
+    ``std_dev = (Σ f_i (p_i - mean)² / (1 - Σ f_i²))^½`` (0 for one element), as matminer's presets of those
+    names with ``impute_nan=True``.
+    `stats` (default: the preset's) picks and orders the statistics; `properties` a subset of the preset's.
 
     >>> ElementProperty().fit_transform(["Fe2O3"]).shape
     (1, 132)
+    >>> ElementProperty(preset="deml").fit_transform(["Fe2O3"]).shape
+    (1, 80)
     """
 
-    summary = "Magpie element-property statistics (132 features)"
+    summary = "element-property statistics: Magpie (132 features), Deml (80) or pymatgen (65) data"
 
     def __init__(
         self,
         preset: str = "magpie",
         properties: tuple[str, ...] | None = None,
-        stats: tuple[str, ...] = _STATS,
+        stats: tuple[str, ...] | None = None,
         formula_col: str | None = None,
         on_error: str = "raise",
         n_jobs: int = 1,
@@ -67,22 +108,27 @@ class ElementProperty(CompositionFeaturizer):
         self.n_jobs = n_jobs
         self.chunk_size = chunk_size
 
+    def _preset(self) -> _Preset:
+        if self.preset not in _PRESETS:
+            raise ValueError(f"unknown ElementProperty preset {self.preset!r}; use one of {sorted(_PRESETS)}")
+        return _PRESETS[self.preset]
+
     def _properties(self) -> tuple[str, ...]:
-        if self.properties is not None:
-            return tuple(self.properties)
-        if self.preset != "magpie":
-            raise ValueError(f"unknown ElementProperty preset {self.preset!r}; use 'magpie' or give properties")
-        return MAGPIE_PROPERTIES
+        return self._preset().properties if self.properties is None else tuple(self.properties)
+
+    def _stats(self) -> tuple[str, ...]:
+        return self._preset().stats if self.stats is None else tuple(self.stats)
 
     def feature_labels(self) -> list[str]:
-        return [f"MagpieData {stat} {prop}" for prop in self._properties() for stat in self.stats]
+        label = self._preset().label
+        return [f"{label} {stat} {prop}" for prop in self._properties() for stat in self._stats()]
 
     def citations(self) -> list[str]:
-        return [WARD_2016, MATMINER]
+        return list(dict.fromkeys([WARD_2016, MATMINER, self._preset().citation]))
 
     def compute(self, batch: Compositions) -> np.ndarray:
-        props = self._properties()
-        unknown = [s for s in self.stats if s not in _STATS + ("std_dev",)]
+        props, stats = self._properties(), self._stats()
+        unknown = [s for s in stats if s not in _STATS + ("std_dev",)]
         if unknown:
             raise ValueError(f"unknown statistic {unknown[0]!r}; choose from {_STATS + ('std_dev',)}")
         n, k = batch.element.shape
@@ -90,22 +136,27 @@ class ElementProperty(CompositionFeaturizer):
         # Padding slots repeat the row's first element: equal values leave minimum and maximum unchanged and
         # zero fractions leave the weighted sums unchanged, so no (rows × elements × properties) masking.
         element = np.where(mask, batch.element, batch.element[:, :1]).astype(np.intp)
-        values = np.take(_property_table(props), element, axis=0)  # (n, K, p)
+        values = np.take(_property_table(self._preset().source, props), element, axis=0)  # (n, K, p)
         mean = weighted_sum(batch.fraction, values)
         results: dict[str, np.ndarray] = {"mean": mean}
-        if "minimum" in self.stats or "range" in self.stats:
+        if "minimum" in stats or "range" in stats:
             results["minimum"] = _reduce_slots(np.minimum, values)
-        if "maximum" in self.stats or "range" in self.stats:
+        if "maximum" in stats or "range" in stats:
             results["maximum"] = _reduce_slots(np.maximum, values)
-        if "range" in self.stats:
+        if "range" in stats:
             results["range"] = results["maximum"] - results["minimum"]
-        if "avg_dev" in self.stats or "std_dev" in self.stats:
+        if "avg_dev" in stats or "std_dev" in stats:
             deviation = values - mean[:, None, :]
-            if "std_dev" in self.stats:
-                results["std_dev"] = np.sqrt(weighted_sum(batch.fraction, deviation**2))
+            if "std_dev" in stats:
+                # matminer's PropertyStats.std_dev: the unbiased weighted variance with the fractions as
+                # reliability weights, Σ f (p - mean)² / (1 - Σ f²), which does not depend on how the
+                # formula is scaled; 0 for one element
+                spread = 1.0 - np.sum(batch.fraction**2, axis=1, keepdims=True)
+                variance = weighted_sum(batch.fraction, deviation**2)
+                results["std_dev"] = np.sqrt(np.divide(variance, spread, out=np.zeros_like(variance), where=spread > 1e-12))
             np.abs(deviation, out=deviation)
             results["avg_dev"] = weighted_sum(batch.fraction, deviation)
-        if "mode" in self.stats:
+        if "mode" in stats:
             # as matminer: among the elements whose amount is close to the largest, the smallest value
             amount = np.where(mask, batch.amount, -np.inf)
             top = np.isclose(amount, amount.max(axis=1, keepdims=True))
@@ -115,8 +166,8 @@ class ElementProperty(CompositionFeaturizer):
                 mode[tied] = np.where(top[tied, :, None], values[tied], np.inf).min(axis=1)
             results["mode"] = mode
         # columns property-major, statistic-minor (matminer's order)
-        out = np.empty((n, len(props), len(self.stats)))
-        for j, stat in enumerate(self.stats):
+        out = np.empty((n, len(props), len(stats)))
+        for j, stat in enumerate(stats):
             out[:, :, j] = results[stat]
         return out.reshape(n, -1)
 
@@ -131,8 +182,14 @@ def _reduce_slots(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _property_table(names: tuple[str, ...]) -> np.ndarray:
-    return element_table().properties(names)
+def _property_table(source: str, names: tuple[str, ...]) -> np.ndarray:
+    if source == "magpie":
+        return element_table().properties(names)
+    available = DEML_PROPERTIES if source == "deml" else PYMATGEN_PROPERTIES
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise KeyError(f"unknown element properties {missing}; available: {list(available)}")
+    return matminer_element_data(source)[:, [available.index(n) for n in names]]
 
 
 class Stoichiometry(CompositionFeaturizer):
@@ -233,8 +290,7 @@ class TMetalFraction(CompositionFeaturizer):
         return ["transition metal fraction"]
 
     def citations(self) -> list[str]:
-        return ["A. M. Deml et al., Predicting density functional theory total energies and enthalpies of formation "
-                "of metal-nonmetal compounds by linear regression, Phys. Rev. B 93, 085142 (2016)."]  # fmt: skip
+        return [DEML_2016]
 
     def compute(self, batch: Compositions) -> np.ndarray:
         tm = _MAGNETIC_METALS[batch.element.astype(np.int64)] & batch.mask
