@@ -5,6 +5,8 @@ Sources (nothing is copied into this repository):
   Comput. Mater. 2016), missing values imputed exactly as matminer's ``MagpieData(impute_nan=True)`` does
   (mean over the elements that have a value), so our features equal matminer's.
 - Pauling electronegativity, common oxidation states and Shannon ionic radii: pymatgen.
+- Deml et al. 2016's and pymatgen's element properties of matminer's ``deml`` and ``matminer`` presets
+  (`matminer_element_data`): read through matminer's ``DemlData`` / ``PymatgenData`` with their imputation.
 """
 
 from __future__ import annotations
