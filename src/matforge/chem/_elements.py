@@ -127,8 +127,8 @@ def matminer_element_data(source: str) -> np.ndarray:
     (``"pymatgen"``, `PYMATGEN_PROPERTIES`) element properties, missing values imputed as their
     ``impute_nan=True`` does (mean over the elements that have one; pymatgen's block s/p/d/f as 1/2/3/3).
 
-    Read through matminer's own data classes, element by element, once per process (~3 s, most of it the
-    import), so that the values and their imputation are matminer's and not a second copy of them.
+    Read through matminer's own data classes, element by element, once per process (0.6-3.3 s measured, most of it
+    importing matminer), so that the values and their imputation are matminer's and not a second copy of them.
     """
     from matminer.utils.data import DemlData, PymatgenData
     from pymatgen.core.periodic_table import Element
