@@ -123,7 +123,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     record = {
         "task": spec.name, "fold": int(fold), "n_train": int(len(train_rows)), "n_train_after_merge": int(len(dataset.y)),
         "n_test": int(len(test_rows)), "scores": scores, "best_model": model.best_model_,
-        "configurations": model.final_configurations_,
+        "configurations": model.final_configurations_, "preset": model.preset_, "preset_screen": model.preset_scores_,
         "decision_threshold": getattr(model, "decision_threshold_", None),
         "inner_cv": {m: v["mean"] for m, v in model.cv_scores_.items()}, "seconds": time.monotonic() - start,
         # CPU seconds of this process: on a shared machine wall time depends on others' load, CPU time much less

@@ -28,6 +28,7 @@ from matforge.learn._search import (
     average_close_to_best,
     fit_pipeline,
     predict_with,
+    screen_columns,
     select_ensemble,
     tune,
 )
@@ -37,6 +38,9 @@ from matforge.models._registry import LARGE_ROWS
 
 SMALL_ROWS = 1000
 """Up to this many rows a stage repeats its inner CV (`AutoModel._inner_repeats`)."""
+
+AUTO_PRESETS = ("magpie_extended", "magpie_wide")
+"""The presets ``preset="auto"`` chooses between, smaller first: each holds the columns of the one before."""
 
 __all__ = ["AutoModel"]
 
@@ -63,7 +67,11 @@ class AutoModel(BaseEstimator):
         configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the pool's
         candidates that are not significantly worse than the best on the inner-CV predictions, with equal weights
         (`average_close_to_best`); otherwise greedy ensemble selection weights them (`select_ensemble`).
-    preset : composition feature preset (see `matforge.features.PRESETS`).
+    preset : composition feature preset (see `matforge.features.PRESETS`); ``"auto"`` or a tuple of presets,
+        smaller first, each holding the columns of the one before: every stage (outer fold or final fit) picks
+        one on its own training rows by `matforge.learn._search.screen_columns` (a fixed extra-trees model's
+        inner-CV score) before searching; ``"auto"`` means `AUTO_PRESETS`. The final stage's choice is
+        ``preset_``, its screen scores ``preset_scores_``, and the outer folds' choices ``fold_presets_``.
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
     seed : seed of splits, samplers and models; the same seed gives the same run.
@@ -134,8 +142,36 @@ class AutoModel(BaseEstimator):
     def _model_names(self) -> list[str]:
         return resolve_models(self.models, self.task_, self.n_samples_)
 
-    def _columns(self, spec) -> list[str]:
-        return spec.columns(self.featurizer_.feature_sets_)
+    def _preset_candidates(self) -> tuple[str, ...]:
+        """The presets a stage chooses from (one: no choice)."""
+        if isinstance(self.preset, str):
+            return AUTO_PRESETS if self.preset == "auto" else (self.preset,)
+        candidates = tuple(self.preset)
+        if not candidates or not all(isinstance(c, str) and c != "auto" for c in candidates):
+            raise InputError(f"preset must be a preset name, 'auto' or a tuple of preset names, not {self.preset!r}")
+        return candidates
+
+    def _preset_columns(self, X: pd.DataFrame) -> dict[str, list[str]]:
+        """Each candidate preset's main columns, all of them columns of the largest (the last) candidate, which
+        is what the featurizer computes."""
+        candidates = self._preset_candidates()
+        out = {c: TableFeaturizer(self.formula_cols_, (), (), presets=(c,)).fit(X).feature_sets_["main"] for c in candidates}
+        largest = set(out[candidates[-1]])
+        for c in candidates[:-1]:
+            if not set(out[c]) <= largest:
+                raise InputError(f"preset '{c}' is not part of '{candidates[-1]}'", hint="List presets to choose from smaller first, each holding the columns of the one before (e.g. magpie_extended, magpie_wide)")
+        return out
+
+    def _choose_preset(self, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, weights: np.ndarray | None) -> tuple[str, dict[str, float]]:
+        """The preset this stage searches on, chosen on its own rows (`screen_columns`), and the screen's scores."""
+        process = self.featurizer_.feature_sets_["process"]
+        candidates = {name: columns + process for name, columns in self._main_by_preset.items()}
+        if len({tuple(columns) for columns in candidates.values()}) == 1:  # one candidate, or no formula column
+            return next(iter(candidates)), {}
+        return screen_columns(
+            candidates, self.task_, F, y, groups, categorical=self.categorical_cols_, classes=self.classes_, inner_folds=self._inner_folds(len(y)),
+            inner_repeats=self._inner_repeats(len(y)), seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ one stage
     def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress, weights: np.ndarray | None = None) -> dict:
@@ -144,6 +180,12 @@ class AutoModel(BaseEstimator):
         (per row) weight the fits, the inner-CV scores and the ensemble selection."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
+        preset, preset_scores = self._choose_preset(F, y, groups, weights)
+        sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[preset]}
+
+        def columns(spec) -> list[str]:
+            return spec.columns(sets)
+
         zero_inflated = self._zero_inflated(y)
         if name == "final":
             self.zero_inflated_ = zero_inflated
@@ -162,7 +204,7 @@ class AutoModel(BaseEstimator):
             if zero_inflated:
                 spec = replace(spec, defaults={**spec.defaults, "_zero_inflated": True})
             result = tune(
-                spec, self.task_, F, y, groups, columns=self._columns(spec), categorical=self.categorical_cols_,
+                spec, self.task_, F, y, groups, columns=columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
                 study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
                 inner_repeats=self._inner_repeats(len(y)), max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
@@ -171,7 +213,7 @@ class AutoModel(BaseEstimator):
             tuned.append(result)
             if np.isfinite(result.score):
                 start = time.monotonic()
-                fitted[model] = fit_pipeline(spec, self.task_, result.params, F, y, columns=self._columns(spec), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
+                fitted[model] = fit_pipeline(spec, self.task_, result.params, F, y, columns=columns(spec), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
                 fit_seconds[model] = time.monotonic() - start
             if progress is not None:
                 progress.advance(self._task_id)
@@ -193,9 +235,9 @@ class AutoModel(BaseEstimator):
         pipelines = {id(t): fitted[t.model] for t in top}
         for t in picks:
             if id(t) not in pipelines:  # a model's next-best configuration: fitted only once picked
-                pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=self._columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
+                pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks]}
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
 
     def _kept_trials(self, n_rows: int) -> int:
         """How many of each search's best configurations are ensemble candidates: `ensemble`, or only the best
@@ -249,6 +291,7 @@ class AutoModel(BaseEstimator):
         return {
             "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
             "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": [t.model for t in stage["picks"]],
+            "preset": stage["preset"],
         }  # fmt: skip
 
     @staticmethod
@@ -259,7 +302,7 @@ class AutoModel(BaseEstimator):
             per_model_scores[m].append(s)
         for m, s in result["seconds"].items():
             per_model_seconds[m].append(s)
-        chosen.append((result["k"], result["members"]))
+        chosen.append((result["k"], result["members"], result.get("preset")))
 
     def _folds_on_cluster(self, todo: list, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, start_time: float, storage, finished, weights: np.ndarray | None = None) -> None:
         """The outer folds as Dask tasks, one fold each; results are collected (and checkpointed) as they come."""
@@ -298,8 +341,10 @@ class AutoModel(BaseEstimator):
             if weights.shape != (len(X),) or not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
                 raise InputError("sample_weight must hold one finite, non-negative number per row (not all zero)")
         self.model_names_ = self._model_names()
-        presets = [self.preset] + (["fractions"] if any(get_model(m).uses_fractions for m in self.model_names_) else [])
-        self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=tuple(presets), n_jobs=self.n_jobs).fit(X)
+        fractions = ["fractions"] if any(get_model(m).uses_fractions for m in self.model_names_) else []
+        self._main_by_preset = self._preset_columns(X)
+        # the largest candidate holds every candidate's columns: featurized once, each stage selects its own
+        self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self._preset_candidates()[-1], *fractions), n_jobs=self.n_jobs).fit(X)
         F = self.featurizer_.transform(X)
 
         work = Path(work_dir) if work_dir is not None else None
@@ -350,7 +395,7 @@ class AutoModel(BaseEstimator):
             def finished(result: dict) -> None:
                 self._collect(result, oof, spread, fold_of, per_model_scores, per_model_seconds, chosen)
                 if work is not None:
-                    info = {key: result[key] for key in ("scores", "seconds", "members")}
+                    info = {key: result[key] for key in ("scores", "seconds", "members", "preset")}
                     np.savez(work / f"fold_{result['k']}.npz", test=result["test"], oof=result["oof"], spread=result["spread"], info=json.dumps(info))
 
             if self.scheduler or self.workers:
@@ -364,7 +409,7 @@ class AutoModel(BaseEstimator):
                 for k, train, test in todo:
                     finished(self._outer_fold(k, train, test, F, y_values, groups, start_time + (k + 1) * stage_budget, storage, progress, weights))
             # folds may finish in any order: members listed by fold
-            chosen[:] = [members for _, members in sorted(chosen)]
+            chosen.sort(key=lambda entry: entry[0])
 
             final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress, weights)
         finally:
@@ -384,7 +429,12 @@ class AutoModel(BaseEstimator):
         self.oof_spread_ = spread
         self.oof_fold_ = fold_of
         self.y_ = y_values
-        self.fold_members_ = chosen
+        self.fold_members_ = [members for _, members, _ in chosen]
+        self.fold_presets_ = [preset for _, _, preset in chosen]
+        self.preset_, self.preset_scores_ = final["preset"], final["preset_scores"]
+        if self.preset_ != self._preset_candidates()[-1]:
+            # the saved featurizer computes only the chosen preset (the members select columns by name)
+            self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self.preset_, *fractions), n_jobs=self.n_jobs).fit(X)
         self.study_ = {"name": self.study, "storage": _masked(self.storage)} if self.study else None
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)

@@ -109,7 +109,8 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "task": task,
         "target": dataset.target,
         "inputs": {"formula_cols": model.formula_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
-        "feature_preset": model.preset,
+        "feature_preset": model.preset_,
+        "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_, "outer_folds": model.fold_presets_} if model.preset_scores_ else None,
         "features": list(model.featurizer_.get_feature_names_out()),
         "classes": model.classes_,
         "best_model": model.best_model_,
@@ -130,7 +131,7 @@ def _citations(model) -> list[str]:
     from matforge.features import make_featurizer
     from matforge.models import get_model
 
-    cites = list(make_featurizer(model.preset).citations()) if model.formula_cols_ else []
+    cites = list(make_featurizer(model.preset_).citations()) if model.formula_cols_ else []
     for name in model.model_names_:
         cite = get_model(name).citation
         if cite not in cites:

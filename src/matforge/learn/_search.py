@@ -15,9 +15,9 @@ from matforge.learn._pipeline import (
     score_predictions,
     selection_metric,
 )
-from matforge.models import ModelSpec
+from matforge.models import ModelSpec, get_model
 
-__all__ = ["Tuned", "tune", "predict_with", "fit_pipeline", "select_ensemble", "average_close_to_best"]
+__all__ = ["Tuned", "tune", "cross_predict", "screen_columns", "predict_with", "fit_pipeline", "select_ensemble", "average_close_to_best"]
 
 
 @dataclass
@@ -80,6 +80,57 @@ def _score(task: str, y: np.ndarray, pred: np.ndarray, classes, sample_weight: n
     return value
 
 
+def cross_predict(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: np.ndarray, split_sets: list, *, columns: list[str], categorical: list[str], classes, seed: int, n_jobs: int, sample_weight: np.ndarray | None = None) -> list[np.ndarray]:
+    """Out-of-fold predictions of every row of (F, y) by one configuration, one array per set of splits."""
+    repeats = []
+    for splits in split_sets:
+        pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
+        for train, test in splits:
+            weight = None if sample_weight is None else sample_weight[train]
+            pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
+            pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
+        repeats.append(pred)
+    return repeats
+
+
+SCREEN_ROWS = 10_000
+"""`screen_columns` scores the candidate column sets on at most this many rows."""
+
+SCREEN_PARAMS = {"n_estimators": 128, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "mean"}
+"""The fixed extra-trees configuration that `screen_columns` compares column sets with."""
+
+
+def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, *, categorical: list[str], classes, inner_folds: int, inner_repeats: int, seed: int, n_jobs: int = 1, sample_weight: np.ndarray | None = None) -> tuple[str, dict[str, float]]:
+    """Which of several column sets (e.g. feature presets) to search on: the one on which a fixed extra-trees
+    model (`SCREEN_PARAMS`) scores best by the stage's grouped inner CV on (F, y), the same splits for every
+    candidate; ties go to the earlier candidate (list the smaller sets first). Above `SCREEN_ROWS` rows a random
+    subset is scored. Returns the chosen name and every candidate's inner-CV score (the selection metric).
+
+    Why a screen rather than a search dimension: the feature set changes every model's input at once, and one
+    fixed forest ranks it as well as the tuned models would for a fraction of a trial's cost. On MatBench glass
+    (5 official folds, extra trees) Deml's and pymatgen's element statistics (`magpie_wide`) raise the ROC-AUC
+    in every fold and this screen prefers them in every fold; on expt_gap, steels and expt_is_metal the two sets
+    are within noise of each other and the screen's choice varies by fold (docs/benchmark.md)."""
+    names = list(candidates)
+    if len(names) == 1:
+        return names[0], {}
+    metric, direction = selection_metric(task)
+    rows = _subsample(len(y), SCREEN_ROWS, seed)
+    F, y, groups = F.iloc[rows], np.asarray(y)[rows], np.asarray(groups)[rows]
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
+    split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
+    spec = get_model("extra_trees")
+    scores = {}
+    for name in names:
+        repeats = cross_predict(spec, task, SCREEN_PARAMS, F, y, split_sets, columns=candidates[name], categorical=categorical, classes=classes, seed=seed, n_jobs=n_jobs, sample_weight=weights)
+        scores[name] = float(np.mean([_score(task, y, pred, classes, weights) for pred in repeats]))
+    finite = [n for n in names if np.isfinite(scores[n])]
+    if not finite:
+        return names[0], scores
+    sign = -1.0 if direction == "maximize" else 1.0
+    return min(finite, key=lambda n: (sign * scores[n], names.index(n))), scores
+
+
 def tune(
     spec: ModelSpec,
     task: str,
@@ -123,20 +174,8 @@ def tune(
     start = time.monotonic()
     kept: dict[int, tuple[float, np.ndarray]] = {}  # trial number -> (score, out-of-fold predictions), the best `keep`
 
-    def cross_predict(params: dict) -> list[np.ndarray]:
-        """Out-of-fold predictions of every training row, one array per repeat."""
-        repeats = []
-        for splits in split_sets:
-            pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
-            for train, test in splits:
-                weight = None if sample_weight is None else sample_weight[train]
-                pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
-                pred[test] = predict_with(pipeline, task, F.iloc[test], classes)
-            repeats.append(pred)
-        return repeats
-
     def objective(trial) -> float:
-        repeats = cross_predict(spec.sample(trial, task))
+        repeats = cross_predict(spec, task, spec.sample(trial, task), F, y, split_sets, columns=columns, categorical=categorical, classes=classes, seed=seed, n_jobs=n_jobs, sample_weight=sample_weight)
         # the mean of the repeats' scores; ensemble selection gets each row's mean out-of-fold prediction
         value = float(np.mean([_score(task, y, pred, classes, sample_weight) for pred in repeats]))
         pred = np.mean(repeats, axis=0)
