@@ -42,6 +42,9 @@ SMALL_ROWS = 1000
 AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 """The presets ``preset="auto"`` chooses between, smaller first: each holds the columns of the one before."""
 
+SCREEN_SHARE = 0.1
+"""At most this share of a stage's time goes to choosing its preset (`AutoModel._choose_preset`)."""
+
 __all__ = ["AutoModel"]
 
 
@@ -163,7 +166,8 @@ class AutoModel(BaseEstimator):
         return out
 
     def _choose_preset(self, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, weights: np.ndarray | None) -> tuple[str, dict[str, float]]:
-        """The preset this stage searches on, chosen on its own rows (`screen_columns`), and the screen's scores."""
+        """The preset this stage searches on, chosen on its own rows (`screen_columns`) in about `SCREEN_SHARE`
+        of a stage's share of the budget, and the screen's scores."""
         process = self.featurizer_.feature_sets_["process"]
         candidates = {name: columns + process for name, columns in self._main_by_preset.items()}
         if len({tuple(columns) for columns in candidates.values()}) == 1:  # one candidate, or no formula column
@@ -171,6 +175,8 @@ class AutoModel(BaseEstimator):
         return screen_columns(
             candidates, self.task_, F, y, groups, categorical=self.categorical_cols_, classes=self.classes_, inner_folds=self._inner_folds(len(y)),
             inner_repeats=self._inner_repeats(len(y)), seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights,
+            # a share of the stage's nominal time, not of the clock's, so the same budget screens the same rows
+            seconds=SCREEN_SHARE * float(self.budget) / (len(self.splits_) + 1),
         )  # fmt: skip
 
     # ------------------------------------------------------------------ one stage

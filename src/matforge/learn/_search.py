@@ -96,15 +96,27 @@ def cross_predict(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: 
 SCREEN_ROWS = 10_000
 """`screen_columns` scores the candidate column sets on at most this many rows."""
 
+SCREEN_MIN_ROWS = 300
+"""Where the time given to `screen_columns` would not pay for scoring this many rows, it takes the first candidate."""
+
+SCREEN_SECONDS_PER_CELL = 4e-6
+"""Assumed cost of `screen_columns`' model: seconds per training row and column of one fit. A fixed figure, not
+a timing, so that the same seed and budget screen the same rows on any machine (measured on the 2-core machine:
+2.0e-6 for MatBench glass' 4,544 training rows, 2.7e-6 for expt_gap's, regression costing more; rounded up)."""
+
 SCREEN_PARAMS = {"n_estimators": 128, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "mean"}
 """The fixed extra-trees configuration that `screen_columns` compares column sets with."""
 
 
-def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, *, categorical: list[str], classes, inner_folds: int, inner_repeats: int, seed: int, n_jobs: int = 1, sample_weight: np.ndarray | None = None) -> tuple[str, dict[str, float]]:
+def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, *, categorical: list[str], classes, inner_folds: int, inner_repeats: int, seed: int, n_jobs: int = 1, sample_weight: np.ndarray | None = None, seconds: float | None = None) -> tuple[str, dict[str, float]]:
     """Which of several column sets (e.g. feature presets) to search on: the one on which a fixed extra-trees
     model (`SCREEN_PARAMS`) scores best by the stage's grouped inner CV on (F, y), the same splits for every
     candidate; ties go to the earlier candidate (list the smaller sets first). Above `SCREEN_ROWS` rows a random
-    subset is scored. Returns the chosen name and every candidate's inner-CV score (the selection metric).
+    subset is scored. Returns the chosen name and every candidate's inner-CV score (the selection metric; empty
+    when nothing was scored).
+
+    `seconds` bounds the screen: the subset scored is cut to what that time pays for at
+    `SCREEN_SECONDS_PER_CELL`; below `SCREEN_MIN_ROWS` rows the screen is skipped and the first candidate taken.
 
     Why a screen rather than a search dimension: the feature set changes every model's input at once, and one
     fixed forest ranks it as well as the tuned models would for a fraction of a trial's cost. On MatBench glass
@@ -115,7 +127,14 @@ def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame,
     if len(names) == 1:
         return names[0], {}
     metric, direction = selection_metric(task)
-    rows = _subsample(len(y), SCREEN_ROWS, seed)
+    limit = SCREEN_ROWS
+    if seconds is not None:
+        # each candidate: inner_folds fits per repeat, each on (inner_folds - 1) / inner_folds of the rows
+        cells_per_row = max(1, inner_repeats) * (inner_folds - 1) * sum(len(columns) for columns in candidates.values())
+        limit = min(limit, int(seconds / (SCREEN_SECONDS_PER_CELL * max(1, cells_per_row))))
+        if limit < SCREEN_MIN_ROWS and len(y) > limit:
+            return names[0], {}
+    rows = _subsample(len(y), limit, seed)
     F, y, groups = F.iloc[rows], np.asarray(y)[rows], np.asarray(groups)[rows]
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
     split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
