@@ -75,7 +75,7 @@ def _labels(y: pd.Series) -> np.ndarray:
     return (y.astype(int).astype(str) if pd.api.types.is_bool_dtype(y) else y.astype(str)).to_numpy()
 
 
-def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
+def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "auto", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:
     """Train on the fold's training rows only, predict its test rows; return scores and per-row predictions.
 
     The search stops at `max_trials` per model or at `budget` seconds, whichever comes first; when the trial
@@ -132,7 +132,7 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     return record, predictions
 
 
-def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "magpie_extended", n_jobs: int = 1, verbose: bool = False, say=None, scheduler: str | None = None, workers: int | None = None) -> dict:
+def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2, 3, 4), budget: float = 60.0, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "auto", n_jobs: int = 1, verbose: bool = False, say=None, scheduler: str | None = None, workers: int | None = None) -> dict:
     """Run the tasks × folds, one JSON + one predictions CSV per finished fold under `out/<task>/`, then write
     ``results.json`` and ``results.md`` in `out`. Folds already in `out` (same budget and seed) are reused.
     With `scheduler`/`workers` (see `matforge.scale.scheduler_from_options`) the folds are Dask tasks, one
@@ -179,7 +179,7 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
             Path(tmp).write_text(json.dumps(record, indent=1))
         records.append(record)
         if say:
-            say(f"{name} fold {k}: {spec.metric} {record['scores'][spec.metric]:.4g} ({record['best_model']}, {record['seconds']:.0f} s)")
+            say(f"{name} fold {k}: {spec.metric} {record['scores'][spec.metric]:.4g} ({record['best_model']} on {record['preset']}, {record['seconds']:.0f} s)")
 
     options = {"budget": budget, "max_trials": max_trials, "seed": seed, "models": models, "ensemble": ensemble, "preset": preset, "n_jobs": n_jobs}
     if scheduler or workers:
@@ -226,7 +226,7 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
             "task": spec.task, "metric": spec.metric, "target": spec.target, "folds": [r["fold"] for r in mine],
             "mean": {m: float(np.mean([r["scores"][m] for r in mine])) for m in metrics},
             "std": {m: float(np.std([r["scores"][m] for r in mine])) for m in metrics},
-            "per_fold": [{"fold": r["fold"], **r["scores"], "best_model": r["best_model"], "seconds": r["seconds"], "n_train": r["n_train"], "n_test": r["n_test"]} for r in mine],
+            "per_fold": [{"fold": r["fold"], **r["scores"], "best_model": r["best_model"], "preset": r.get("preset"), "seconds": r["seconds"], "n_train": r["n_train"], "n_test": r["n_test"]} for r in mine],
             "fold_seconds_total": float(sum(r["seconds"] for r in mine)),
             "fold_cpu_seconds_total": float(sum(r.get("cpu_seconds", float("nan")) for r in mine)),
             "leaderboard": dict(spec.leaderboard),

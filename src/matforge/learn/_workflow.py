@@ -30,7 +30,7 @@ def train(
     cv: int = 5,
     budget: float = 120.0,
     seed: int = 0,
-    preset: str = "magpie_extended",
+    preset: str = "auto",
     ensemble: int = 3,
     protocol: str = "group",
     resume: bool = False,
