@@ -75,6 +75,7 @@ class AutoModel(BaseEstimator):
         one on its own training rows by `matforge.learn._search.screen_columns` (a fixed extra-trees model's
         inner-CV score) before searching; ``"auto"`` means `AUTO_PRESETS`. The final stage's choice is
         ``preset_``, its screen scores ``preset_scores_``, and the outer folds' choices ``fold_presets_``.
+        The screen ranks presets for tree models; where a linear model is the best fit, fix the preset.
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
     seed : seed of splits, samplers and models; the same seed gives the same run.
