@@ -43,7 +43,7 @@ AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 """The presets ``preset="auto"`` chooses between, smaller first: each holds the columns of the one before."""
 
 SCREEN_SHARE = 0.1
-"""At most this share of a stage's time goes to choosing its preset (`AutoModel._choose_preset`)."""
+"""About this share of a stage's part of the budget goes to choosing its preset (`AutoModel._choose_preset`)."""
 
 __all__ = ["AutoModel"]
 

@@ -110,7 +110,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "target": dataset.target,
         "inputs": {"formula_cols": model.formula_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
         "feature_preset": model.preset_,
-        "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_ or "not screened: too little budget per stage, the first candidate kept", "outer_folds": model.fold_presets_} if len(model._preset_candidates()) > 1 else None,
+        "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_ or "not screened: too little budget per stage, the first candidate kept", "outer_folds": model.fold_presets_} if len(model._preset_candidates()) > 1 and model.formula_cols_ else None,
         "features": list(model.featurizer_.get_feature_names_out()),
         "classes": model.classes_,
         "best_model": model.best_model_,
