@@ -80,6 +80,12 @@ def _score(task: str, y: np.ndarray, pred: np.ndarray, classes, sample_weight: n
     return value
 
 
+def _split_sets(task: str, y: np.ndarray, groups: np.ndarray, folds: int, repeats: int, seed: int) -> list:
+    """The inner CV's splits, once per repeat: repeat r reshuffles the folds (seed + r); repeat 0 is the plain
+    inner CV."""
+    return [make_splits(task, y, groups, folds, seed + r) for r in range(max(1, repeats))]
+
+
 def cross_predict(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: np.ndarray, split_sets: list, *, columns: list[str], categorical: list[str], classes, seed: int, n_jobs: int, sample_weight: np.ndarray | None = None) -> list[np.ndarray]:
     """Out-of-fold predictions of every row of (F, y) by one configuration, one array per set of splits."""
     repeats = []
@@ -101,9 +107,9 @@ SCREEN_MIN_ROWS = 300
 
 SCREEN_SECONDS_PER_CELL = 6e-6
 """Assumed cost of `screen_columns`' model: seconds per training row and column of one fit. A fixed figure, not
-a timing, so that the same seed and budget screen the same rows on any machine (measured on the 2-core machine
-with 128 trees: 2.0e-6 for MatBench glass' 4,544 training rows, 2.7e-6 for expt_gap's, regression costing more;
-doubled for 256 trees and rounded up)."""
+a timing, so that the same seed and budget screen the same rows on any machine (measured on the 2-core machine,
+one core, idle: 3.6e-6 with 256 trees for MatBench glass' 4,544 training rows, 22 s for its screen; with 128
+trees 2.0e-6 there and 2.7e-6 for expt_gap's, regression costing more; rounded up)."""
 
 SCREEN_PARAMS = {"n_estimators": 256, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "mean"}
 """The fixed extra-trees configuration that `screen_columns` compares column sets with. 256 trees: with 128 the
@@ -122,14 +128,15 @@ def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame,
     `SCREEN_SECONDS_PER_CELL`; below `SCREEN_MIN_ROWS` rows the screen is skipped and the first candidate taken.
 
     Why a screen rather than a search dimension: the feature set changes every model's input at once, and one
-    fixed forest ranks it as well as the tuned models would for a fraction of a trial's cost. On MatBench glass
-    (5 official folds, extra trees) Deml's and pymatgen's element statistics (`magpie_wide`) raise the ROC-AUC
-    in every fold and this screen prefers them in all 5 (with 128 trees in 4 of 5); on expt_gap, steels and expt_is_metal the two sets are within noise of each other and the
-    screen's choice varies by fold (docs/benchmark.md)."""
+    fixed forest ranks it for a fraction of a trial's cost. On MatBench glass (5 official folds, extra trees)
+    Deml's and pymatgen's element statistics (`magpie_wide`) raise the ROC-AUC in every fold and this screen
+    prefers them in all 5 (with 128 trees in 4 of 5); on expt_gap, steels and expt_is_metal the two sets are
+    within noise of each other, the screen's choice varies by fold and on expt_gap does not predict which set
+    the tuned pipeline does better with (docs/benchmark.md)."""
     names = list(candidates)
     if len(names) == 1:
         return names[0], {}
-    metric, direction = selection_metric(task)
+    _, direction = selection_metric(task)
     limit = SCREEN_ROWS
     if seconds is not None:
         # each candidate: inner_folds fits per repeat, each on (inner_folds - 1) / inner_folds of the rows
@@ -140,7 +147,7 @@ def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame,
     rows = _subsample(len(y), limit, seed)
     F, y, groups = F.iloc[rows], np.asarray(y)[rows], np.asarray(groups)[rows]
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
-    split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
+    split_sets = _split_sets(task, y, groups, inner_folds, inner_repeats, seed)
     spec = get_model("extra_trees")
     scores = {}
     for name in names:
@@ -191,8 +198,7 @@ def tune(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric, direction = selection_metric(task)
-    # repeat r reshuffles the inner folds (seed + r); repeat 0 is the plain inner CV
-    split_sets = [make_splits(task, y, groups, inner_folds, seed + r) for r in range(max(1, inner_repeats))]
+    split_sets = _split_sets(task, y, groups, inner_folds, inner_repeats, seed)
     start = time.monotonic()
     kept: dict[int, tuple[float, np.ndarray]] = {}  # trial number -> (score, out-of-fold predictions), the best `keep`
 
