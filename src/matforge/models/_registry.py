@@ -109,11 +109,14 @@ def _knn(task, p, seed, n_jobs):
 
 
 def _svm(task, p, seed, n_jobs):
-    from sklearn.svm import SVC, SVR
+    from sklearn.svm import SVR
+
+    from matforge.models._svc import PlattSVC
 
     if task == "regression":
         return SVR(C=p["C"], gamma=p["gamma"], epsilon=p["epsilon"])
-    return SVC(C=p["C"], gamma=p["gamma"], probability=True, random_state=seed)
+    # Platt's sigmoid on 5-fold decision values, as SVC(probability=True) (deprecated in scikit-learn 1.9) did
+    return PlattSVC(C=p["C"], gamma=p["gamma"], random_state=seed)
 
 
 def _tree(task, p, seed, n_jobs):
