@@ -36,6 +36,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same --out."),
     max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
     zero_inflated: str = typer.Option("auto", "--zero-inflated", help="auto, yes or no: model a regression target that sits at its minimum for >= 20% of rows (band gap 0 of metals) as a classifier 'above the minimum?' plus a regressor on the rows above it."),
+    log_target: str = typer.Option("auto", "--log-target", help="auto, yes or no: fit regression models to log(target). auto: the search tries both scales where the target is strictly positive with a long right tail (skewness > 2, less on the log scale); yes: always (positive targets only)."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
     scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER)."),
     workers: int = typer.Option(None, "--workers", help="Workers of --scheduler local (default: one per core)."),
@@ -48,12 +49,12 @@ def train(
     from matforge.learn import train as train_run
 
     scheduler = scheduler or os.environ.get("MATFORGE_SCHEDULER") or None
-    from matforge.learn._pipeline import zero_inflated_option
+    from matforge.learn._pipeline import log_target_option, zero_inflated_option
 
     run = train_run(
         data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
-        zero_inflated=zero_inflated_option(zero_inflated), n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
+        zero_inflated=zero_inflated_option(zero_inflated), log_target=log_target_option(log_target), n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip
     _summary(run)
 

@@ -16,7 +16,9 @@ from matforge.features._table import TableFeaturizer
 from matforge.learn._pipeline import (
     METRICS,
     balanced_threshold,
+    is_log_skewed,
     is_zero_inflated,
+    log_target_option,
     make_splits,
     score_predictions,
     selection_metric,
@@ -85,6 +87,11 @@ class AutoModel(BaseEstimator):
         20% of the training rows, e.g. band gaps of metals) are modelled by every algorithm as a gate "above
         the floor?" and a regressor on the rows above it (`matforge.learn._pipeline.ZeroInflatedRegressor`);
         ``"auto"`` decides from each stage's training targets only.
+    log_target : ``"auto"``, True or False. True fits every regression model to log(y) and predicts exp(.)
+        (a strictly positive target); ``"auto"`` lets the search try both scales, model by model, where a
+        stage's training targets are strictly positive with a long right tail (`is_log_skewed`: skewness above
+        2, less on the log scale); elsewhere nothing changes. A zero-inflated stage (above) keeps its own scale. The final stage's setting
+        is ``log_target_``; each member's scale is its ``_log_target`` parameter in the model card.
     select_features : None, or keep this many features per model, chosen by NMI relevance/redundancy
         (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
@@ -101,7 +108,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget
@@ -117,6 +124,7 @@ class AutoModel(BaseEstimator):
         self.n_jobs = n_jobs
         self.max_trials = max_trials
         self.zero_inflated = zero_inflated
+        self.log_target = log_target
         self.select_features = select_features
         self.evaluate = evaluate
         self.verbose = verbose
@@ -194,8 +202,10 @@ class AutoModel(BaseEstimator):
             return spec.columns(sets)
 
         zero_inflated = self._zero_inflated(y)
+        log_target = False if zero_inflated else self._log_target(y)
         if name == "final":
             self.zero_inflated_ = zero_inflated
+            self.log_target_ = log_target
         for i, model in enumerate(self.model_names_):
             if time.monotonic() > deadline and len(fitted) >= max(1, self.ensemble):
                 # out of time: later models are skipped rather than blowing the budget (left blank in the leaderboard)
@@ -210,6 +220,8 @@ class AutoModel(BaseEstimator):
                 spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
             if zero_inflated:
                 spec = replace(spec, defaults={**spec.defaults, "_zero_inflated": True})
+            if log_target:
+                spec = _with_log_target(spec, log_target)
             result = tune(
                 spec, self.task_, F, y, groups, columns=columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
@@ -274,6 +286,16 @@ class AutoModel(BaseEstimator):
         if self.task_ != "regression":
             return False
         return is_zero_inflated(y) if choice == "auto" else choice
+
+    def _log_target(self, y: np.ndarray) -> str | bool:
+        """This stage's regression scale: True (log for every model), ``"search"`` (the search tries both) or
+        False, decided on its training targets only."""
+        if self.task_ != "regression":
+            return False
+        choice = log_target_option(self.log_target, y)
+        if choice == "auto":
+            return "search" if is_log_skewed(y) else False
+        return choice
 
     def _sampler_seed(self) -> int:
         """The seed of the Optuna samplers: `seed`, or one per process when the study is shared, so that
@@ -347,6 +369,7 @@ class AutoModel(BaseEstimator):
             weights = np.asarray(sample_weight, dtype=float)
             if weights.shape != (len(X),) or not np.all(np.isfinite(weights)) or (weights < 0).any() or weights.sum() <= 0:
                 raise InputError("sample_weight must hold one finite, non-negative number per row (not all zero)")
+        self._log_target(y_values)  # a bad setting (log of a target that is not positive) fails before any work
         self.model_names_ = self._model_names()
         fractions = ["fractions"] if any(get_model(m).uses_fractions for m in self.model_names_) else []
         self._main_by_preset = self._preset_columns(X)
@@ -519,6 +542,19 @@ class AutoModel(BaseEstimator):
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""
         return self.predictor_.predict_table(X)
+
+
+def _with_log_target(spec, mode: str | bool):
+    """`spec` fitted on the log scale (True), or with the scale as one more searched choice (``"search"``);
+    its default configuration, tried first, stays on the target's own scale then."""
+    if mode is True:
+        return replace(spec, defaults={**spec.defaults, "_log_target": True})
+    inner = spec.regression_space
+
+    def space(trial) -> dict:
+        return {**(inner(trial) if inner is not None else {}), "_log_target": trial.suggest_categorical("_log_target", [False, True])}
+
+    return replace(spec, defaults={**spec.defaults, "_log_target": False}, regression_space=space)
 
 
 def _distinct_configurations(picks: list) -> list[dict]:

@@ -12,7 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from matforge.learn._protocols import make_splits  # re-exported: split protocols live in _protocols
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "BoundedRegressor", "accepts_sample_weight", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "BoundedRegressor", "accepts_sample_weight", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "is_log_skewed", "log_target_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -59,14 +59,47 @@ class BoundedRegressor(RegressorMixin, BaseEstimator):
         return np.clip(self.regressor_.predict(X), self.low_, self.high_)
 
 
-def zero_inflated_option(value) -> str | bool:
-    """``"auto"``, True or False from what a user may write (also ``"yes"``/``"no"``); anything else raises."""
+def auto_yes_no(value, option: str) -> str | bool:
+    """``"auto"``, True or False from what a user may write (also ``"yes"``/``"no"``); anything else raises,
+    naming `option`."""
     from matforge.errors import InputError
 
     choice = {"auto": "auto", "yes": True, "no": False, True: True, False: False}.get(value)
     if choice is None:
-        raise InputError(f"zero-inflated must be auto, yes or no, not {value!r}")
+        raise InputError(f"{option} must be auto, yes or no, not {value!r}")
     return choice
+
+
+def zero_inflated_option(value) -> str | bool:
+    """The ``zero_inflated`` / ``--zero-inflated`` setting: ``"auto"``, True or False."""
+    return auto_yes_no(value, "zero-inflated")
+
+
+def log_target_option(value, y=None) -> str | bool:
+    """The ``log_target`` / ``--log-target`` setting: ``"auto"``, True or False; with the regression target `y`,
+    True for a target that is not strictly positive raises."""
+    from matforge.errors import InputError
+
+    choice = auto_yes_no(value, "log-target")
+    if choice is True and y is not None and np.nanmin(np.asarray(y, dtype=float)) <= 0:
+        raise InputError("--log-target yes needs a strictly positive target (it fits log(target))", hint="Use --log-target auto or no")
+    return choice
+
+
+def is_log_skewed(y, skew: float = 2.0) -> bool:
+    """Whether a regression target is strictly positive with a long right tail: sample skewness above `skew`,
+    and its logarithm less skewed (exfoliation energies, conductivities, lifetimes spanning decades).
+
+    Such a target is worth fitting on a log scale; the median is unchanged by the logarithm, so models chosen
+    by MAE (which rewards the conditional median) keep their meaning when the prediction is exponentiated."""
+    from scipy.stats import skew as sample_skew
+
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 3 or y.min() <= 0 or np.ptp(y) == 0:
+        return False
+    right = float(sample_skew(y))
+    return bool(right > skew and abs(float(sample_skew(np.log(y)))) < right)
 
 
 def is_zero_inflated(y, share: float = 0.2, min_above: int = 10) -> bool:
@@ -222,6 +255,9 @@ def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[st
         estimator = TransformedTargetRegressor(regressor=estimator, transformer=StandardScaler())
     if task == "regression" and spec.needs_scaling:  # kernel/linear/neighbour models can overshoot bounds
         estimator = BoundedRegressor(estimator)
+    if task == "regression" and {**spec.defaults, **params}.get("_log_target"):
+        # fitted to log(y), predicting exp(.): the bounds above then hold on the log scale
+        estimator = TransformedTargetRegressor(regressor=estimator, func=np.log, inverse_func=np.exp, check_inverse=False)
     if task == "regression" and {**spec.defaults, **params}.get("_zero_inflated"):
         estimator = ZeroInflatedRegressor(estimator, seed=seed)
     steps.append(("model", estimator))

@@ -76,6 +76,12 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         # every model was a gate "above the floor?" plus a regressor on the rows above it
         y = np.asarray(model.y_, dtype=float)
         metrics["zero_inflated"] = {"floor": float(y.min()), "share_at_floor": float(np.mean(y <= y.min()))}
+    log_target = getattr(model, "log_target_", False)
+    if log_target:
+        # the final stage's scale: every model on log(y) (True) or both scales searched ("search"), and how many
+        # of the final members fit log(y)
+        members = [bool(c["params"].get("_log_target")) for c in model.final_configurations_]
+        metrics["log_target"] = {"setting": "searched" if log_target == "search" else "always", "members_on_log_scale": int(sum(members)), "members": len(members)}
     if task == "regression":
         cal = model.predictor_.intervals
         metrics["uncertainty"] = {"method": "normalised split-conformal on nested-CV out-of-fold residuals", "level": cal.level, "cv_coverage": cal.cv_coverage_}
@@ -117,6 +123,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "final_members": [m for m in model.leaderboard_.loc[model.leaderboard_["in_final_model"], "model"]],
         "final_tuning": model.final_tuned_,
         "final_configurations": model.final_configurations_,
+        "log_target": metrics.get("log_target"),
         "seed": int(model.seed),
         "data": {"source": dataset.source, "sha256": data_hash(dataset.frame, dataset.y), **dataset.describe()},
         "metrics": metrics["cv"],

@@ -36,6 +36,7 @@ def train(
     resume: bool = False,
     max_trials: int = 40,
     zero_inflated: str | bool = "auto",
+    log_target: str | bool = "auto",
     n_jobs: int = 1,
     verbose: bool = False,
     command: str | None = None,
@@ -52,11 +53,14 @@ def train(
     stage, whichever comes first; a run is exactly reproducible (same seed) when the trial cap ends it.
     `scheduler`/`workers` fit the outer folds on a Dask cluster; `join_study`/`storage` add every search's
     trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json. `zero_inflated`
-    (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor.
+    (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor;
+    `log_target` (``"auto"``, True, False) fits a strictly positive, right-skewed one on a log scale (see
+    `AutoModel`).
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
     from matforge.learn._automodel import AutoModel
+    from matforge.learn._pipeline import log_target_option
     from matforge.learn._run import data_hash, write_run
     from matforge.models import resolve_models
     from matforge.report import render_report
@@ -73,7 +77,9 @@ def train(
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
-    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "study": join_study, "data_sha256": data_hash(dataset.frame, dataset.y)}
+    if dataset.task == "regression":
+        log_target_option(log_target, dataset.y)  # so does the log of a target that is not positive
+    settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "zero_inflated": zero_inflated, "log_target": log_target, "study": join_study, "data_sha256": data_hash(dataset.frame, dataset.y)}
     work = _work_dir(out)
     if work.exists():
         previous = json.loads((work / "settings.json").read_text()) if (work / "settings.json").exists() else None
@@ -89,7 +95,7 @@ def train(
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
-        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, verbose=verbose,
+        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, log_target=log_target, verbose=verbose,
         scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, sample_weight=dataset.weights, work_dir=work)
