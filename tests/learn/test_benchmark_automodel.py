@@ -32,18 +32,32 @@ def test_select_ensemble_weights_complementary_members():
 def test_average_close_to_best_keeps_indistinguishable_candidates_only():
     rng = np.random.default_rng(0)
     y = rng.normal(0, 10, 400)
-    noise = rng.normal(0, 1, (3, 400))
-    best = Tuned("a", {}, 0.8, 1, 0.0, y + noise[0])
-    twin = Tuned("b", {}, 0.8, 1, 0.0, y + noise[1])  # same error size, other rows: within noise of the best
-    worse = Tuned("c", {}, 1.6, 1, 0.0, y + 2 * noise[2])  # twice the error: significantly worse
-    untested = Tuned("d", {}, float("nan"), 1, 0.0, y)
+    noise = rng.normal(0, 1, (4, 400))
+    best = Tuned("a", {"k": 1}, 0.8, 1, 0.0, y + noise[0])
+    twin = Tuned("a", {"k": 2}, 0.8, 1, 0.0, y + noise[1])  # same error size, other rows: within noise of the best
+    worse = Tuned("a", {"k": 3}, 1.6, 1, 0.0, y + 2 * noise[2])  # twice the error: significantly worse
+    untested = Tuned("a", {"k": 4}, float("nan"), 1, 0.0, y)
     members = average_close_to_best(y, [worse, twin, untested, best])
-    assert {t.model for t in members} == {"a", "b"} and len(members) == 2
+    assert [t.params["k"] for t in members] == [1, 2] or [t.params["k"] for t in members] == [2, 1]
+    # another model as close as the twin is not averaged in: only the best model's configurations are
+    other = Tuned("b", {}, 0.8, 1, 0.0, y + noise[3])
+    assert {t.params.get("k") for t in average_close_to_best(y, [best, other, twin])} == {1, 2}
     # the weights say which rows count: the best by weighted MAE leads
     weights = np.where(np.abs(noise[1]) < np.abs(noise[0]), 5.0, 1.0)
-    assert average_close_to_best(y, [best, twin], sample_weight=weights)[0].model == "b"
+    assert average_close_to_best(y, [best, twin], sample_weight=weights)[0].params["k"] == 2
     assert average_close_to_best(y, [best]) == [best]
-    assert len(average_close_to_best(y, [Tuned(str(i), {}, 0.0, 1, 0.0, y) for i in range(15)])) == 10
+    assert len(average_close_to_best(y, [Tuned("a", {"k": i}, 0.0, 1, 0.0, y) for i in range(15)])) == 10
+
+
+def test_average_close_to_best_does_not_let_a_worse_model_outvote_the_best():
+    # the MatBench phonons failure: a heavy tail makes a clearly worse model "not significantly worse", and its
+    # several configurations, counted once each, outweighed the best model in an equal average
+    rng = np.random.default_rng(1)
+    y = rng.standard_t(2, 300) * 50
+    best = Tuned("trees", {}, 1.0, 1, 0.0, y + rng.normal(0, 20, 300))
+    others = [Tuned("svm", {"C": c}, 1.2, 1, 0.0, y + rng.normal(0, 24, 300) + 2 * rng.standard_t(2, 300)) for c in range(4)]
+    members = average_close_to_best(y, [best, *others], z=50.0)  # a wide z: every svm is "close"
+    assert members == [best]
 
 
 def test_search_only_mode_skips_outer_loop_and_predicts():

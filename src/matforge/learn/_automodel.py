@@ -69,9 +69,9 @@ class AutoModel(BaseEstimator):
         repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
     ensemble : size of the pool the members are drawn from (1 = the single best): the best configurations of the
         top `ensemble` models and, up to 50,000 rows, each of those models' next-best `ensemble` - 1
-        configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the pool's
-        candidates that are not significantly worse than the best on the inner-CV predictions, with equal weights
-        (`average_close_to_best`); otherwise greedy ensemble selection weights them (`select_ensemble`).
+        configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the best
+        model's configurations that are not significantly worse than the best on the inner-CV predictions, with
+        equal weights (`average_close_to_best`); otherwise greedy ensemble selection weights them (`select_ensemble`).
     preset : composition feature preset (see `matforge.features.PRESETS`); ``"auto"`` or a tuple of presets,
         smaller first, each holding the columns of the one before: every stage (outer fold or final fit) picks
         one on its own training rows by `matforge.learn._search.screen_columns` (a fixed extra-trees model's
@@ -243,8 +243,9 @@ class AutoModel(BaseEstimator):
         if not ranked:
             raise InputError("every model failed to fit this data", hint="Check the data for constant or empty columns")
         # members, from the top `ensemble` models and their next-best configurations (with ensemble=1 just the
-        # best): regression up to SMALL_ROWS rows, an equal average of those not significantly worse than the best
-        # (`average_close_to_best`); otherwise greedy ensemble selection (picks repeat for weight)
+        # best): regression up to SMALL_ROWS rows, an equal average of the best model's configurations not
+        # significantly worse than the best (`average_close_to_best`); otherwise greedy ensemble selection (picks
+        # repeat for weight)
         top = ranked[: max(1, self.ensemble)]
         pool = top + [alternative for t in top for alternative in t.alternatives]
         if len(pool) == 1:
