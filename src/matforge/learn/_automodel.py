@@ -93,8 +93,8 @@ class AutoModel(BaseEstimator):
         2, less on the log scale); elsewhere nothing changes. A zero-inflated stage (above) keeps its own
         scale. The final stage's setting is ``log_target_``; each member's scale is its ``_log_target``
         parameter in the model card. Opt-in: on MatBench jdft2d from formulas ``"auto"`` cut the MAE by 1 %
-        (42.76 -> 42.33 meV/atom), on phonons it lost 5 % (43.87 -> 45.97 cm^-1), through a member rule since
-        changed (`average_close_to_best`; docs/benchmark.md).
+        (42.76 -> 42.33 meV/atom), on phonons it lost 5 % (43.87 -> 45.97 cm^-1) through a member rule since
+        changed (`average_close_to_best`); with the new rule phonons gives 43.87 either way (docs/benchmark.md).
     select_features : None, or keep this many features per model, chosen by NMI relevance/redundancy
         (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
