@@ -39,7 +39,7 @@ def main() -> None:
 
     from matforge.learn import load_run, train
 
-    results = {"protocol": {"cv": "nested grouped 5-fold; inner folds and repeats per task (tasks.*.protocol, from the run's metrics.json); default models and preset; members as AutoModel picks them (greedy ensemble selection; regression up to 1,000 rows: equal average of the candidates within 2 SE of the best)", "seed": args.seed, "budget_seconds_per_task": args.budget, "data_dir": args.data_dir, "cores": os.cpu_count(), "machine": platform.platform()}, "tasks": {}}
+    results = {"protocol": {"cv": "nested grouped 5-fold; inner folds and repeats per task (tasks.*.protocol, from the run's metrics.json); default models and preset; members as AutoModel picks them (greedy ensemble selection; regression up to 1,000 rows: equal average of the best model's configurations within 2 SE of the best)", "seed": args.seed, "budget_seconds_per_task": args.budget, "data_dir": args.data_dir, "cores": os.cpu_count(), "machine": platform.platform()}, "tasks": {}}
     for name, path, target, drop, metric, goal in TASKS:
         start = time.time()
         with tempfile.TemporaryDirectory() as tmp:
