@@ -319,7 +319,7 @@ def average_close_to_best(y: np.ndarray, candidates: list[Tuned], sample_weight:
     Only the best model's configurations: configurations of one model are near-copies of each other, the noise
     this average is for, while another model that is "not significantly worse" on a heavy-tailed target can be
     much worse, and counted once per configuration it outvotes the best. On MatBench phonons from formulas
-    (`--log-target auto`, fold 0) four SVR configurations 13 % worse than the extra trees by inner-CV MAE were
+    (`--log-target auto`, fold 0) four SVR configurations 13-17 % worse than the extra trees by inner-CV MAE were
     each within 2 standard errors, and the average (test MAE 59.3 cm^-1) lost to the extra trees alone (50.3).
     On the pipeline's own candidate pools, captured for the 5 official folds (docs/benchmark.md), against every
     model's close configurations: steels 75.85 -> 75.82 MPa, jdft2d 43.74 -> 43.50 meV/atom, phonons
