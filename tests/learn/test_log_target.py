@@ -97,3 +97,16 @@ def test_cli_refuses_log_of_a_non_positive_target_before_writing(tmp_path, capsy
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "strictly positive" in err and "\n" not in err
     assert not out.exists() and not (tmp_path / ".run.partial").exists()
+
+
+def test_by_default_the_log_scale_is_searched_where_it_applies_and_ignored_elsewhere(tmp_path):
+    frame, y = _exponential(120)
+    data = tmp_path / "t.csv"
+    frame.assign(strength=y).to_csv(data, index=False)
+    out = tmp_path / "run"
+    argv = ["train", str(data), "--target", "strength", "--models", "ridge", "--cv", "3", "--budget", "30", "--max-trials", "4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert load_run(out).metrics["log_target"]["setting"] == "searched"
+    # a target with values at or below zero has no logarithm: the default leaves it alone, without an error
+    shifted = AutoModel(task="regression", models="ridge", budget=30, cv=3, max_trials=2, numeric_cols=list(frame.columns)).fit(frame, pd.Series(y - 1.0))
+    assert shifted.log_target_ is False

@@ -87,14 +87,13 @@ class AutoModel(BaseEstimator):
         20% of the training rows, e.g. band gaps of metals) are modelled by every algorithm as a gate "above
         the floor?" and a regressor on the rows above it (`matforge.learn._pipeline.ZeroInflatedRegressor`);
         ``"auto"`` decides from each stage's training targets only.
-    log_target : False (default), ``"auto"`` or True. True fits every regression model to log(y) and predicts
+    log_target : ``"auto"`` (default), True or False. True fits every regression model to log(y) and predicts
         exp(.) (a strictly positive target); ``"auto"`` lets the search try both scales, model by model, where a
         stage's training targets are strictly positive with a long right tail (`is_log_skewed`: skewness above
         2, less on the log scale); elsewhere nothing changes. A zero-inflated stage (above) keeps its own
         scale. The final stage's setting is ``log_target_``; each member's scale is its ``_log_target``
-        parameter in the model card. Opt-in: on MatBench jdft2d from formulas ``"auto"`` cut the MAE by 1 %
-        (42.76 -> 42.33 meV/atom), on phonons it lost 5 % (43.87 -> 45.97 cm^-1) through a member rule since
-        changed (`average_close_to_best`); with the new rule phonons gives 43.87 either way (docs/benchmark.md).
+        parameter in the model card. On MatBench jdft2d from formulas ``"auto"`` cut the MAE from 43.39 to
+        41.99 meV/atom (every fold better) and tied on phonons (43.87 both); see docs/benchmark.md.
     select_features : None, or keep this many features per model, chosen by NMI relevance/redundancy
         (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
@@ -111,7 +110,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target=False, select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget

@@ -36,7 +36,7 @@ def train(
     resume: bool = False,
     max_trials: int = 40,
     zero_inflated: str | bool = "auto",
-    log_target: str | bool = False,
+    log_target: str | bool = "auto",
     n_jobs: int = 1,
     verbose: bool = False,
     command: str | None = None,
@@ -54,8 +54,8 @@ def train(
     `scheduler`/`workers` fit the outer folds on a Dask cluster; `join_study`/`storage` add every search's
     trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json. `zero_inflated`
     (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor;
-    `log_target` (False, ``"auto"``, True) fits a strictly positive, right-skewed one on a log scale (opt-in; see
-    `AutoModel`).
+    `log_target` (``"auto"``, True, False) lets the search fit a strictly positive, right-skewed one on a log
+    scale as well (see `AutoModel`).
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
