@@ -179,3 +179,15 @@ def test_inner_folds_are_three_or_as_given_and_two_above_large_tables():
     assert [auto._inner_folds(n) for n in (SMALL_ROWS, SMALL_ROWS + 1, LARGE_ROWS, LARGE_ROWS + 1)] == [3, 3, 3, 2]
     given = AutoModel(inner_cv=4)
     assert given._inner_folds(100) == given._inner_folds(LARGE_ROWS) == 4 and given._inner_folds(LARGE_ROWS + 1) == 2
+
+
+def test_the_estimator_and_matforge_train_share_their_defaults():
+    """A notebook user's `AutoModel()` gets the feature preset and target handling `matforge train` gets."""
+    import inspect
+
+    from matforge.cli.train import train as train_cli
+
+    model, options = AutoModel(), inspect.signature(train).parameters
+    cli = {name: p.default.default for name, p in inspect.signature(train_cli).parameters.items() if hasattr(p.default, "default")}
+    for name in ("preset", "zero_inflated", "log_target", "ensemble", "max_trials", "budget", "cv", "seed"):
+        assert getattr(model, name) == options[name].default == cli[name], name

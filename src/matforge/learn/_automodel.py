@@ -72,11 +72,12 @@ class AutoModel(BaseEstimator):
         configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the best
         model's configurations that are not significantly worse than the best on the inner-CV predictions, with
         equal weights (`average_close_to_best`); otherwise greedy ensemble selection weights them (`select_ensemble`).
-    preset : composition feature preset (see `matforge.features.PRESETS`); ``"auto"`` or a tuple of presets,
-        smaller first, each holding the columns of the one before: every stage (outer fold or final fit) picks
-        one on its own training rows by `matforge.learn._search.screen_columns` (a fixed extra-trees model's
-        inner-CV score) before searching; ``"auto"`` means `AUTO_PRESETS`. The final stage's choice is
-        ``preset_``, its screen scores ``preset_scores_``, and the outer folds' choices ``fold_presets_``.
+    preset : composition feature preset (see `matforge.features.PRESETS`); ``"auto"`` (the default, as for
+        `matforge train`) or a tuple of presets, smaller first, each holding the columns of the one before:
+        every stage (outer fold or final fit) picks one on its own training rows by
+        `matforge.learn._search.screen_columns` (a fixed extra-trees model's inner-CV score) before searching;
+        ``"auto"`` means `AUTO_PRESETS`. The final stage's choice is ``preset_``, its screen scores
+        ``preset_scores_``, and the outer folds' choices ``fold_presets_``.
         The screen ranks presets for tree models; where a linear model is the best fit, fix the preset.
     formula_cols, numeric_cols, categorical_cols : column roles (detected when all are None).
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
@@ -110,7 +111,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="magpie", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="auto", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None):
         self.task = task
         self.models = models
         self.budget = budget
