@@ -75,17 +75,20 @@ def test_interrupted_training_resumes_from_finished_folds(regression_table, tmp_
         return original(self, name, *args, **kwargs)
 
     monkeypatch.setattr(_automodel.AutoModel, "_stage", interrupt_on_third_stage)
+    # a budget that the 3-trial cap always reaches first: on a loaded machine a clock-bound stage ends after fewer
+    # trials, and the resumed and fresh runs would then differ for a reason that is not the resume. The preset is
+    # fixed because with this budget `auto` would screen two presets per stage (at budget 60 it screened none)
     with pytest.raises(KeyboardInterrupt):
-        train(regression_table, "hardness", out, models="ridge", budget=60, cv=4, seed=0, max_trials=3)
+        train(regression_table, "hardness", out, models="ridge", preset="magpie_extended", budget=600, cv=4, seed=0, max_trials=3)
     assert not out.exists()
     partial = tmp_path / ".run.partial"
     assert (partial / "fold_0.npz").exists() and (partial / "fold_1.npz").exists()
     monkeypatch.setattr(_automodel.AutoModel, "_stage", original)
-    train(regression_table, "hardness", out, models="ridge", budget=60, cv=4, seed=0, max_trials=3, resume=True)
+    train(regression_table, "hardness", out, models="ridge", preset="magpie_extended", budget=600, cv=4, seed=0, max_trials=3, resume=True)
     run = load_run(out)
     assert run.metrics["resumed_folds"] == 2
     assert not partial.exists()
-    fresh = train(regression_table, "hardness", tmp_path / "fresh", models="ridge", budget=60, cv=4, seed=0, max_trials=3)
+    fresh = train(regression_table, "hardness", tmp_path / "fresh", models="ridge", preset="magpie_extended", budget=600, cv=4, seed=0, max_trials=3)
     assert load_run(fresh).metrics["cv"]["mae"]["mean"] == pytest.approx(run.metrics["cv"]["mae"]["mean"], rel=1e-9)
 
 
