@@ -55,12 +55,12 @@ def run_setting(data_dir: str, task: str, log_target, budget: float, seed: int) 
         )  # fmt: skip
         model.fit(data.frame, data.y, data.groups, sample_weight=data.weights)
         predicted = model.predict(test[["formula"]])
-        members = [bool(c["params"].get("_log_target")) for c in model.final_configurations_]
+        on_log, members = model.members_on_log_scale_, len(model.final_configurations_)
         folds.append({
             "fold": k, "mae": float(np.mean(np.abs(predicted - test[target].to_numpy(dtype=float)))), "log_target": model.log_target_,
-            "members_on_log_scale": int(sum(members)), "members": len(members), "best_model": model.best_model_, "seconds": round(time.monotonic() - start, 1),
+            "members_on_log_scale": on_log, "members": members, "best_model": model.best_model_, "seconds": round(time.monotonic() - start, 1),
         })  # fmt: skip
-        print(f"{task} log_target={log_target} fold {k}: MAE {folds[-1]['mae']:.2f} ({sum(members)}/{len(members)} members on the log scale, {folds[-1]['seconds']:.0f} s)", flush=True)
+        print(f"{task} log_target={log_target} fold {k}: MAE {folds[-1]['mae']:.2f} ({on_log}/{members} members on the log scale, {folds[-1]['seconds']:.0f} s)", flush=True)
     return {"task": task, "log_target": log_target, "mae": float(np.mean([f["mae"] for f in folds])), "folds": folds}
 
 

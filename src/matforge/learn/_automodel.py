@@ -474,6 +474,8 @@ class AutoModel(BaseEstimator):
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
         self.final_tuned_ = [t.summary() for t in final["tuned"]]
         self.final_configurations_ = _distinct_configurations(final["picks"])
+        # how many of those fit log(y) (`log_target`); the model card and the log-target benchmark report it
+        self.members_on_log_scale_ = sum(bool(c["params"].get("_log_target")) for c in self.final_configurations_)
         members, names = final["member_pipelines"], [t.model for t in final["picks"]]
         distinct = list(dict.fromkeys(names))
         self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{names.count(m)}" for m in distinct) + ")"

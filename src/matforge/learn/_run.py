@@ -80,8 +80,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
     if log_target:
         # the final stage's scale: every model on log(y) (True) or both scales searched ("search"), and how many
         # of the final members fit log(y)
-        members = [bool(c["params"].get("_log_target")) for c in model.final_configurations_]
-        metrics["log_target"] = {"setting": "searched" if log_target == "search" else "always", "members_on_log_scale": int(sum(members)), "members": len(members)}
+        metrics["log_target"] = {"setting": "searched" if log_target == "search" else "always", "members_on_log_scale": model.members_on_log_scale_, "members": len(model.final_configurations_)}
     if task == "regression":
         cal = model.predictor_.intervals
         metrics["uncertainty"] = {"method": "normalised split-conformal on nested-CV out-of-fold residuals", "level": cal.level, "cv_coverage": cal.cv_coverage_}
