@@ -42,7 +42,7 @@ def test_train_writes_contract_files_and_predict_keeps_row_order(regression_tabl
     assert pred["in_domain"].dtype == bool
 
 
-def test_predict_flags_out_of_domain_and_skips_bad_rows(regression_table, tmp_path):
+def test_predict_flags_out_of_domain_and_skips_bad_rows(regression_table, tmp_path, capsys):
     from matforge.learn import train
 
     run = train(regression_table, "hardness", tmp_path / "run", models="ridge", budget=5, cv=3)
@@ -54,6 +54,14 @@ def test_predict_flags_out_of_domain_and_skips_bad_rows(regression_table, tmp_pa
     pred = pd.read_csv(tmp_path / "p.csv")
     assert len(pred) == 4 and pd.isna(pred.loc[3, "prediction"]) and not pred.loc[3, "in_domain"]
     assert not pred.loc[1, "in_domain"]
+    # a table without a column the model was trained with: one line naming the file, the column and what is there
+    renamed = tmp_path / "renamed.csv"
+    odd.rename(columns={"formula": "composition"}).to_csv(renamed, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(renamed), "--out", str(tmp_path / "q.csv")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(renamed) in error and "column 'formula'" in error and "composition" in error
+    assert not (tmp_path / "q.csv").exists()
 
 
 def test_datasets_list_show_and_export_the_embedded_transport_database(tmp_path, capsys):

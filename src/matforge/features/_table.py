@@ -64,7 +64,11 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         given = set(X.columns) | set(parsed or ())
         missing = [c for c in [*self.formula_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
         if missing:
-            raise InputError(f"missing column(s): {', '.join(map(repr, missing))}", column=missing[0], hint="Give the columns the model was trained with")
+            others = f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else ""
+            raise InputError(
+                f"no such column{others}, which the model was trained with", file=X.attrs.get("source"), column=missing[0],
+                hint=f"Rename or add the column(s). Columns are: {', '.join(map(str, X.columns))}",
+            )  # fmt: skip
 
     def transform(self, X: pd.DataFrame, on_error: str = "raise", parsed: dict | None = None) -> pd.DataFrame:
         """The feature table; with ``on_error="nan"`` rows with a bad formula get NaN features.
