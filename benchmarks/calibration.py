@@ -7,7 +7,8 @@ folds (cross-conformal), at every nominal level. Target: the 90 % intervals cove
 
     python benchmarks/calibration.py [--data-dir ../shared/data] [--budget-steels 60] [--budget-gap 240] [--models default]
 
-Prints a table and writes benchmarks/results/calibration.json (protocol, machine, wall time, curves).
+Prints a table and writes benchmarks/results/calibration.json (protocol, machine, wall time, curves, the mean
+width and interval score of the 90 % intervals).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def measure(name: str, data_dir: Path, budget: float, seed: int, cv: int, work: 
     curve = coverage_curve(oof)
     at90 = curve.loc[np.isclose(curve["nominal"], 0.9)].iloc[0]
     half = np.abs(oof["y_true"] - oof["y_pred"])
+    width, score = interval_widths(oof)
     return {
         "data": str(data_dir / relative), "target": target, "unit": unit, "rows": int(metrics["n_samples"]),
         "budget_seconds": budget, "train_wall_seconds": round(wall, 1), "best_model": metrics["best_model"], "protocol": metrics["protocol"],
@@ -54,9 +56,27 @@ def measure(name: str, data_dir: Path, budget: float, seed: int, cv: int, work: 
         "cv_coverage_90_from_metrics": metrics["uncertainty"]["cv_coverage"],
         "miscalibration_area": miscalibration_area(curve), "miscalibration_area_gaussian": miscalibration_area(curve, "gaussian"),
         "median_abs_residual": float(np.median(half)), "median_uncertainty": float(np.median(oof["y_std"])),
+        # how well the width follows the error: the mean width of the 90 % intervals, and their interval score
+        # (lower is better; it rewards narrow intervals and charges misses)
+        "mean_width_90": float(width.mean()), "interval_score_90": float(score.mean()),
         "within_target_85_95": bool(0.85 <= at90["conformal"] <= 0.95),
         "curve": curve.round(4).to_dict(orient="list"),
     }  # fmt: skip
+
+
+def interval_widths(oof: pd.DataFrame, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cross-conformal interval width at `level` (quantile of |y - ŷ| / uncertainty from the other
+    outer folds, times its own uncertainty) and its interval score (Gneiting & Raftery, JASA 102, 359 (2007):
+    the width plus 2 / (1 - level) times the distance by which the interval misses the target)."""
+    residual = np.abs(oof["y_true"] - oof["y_pred"]).to_numpy(float)
+    std, folds = oof["y_std"].to_numpy(float), oof["fold"].to_numpy()
+    z = residual / std
+    width = np.zeros(len(z))
+    for fold in np.unique(folds):
+        held = folds == fold
+        other = z[~held]
+        width[held] = 2 * np.quantile(other, min(1.0, level * (1 + 1 / max(1, len(other))))) * std[held]
+    return width, width + 2 / (1 - level) * np.maximum(residual - width / 2, 0.0)
 
 
 def main() -> None:
@@ -81,9 +101,12 @@ def main() -> None:
         for name in args.tasks.split(","):
             results[name] = measure(name, args.data_dir, budgets[name], args.seed, args.cv, Path(tmp), models)
             print(f"{name}: 90 % coverage {results[name]['coverage_90']:.3f}", flush=True)
-    print(f"{'task':10s} {'rows':>6s} {'model':40s} {'MAE':>9s} {'cover90':>8s} {'gauss90':>8s} {'mis.area':>8s}")
+    print(f"{'task':10s} {'rows':>6s} {'model':40s} {'MAE':>9s} {'cover90':>8s} {'gauss90':>8s} {'mis.area':>8s} {'width90':>9s} {'IS90':>9s}")
     for name, r in results.items():
-        print(f"{name:10s} {r['rows']:6d} {r['best_model'][:40]:40s} {r['cv_mae']:9.4g} {r['coverage_90']:8.3f} {r['coverage_90_gaussian_reading']:8.3f} {r['miscalibration_area']:8.3f}")
+        print(
+            f"{name:10s} {r['rows']:6d} {r['best_model'][:40]:40s} {r['cv_mae']:9.4g} {r['coverage_90']:8.3f} {r['coverage_90_gaussian_reading']:8.3f} "
+            f"{r['miscalibration_area']:8.3f} {r['mean_width_90']:9.4g} {r['interval_score_90']:9.4g}"
+        )  # fmt: skip
     payload = {
         "benchmark": "calibration of 90 % prediction intervals on out-of-fold targets",
         "protocol": {

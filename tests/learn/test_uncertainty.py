@@ -63,3 +63,88 @@ def test_domain_guard_bounded_check_gives_the_brute_force_answer_near_far_and_at
     assert np.all(guard._lower_bound(Z) * (1 - _BOUND_MARGIN) <= reference)
     nearest, _ = brute.kneighbors(guard.scaler_.transform(guard.imputer_.transform(queries)), n_neighbors=1)
     assert np.all(guard._group_bound(Z) * (1 - _BOUND_MARGIN) <= nearest[:, 0] + 1e-7)
+
+
+def test_a_forest_members_variance_is_that_of_its_trees_in_the_targets_units():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from matforge.learn._uncertainty import prediction_variance
+    from matforge.models import get_model
+    from matforge.models._median_forest import MedianForestRegressor
+
+    rng = np.random.default_rng(4)
+    X = rng.uniform(size=(300, 3))
+    y = np.exp(2 * X[:, 0] + rng.normal(0, 0.3, 300))
+    new = rng.uniform(size=(50, 3))
+    # a forest on log(y), inside a pipeline: the trees are compared after exp(.), where the target lives
+    logged = make_pipeline(StandardScaler(), TransformedTargetRegressor(ExtraTreesRegressor(40, random_state=0), func=np.log, inverse_func=np.exp, check_inverse=False)).fit(X, y)
+    forest, scaled = logged[-1].regressor_, logged[0].transform(new)
+    per_tree = np.exp(np.column_stack([t.predict(scaled.astype(np.float32)) for t in forest.estimators_]))
+    np.testing.assert_allclose(prediction_variance(logged, new), per_tree.var(axis=1), rtol=1e-9)
+    median = MedianForestRegressor(n_estimators=30, random_state=0).fit(X, y)
+    per_tree = np.column_stack([t.predict(new.astype(np.float32)) for t in median.forest_.estimators_])
+    np.testing.assert_allclose(prediction_variance(median, new), per_tree.var(axis=1), rtol=1e-9)
+    # leaves of several rows: the variance of the training targets under the forest's neighbour weights
+    wide = ExtraTreesRegressor(20, min_samples_leaf=4, random_state=0).fit(X, y)
+    weights = np.zeros((len(new), len(X)))
+    for tree in wide.estimators_:
+        same = tree.apply(new.astype(np.float32))[:, None] == tree.apply(X.astype(np.float32))[None, :]
+        weights += same / same.sum(axis=1, keepdims=True) / len(wide.estimators_)
+    mean = weights @ y
+    np.testing.assert_allclose(prediction_variance(wide, new), weights @ y**2 - mean**2, rtol=1e-6)
+    # merged duplicates fill leaves with equal targets, whose impurity scikit-learn can leave a hair below zero
+    twins = np.repeat(X[:100], 4, axis=0)
+    dup = ExtraTreesRegressor(20, min_samples_leaf=3, random_state=0).fit(twins, np.repeat(1000 * y[:100] + 5000.3, 4))
+    assert (prediction_variance(dup, twins) >= 0).all()
+    # boosting has no trees to compare: no variance of its own
+    assert prediction_variance(get_model("lightgbm").build("regression", seed=0).fit(X, y), new) is None
+    assert prediction_variance(make_pipeline(StandardScaler(), get_model("ridge").build("regression", seed=0)).fit(X, y), new) is None
+
+
+def test_a_zero_inflated_members_variance_is_that_of_its_mixture():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LinearRegression
+
+    from matforge.learn._pipeline import ZeroInflatedRegressor
+    from matforge.learn._uncertainty import prediction_variance
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    y = np.where(X[:, 0] > 0, 1.0 + X[:, 1] ** 2, 0.0)
+    trees = ZeroInflatedRegressor(RandomForestRegressor(30, random_state=0)).fit(X, y)
+    p = trees.predict_above(X)
+    per_tree = np.column_stack([t.predict(X.astype(np.float32)) for t in trees.regressor_.estimators_])
+    mean, var = per_tree.mean(axis=1), per_tree.var(axis=1)
+    np.testing.assert_allclose(prediction_variance(trees, X), p * var + p * (1 - p) * (mean - trees.floor_) ** 2, rtol=1e-9, atol=1e-12)
+    # a regressor without trees still leaves the gate's doubt: where "above the floor" is a coin toss
+    X = rng.normal(size=(2000, 3))
+    y = np.where(X[:, 0] + rng.normal(0, 0.5, 2000) > 0, 2.0 + np.abs(X[:, 1]), 0.0)
+    line = ZeroInflatedRegressor(LinearRegression()).fit(X, y)
+    new = np.column_stack([np.r_[rng.uniform(-0.1, 0.1, 100), rng.uniform(2.5, 3, 50), rng.uniform(-3, -2.5, 50)], rng.normal(size=(200, 2))])
+    p, variance = line.predict_above(new), prediction_variance(line, new)
+    np.testing.assert_allclose(variance, p * (1 - p) * (line.regressor_.predict(new) - line.floor_) ** 2, rtol=1e-9, atol=1e-12)
+    assert variance[:100].mean() > 10 * variance[100:].mean()
+
+
+def test_one_forest_member_gives_each_row_its_own_uncertainty_wider_where_the_data_are_noisy():
+    """Before, one member meant no disagreement, and every row got the same interval."""
+    import pandas as pd
+
+    from matforge.learn import AutoModel
+
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame({"x1": rng.uniform(size=600), "x2": rng.uniform(size=600)})
+    noisy = X["x2"].to_numpy() > 0.5
+    y = 3 * X["x1"].to_numpy() + rng.normal(0, np.where(noisy, 1.0, 0.05))
+    model = AutoModel(models="extra_trees", ensemble=1, cv=3, budget=600, max_trials=2, seed=0, formula_cols=[], numeric_cols=["x1", "x2"], categorical_cols=[]).fit(X, y)
+    assert model.predictor_.within_spread
+    assert 0.85 <= model.predictor_.intervals.cv_coverage_ <= 0.95
+    new = pd.DataFrame({"x1": rng.uniform(size=400), "x2": rng.uniform(size=400)})
+    table = model.predict_table(new)
+    quiet, loud = table["uncertainty"][new["x2"] <= 0.5], table["uncertainty"][new["x2"] > 0.5]
+    assert table["uncertainty"].nunique() > 100
+    # the floor of the scale (the median spread, `IntervalCalibrator`) keeps the ratio well below the noise's
+    assert loud.median() > 1.2 * quiet.median()

@@ -34,7 +34,12 @@ from matforge.learn._search import (
     select_ensemble,
     tune,
 )
-from matforge.learn._uncertainty import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
+from matforge.learn._uncertainty import (
+    DomainGuard,
+    IntervalCalibrator,
+    ProbabilityCalibrator,
+    prediction_variance,
+)
 from matforge.models import get_model, resolve_models
 from matforge.models._registry import LARGE_ROWS
 
@@ -321,8 +326,12 @@ class AutoModel(BaseEstimator):
             if id(p) not in by_pipeline:
                 by_pipeline[id(p)] = predict_with(p, self.task_, F.iloc[test], self.classes_)
         member_out = [by_pipeline[id(p)] for p in stage["member_pipelines"]]
+        variances = None
+        if self.task_ == "regression":  # each member's own variance, as `Predictor` adds it (within_spread)
+            own = {id(p): prediction_variance(p, F.iloc[test]) for p in stage["member_pipelines"]}
+            variances = [own[id(p)] for p in stage["member_pipelines"]]
         return {
-            "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out),
+            "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out, variances),
             "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": [t.model for t in stage["picks"]],
             "preset": stage["preset"],
         }  # fmt: skip
@@ -496,6 +505,9 @@ class AutoModel(BaseEstimator):
             featurizer=self.featurizer_, members=members, task=self.task_, classes=self.classes_, intervals=intervals,
             probability=probability, domain=domain, domain_columns=domain_cols, target=str(y.name or "target"),
             decision_threshold=self.decision_threshold_, member_names=names,
+            # the outer folds' spreads count the members' own variances; the inner-CV predictions of search-only
+            # mode (no outer folds) have none to count, so its intervals stay on the members' disagreement
+            within_spread=bool(self.splits_),
         )  # fmt: skip
         self.fit_seconds_ = time.monotonic() - start_time
         return self

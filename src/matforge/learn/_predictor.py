@@ -11,11 +11,21 @@ from matforge.errors import InputError
 __all__ = ["Predictor", "member_spread"]
 
 
-def member_spread(task: str, predictions: list[np.ndarray]) -> np.ndarray:
-    """Disagreement of ensemble members (std of their predictions; zero for a single member)."""
-    if task != "regression" or len(predictions) < 2:
+def member_spread(task: str, predictions: list[np.ndarray], variances: list[np.ndarray | None] | None = None) -> np.ndarray:
+    """The spread of an ensemble's prediction, the scale its conformal intervals are normalised by.
+
+    The members' disagreement (std of their predictions; zero for a single member) and, where `variances`
+    gives them (`matforge.learn._uncertainty.prediction_variance`: a forest's variance over its trees, a gate's
+    "floor or above?"), each member's own variance, averaged over the members (None counts as zero):
+    ``sqrt(var_between + mean(var_within))``. Without `variances` this is the members' std alone.
+    """
+    if task != "regression":
         return np.zeros(len(predictions[0]))
-    return np.std(np.column_stack(predictions), axis=1)
+    between = np.var(np.column_stack(predictions), axis=1) if len(predictions) > 1 else np.zeros(len(predictions[0]))
+    own = [v for v in (variances or []) if v is not None]
+    if not own:
+        return np.sqrt(between)
+    return np.sqrt(between + np.sum(own, axis=0) / len(predictions))
 
 
 class Predictor(BaseEstimator):
@@ -24,7 +34,7 @@ class Predictor(BaseEstimator):
     Attributes are set by `AutoModel`; `predict_table` returns predictions, uncertainty and the in-domain flag.
     """
 
-    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None, member_names=None):
+    def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None, member_names=None, within_spread=False):
         self.featurizer = featurizer
         self.members = members
         self.member_names = member_names  # the model name of each member (parallel to `members`, repeats included)
@@ -36,6 +46,9 @@ class Predictor(BaseEstimator):
         self.domain_columns = domain_columns
         self.target = target
         self.decision_threshold = decision_threshold
+        # regression: whether the spread counts each member's own variance (`member_spread`), as the residuals
+        # the intervals were calibrated on did; False for runs calibrated on the members' disagreement alone
+        self.within_spread = within_spread
 
     def _member_outputs(self, F: pd.DataFrame) -> list[np.ndarray]:
         from sklearn import config_context
@@ -51,7 +64,12 @@ class Predictor(BaseEstimator):
         outputs = self._member_outputs(F)
         if self.task == "regression":
             mean = np.mean(np.column_stack(outputs), axis=1)
-            spread = member_spread(self.task, outputs)
+            variances = None
+            if getattr(self, "within_spread", False):  # getattr: a predictor saved before it existed
+                from matforge.learn._uncertainty import prediction_variance
+
+                variances = [prediction_variance(member, F) for member in self.members]
+            spread = member_spread(self.task, outputs, variances)
             result = {"prediction": mean}
             if self.intervals is not None:
                 half = self.intervals.half_width(spread)
