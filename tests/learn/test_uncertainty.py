@@ -141,6 +141,7 @@ def test_one_forest_member_gives_each_row_its_own_uncertainty_wider_where_the_da
     y = 3 * X["x1"].to_numpy() + rng.normal(0, np.where(noisy, 1.0, 0.05))
     model = AutoModel(models="extra_trees", ensemble=1, cv=3, budget=600, max_trials=2, seed=0, formula_cols=[], numeric_cols=["x1", "x2"], categorical_cols=[]).fit(X, y)
     assert model.predictor_.within_spread
+    assert model.predictor_.member_names == ["extra_trees"]  # one member: no disagreement to scale by
     assert 0.85 <= model.predictor_.intervals.cv_coverage_ <= 0.95
     new = pd.DataFrame({"x1": rng.uniform(size=400), "x2": rng.uniform(size=400)})
     table = model.predict_table(new)
