@@ -231,7 +231,8 @@ def uncertainty_section(ctx: ReportContext) -> str:
         try:
             curve = coverage_curve(ctx.oof)
             at90 = float(curve.loc[np.isclose(curve["nominal"], 0.9), "conformal"].iloc[0])
-            parts.append(f"<p>Intervals: {esc(unc.get('method', 'conformal'))}. Measured on out-of-fold rows with quantiles from the other folds, the 90 % intervals cover <b>{at90:.1%}</b> of the targets (miscalibration area {miscalibration_area(curve):.3f}; 0 is ideal).</p>")
+            scale = f", each row's scaled by the {esc(unc['scale'])}" if unc.get("scale") else ""
+            parts.append(f"<p>Intervals: {esc(unc.get('method', 'conformal'))}{scale}. Measured on out-of-fold rows with quantiles from the other folds, the 90 % intervals cover <b>{at90:.1%}</b> of the targets (miscalibration area {miscalibration_area(curve):.3f}; 0 is ideal).</p>")
         except Exception as err:
             curve = err
         parts.append(figure("Interval calibration", lambda: calibration_figure(curve if not isinstance(curve, Exception) else coverage_curve(ctx.oof)), "Observed share of targets inside the predicted intervals vs the nominal level. Below the diagonal: intervals too narrow."))
