@@ -149,3 +149,23 @@ def test_one_forest_member_gives_each_row_its_own_uncertainty_wider_where_the_da
     assert table["uncertainty"].nunique() > 100
     # the floor of the scale (the median spread, `IntervalCalibrator`) keeps the ratio well below the noise's
     assert loud.median() > 1.2 * quiet.median()
+
+
+def test_a_gaussian_process_members_variance_is_its_predictive_variance_and_grows_away_from_the_data():
+    import pandas as pd
+
+    from matforge.learn._pipeline import build_pipeline
+    from matforge.learn._uncertainty import prediction_variance
+    from matforge.models import get_model
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"x": rng.uniform(0, 1, 80)})
+    y = 100 + 20 * np.sin(6 * X["x"].to_numpy()) + rng.normal(0, 0.5, 80)
+    spec = get_model("gaussian_process")
+    member = build_pipeline(spec, "regression", spec.defaults, columns=["x"], categorical=[], seed=0).fit(X, y)
+    new = pd.DataFrame({"x": [0.5, 0.52, 2.5, 3.0]})
+    gp = member[-1].regressor_  # BoundedRegressor(GaussianProcessRegressor) behind the scaler: target units as they are
+    _, std = gp.predict(member[:-1].transform(new), return_std=True)
+    variance = prediction_variance(member, new)
+    np.testing.assert_allclose(variance, std**2, rtol=1e-9)
+    assert variance[2:].min() > 10 * variance[:2].max()

@@ -83,7 +83,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         metrics["log_target"] = {"setting": "searched" if log_target == "search" else "always", "members_on_log_scale": model.members_on_log_scale_, "members": len(model.final_configurations_)}
     if task == "regression":
         cal = model.predictor_.intervals
-        spread = "members' disagreement + own variance of the members that have one (forests, zero-inflated models)" if model.predictor_.within_spread else "members' disagreement"
+        spread = "members' disagreement + own variance of the members that have one (forests, Gaussian processes, zero-inflated models)" if model.predictor_.within_spread else "members' disagreement"
         metrics["uncertainty"] = {"method": "normalised split-conformal on nested-CV out-of-fold residuals", "scale": spread, "level": cal.level, "cv_coverage": cal.cv_coverage_}
     _json(folder / "metrics.json", metrics)
     model.leaderboard_.to_csv(folder / "leaderboard.csv", index=False)

@@ -75,11 +75,12 @@ def prediction_variance(estimator, X) -> np.ndarray | None:
     It is taken through the target transforms around the forest (standardization and log exactly per leaf
     mean, the leaf variance by the transform's slope there; clipping), so a log-scale forest is read in the
     target's units. With one-row leaves it is the variance of the trees' predictions; larger leaves add the
-    noise of their rows, which the trees' averaged predictions hide. `ZeroInflatedRegressor`: the variance of
+    noise of their rows, which the trees' averaged predictions hide. A Gaussian process: its predictive
+    variance (the fitted white noise included). `ZeroInflatedRegressor`: the variance of
     its mixture, ``p var_above + p (1 - p) (m - floor)^2`` with p = P(above the floor) from the gate and m,
     var_above the regressor's prediction and variance (zero without trees), so a row the gate is unsure of is
     uncertain even when its regressor has no trees. A pipeline is read through to its last step. Other models
-    (boosting, kernels, linear, neighbours) give None.
+    (boosting, SVR, kernel ridge, linear, neighbours) give None.
 
     Why: with one member, or members that are near-copies of one configuration, the members' disagreement is
     zero or nearly constant, and every prediction got the same interval. On 5-fold CV with 300 extra trees
@@ -104,13 +105,14 @@ def _has_own_variance(estimator) -> bool:
     """Whether `_moments` has something to say about this (fitted) regressor."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.gaussian_process import GaussianProcessRegressor
 
     from matforge.learn._pipeline import BoundedRegressor, ZeroInflatedRegressor
     from matforge.models._median_forest import MedianForestRegressor
 
     if isinstance(estimator, (TransformedTargetRegressor, BoundedRegressor)):
         return _has_own_variance(estimator.regressor_)
-    return isinstance(estimator, (ZeroInflatedRegressor, MedianForestRegressor, RandomForestRegressor, ExtraTreesRegressor))
+    return isinstance(estimator, (ZeroInflatedRegressor, MedianForestRegressor, RandomForestRegressor, ExtraTreesRegressor, GaussianProcessRegressor))
 
 
 def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
@@ -127,7 +129,7 @@ def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
             return mean, var
         p = estimator.predict_above(X)
         return mean, p * var + p * (1.0 - p) * (mean - estimator.floor_) ** 2
-    leaves = _leaf_moments(estimator, X)
+    leaves = _component_moments(estimator, X)
     if leaves is None:
         return None
     # running sums over the trees: a screening chunk of 10^5 rows times 10^3 trees is never held at once
@@ -144,11 +146,13 @@ def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
     return mean, np.maximum(square / count - mean**2, 0.0) + np.maximum(within / count, 0.0)
 
 
-def _leaf_moments(estimator, X):
-    """Per tree, the (mean, variance) of the training targets in each row's leaf, in the target's units (an
-    iterator), or None for a model without trees."""
+def _component_moments(estimator, X):
+    """Per component, each row's (mean, variance) in the target's units (an iterator), or None for a model
+    without them: a forest's trees (the training targets in the row's leaf), or a Gaussian process as its one
+    component (its predictive mean and variance, the fitted noise included)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.gaussian_process import GaussianProcessRegressor
 
     from matforge.learn._pipeline import BoundedRegressor
     from matforge.models._median_forest import MedianForestRegressor
@@ -164,8 +168,11 @@ def _leaf_moments(estimator, X):
                 yield tree.tree_.value[leaf, 0, 0].astype(float), tree.tree_.impurity[leaf].astype(float)
 
         return per_tree()
+    if isinstance(estimator, GaussianProcessRegressor):
+        mean, std = estimator.predict(X, return_std=True)
+        return iter([(np.asarray(mean, dtype=float), np.asarray(std, dtype=float) ** 2)])
     if isinstance(estimator, TransformedTargetRegressor):
-        inner = _leaf_moments(estimator.regressor_, X)
+        inner = _component_moments(estimator.regressor_, X)
         if inner is None:
             return None
         back = estimator.transformer_.inverse_transform
@@ -179,7 +186,7 @@ def _leaf_moments(estimator, X):
 
         return transformed()
     if isinstance(estimator, BoundedRegressor):
-        inner = _leaf_moments(estimator.regressor_, X)
+        inner = _component_moments(estimator.regressor_, X)
         return None if inner is None else ((np.clip(m, estimator.low_, estimator.high_), v) for m, v in inner)
     return None
 
