@@ -15,8 +15,9 @@ def member_spread(task: str, predictions: list[np.ndarray], variances: list[np.n
     """The spread of an ensemble's prediction, the scale its conformal intervals are normalised by.
 
     The members' disagreement (std of their predictions; zero for a single member) and, where `variances`
-    gives them (`matforge.learn._uncertainty.prediction_variance`: a forest's variance over its trees, a gate's
-    "floor or above?"), each member's own variance, averaged over the members (None counts as zero):
+    gives them (`matforge.learn._uncertainty.prediction_variance`: a forest's variance over its trees, a
+    Gaussian process' predictive variance, a gate's "floor or above?"), each member's own variance, averaged
+    over the members (None counts as zero):
     ``sqrt(var_between + mean(var_within))``. Without `variances` this is the members' std alone.
     """
     if task != "regression":

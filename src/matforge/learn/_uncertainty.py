@@ -129,13 +129,13 @@ def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
             return mean, var
         p = estimator.predict_above(X)
         return mean, p * var + p * (1.0 - p) * (mean - estimator.floor_) ** 2
-    leaves = _component_moments(estimator, X)
-    if leaves is None:
+    components = _component_moments(estimator, X)
+    if components is None:
         return None
     # running sums over the trees: a screening chunk of 10^5 rows times 10^3 trees is never held at once
     total = square = within = None
     count = 0
-    for mean, var in leaves:
+    for mean, var in components:
         total = mean.copy() if total is None else total + mean
         square = mean**2 if square is None else square + mean**2
         within = var.copy() if within is None else within + var
