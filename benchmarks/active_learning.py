@@ -2,7 +2,8 @@
 
 Protocol (Rohr et al., Chem. Sci. 11, 2696 (2020) style "acceleration factor"): every compound of the dataset
 is a possible experiment whose outcome is hidden. Start from a random 5 % (one draw per seed, 10 seeds); each
-round fit a fast surrogate (extra-trees on Magpie features computed once; mean and spread over the trees),
+round fit a fast surrogate (extra-trees on Magpie features computed once; its mean and its own spread, as a
+trained run computes them for a forest member),
 ask `matforge.design.acquisition` + `select_batch` (the code behind `matforge suggest`) for a batch, reveal it.
 Stop when every compound of the top set (expt_gap: top 1 % band gaps; steels: top 5 yield strengths) has been
 measured. Random picking needs on average ``n0 + (m - t)(N - n0 + 1)/(m - t + 1)`` experiments (t of the m top
@@ -49,8 +50,12 @@ def surrogate(X: np.ndarray, y: np.ndarray, seed: int):
 
 
 def predict(model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    per_tree = np.stack([tree.predict(X) for tree in model.estimators_])
-    return per_tree.mean(axis=0), per_tree.std(axis=0)
+    """The forest's prediction and its own standard deviation, as a trained run computes it for one forest
+    member (`prediction_variance`; with one-row leaves the spread of the trees' predictions, plus the
+    spread of the targets sharing a leaf where compounds share a feature vector)."""
+    from matforge.learn._uncertainty import prediction_variance
+
+    return model.predict(X), np.sqrt(prediction_variance(model, X))
 
 
 def random_expected(n: int, n0: int, m: int, found0: int, batch: int) -> float:
