@@ -83,56 +83,51 @@ def prediction_variance(estimator, X) -> np.ndarray | None:
     (boosting, SVR, kernel ridge, linear, neighbours) give None.
 
     Why: with one member, or members that are near-copies of one configuration, the members' disagreement is
-    zero or nearly constant, and every prediction got the same interval. On 5-fold CV with 300 extra trees
-    (`magpie_extended`, one-row leaves), 90 % conformal intervals normalised by the trees' std instead of a
-    constant were 22 % narrower on MatBench steels (344 against 438 MPa) and 34 % on expt_gap (1.23 against
-    1.88 eV) at the same coverage, and the fifth of the rows with the largest std was covered 81 / 73 % of the
-    time instead of 70 / 61 % (`docs/report.md`, "Interval calibration"; `/tmp` script, not kept). It costs
-    one more pass of X through the trees: a median forest's prediction and this variance take about the same time.
+    zero or nearly constant, and every prediction got the same interval. With this variance added, the 90 %
+    intervals of nested 5-fold CV on MatBench steels / expt_gap were 8 % / 29 % narrower at the same coverage
+    (430 -> 396 MPa, 1.52 -> 1.08 eV; `benchmarks/results/calibration.json` against
+    `calibration_members_only.json`, docs/report.md). It costs one more pass of X through the trees: a median
+    forest's prediction and this variance take about the same time.
     """
     from sklearn.pipeline import Pipeline
 
-    if isinstance(estimator, Pipeline):
-        if not _has_own_variance(estimator[-1]):
-            return None  # before transforming X again: screening a linear model's millions of rows costs nothing more
-        X = estimator[:-1].transform(X) if len(estimator) > 1 else X
-        estimator = estimator[-1]
-    moments = _moments(estimator, X)
-    return None if moments is None else moments[1]
+    steps = estimator if isinstance(estimator, Pipeline) else None
+    read = _moments_reader(steps[-1] if steps is not None else estimator)
+    if read is None:
+        return None  # decided before transforming X again: a linear model's millions of screened rows cost nothing more
+    if steps is not None and len(steps) > 1:
+        X = steps[:-1].transform(X)
+    return read(X)[1]
 
 
-def _has_own_variance(estimator) -> bool:
-    """Whether `_moments` has something to say about this (fitted) regressor."""
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-    from sklearn.gaussian_process import GaussianProcessRegressor
-
-    from matforge.learn._pipeline import BoundedRegressor, ZeroInflatedRegressor
-    from matforge.models._median_forest import MedianForestRegressor
-
-    if isinstance(estimator, (TransformedTargetRegressor, BoundedRegressor)):
-        return _has_own_variance(estimator.regressor_)
-    return isinstance(estimator, (ZeroInflatedRegressor, MedianForestRegressor, RandomForestRegressor, ExtraTreesRegressor, GaussianProcessRegressor))
-
-
-def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mean, variance) of a regressor's prediction as `prediction_variance` defines it, or None."""
+def _moments_reader(estimator):
+    """A function of X giving (mean, variance) of a fitted regressor's prediction as `prediction_variance`
+    defines it, or None where the regressor has no variance of its own."""
     from matforge.learn._pipeline import ZeroInflatedRegressor
 
     if isinstance(estimator, ZeroInflatedRegressor):
-        inner = _moments(estimator.regressor_, X)
-        if inner is None:
-            mean = np.asarray(estimator.regressor_.predict(X), dtype=float)
-            inner = (mean, np.zeros(len(mean)))
-        mean, var = inner
-        if estimator.classifier_ is None:
-            return mean, var
-        p = estimator.predict_above(X)
-        return mean, p * var + p * (1.0 - p) * (mean - estimator.floor_) ** 2
-    components = _component_moments(estimator, X)
-    if components is None:
-        return None
-    # running sums over the trees: a screening chunk of 10^5 rows times 10^3 trees is never held at once
+        inner = _moments_reader(estimator.regressor_)
+
+        def mixture(X):
+            if inner is None:
+                mean = np.asarray(estimator.regressor_.predict(X), dtype=float)
+                var = np.zeros(len(mean))
+            else:
+                mean, var = inner(X)
+            if estimator.classifier_ is None:
+                return mean, var
+            p = estimator.predict_above(X)
+            return mean, p * var + p * (1.0 - p) * (mean - estimator.floor_) ** 2
+
+        return mixture
+    components = _components_reader(estimator)
+    return None if components is None else (lambda X: _total_variance(components(X)))
+
+
+def _total_variance(components) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, variance) over equally weighted components given as (mean, variance) pairs: the variance of the
+    means plus the mean of the variances. Running sums: a screening chunk of 10^5 rows times 10^3 trees is
+    never held at once."""
     total = square = within = None
     count = 0
     for mean, var in components:
@@ -146,10 +141,10 @@ def _moments(estimator, X) -> tuple[np.ndarray, np.ndarray] | None:
     return mean, np.maximum(square / count - mean**2, 0.0) + np.maximum(within / count, 0.0)
 
 
-def _component_moments(estimator, X):
-    """Per component, each row's (mean, variance) in the target's units (an iterator), or None for a model
-    without them: a forest's trees (the training targets in the row's leaf), or a Gaussian process as its one
-    component (its predictive mean and variance, the fitted noise included)."""
+def _components_reader(estimator):
+    """A function of X giving, per component, each row's (mean, variance) in the target's units (an iterator),
+    or None for a model without them: a forest's trees (the training targets in the row's leaf), or a Gaussian
+    process as its one component (its predictive mean and variance, the fitted noise included)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
     from sklearn.gaussian_process import GaussianProcessRegressor
@@ -160,34 +155,37 @@ def _component_moments(estimator, X):
     if isinstance(estimator, MedianForestRegressor):
         estimator = estimator.forest_
     if isinstance(estimator, (RandomForestRegressor, ExtraTreesRegressor)):
-        rows = np.ascontiguousarray(X, dtype=np.float32)  # what the trees split on; converted once, not per tree
 
-        def per_tree():
+        def per_tree(X):
+            rows = np.ascontiguousarray(X, dtype=np.float32)  # what the trees split on; converted once, not per tree
             for tree in estimator.estimators_:
                 leaf = tree.apply(rows, check_input=False)
                 yield tree.tree_.value[leaf, 0, 0].astype(float), tree.tree_.impurity[leaf].astype(float)
 
-        return per_tree()
+        return per_tree
     if isinstance(estimator, GaussianProcessRegressor):
-        mean, std = estimator.predict(X, return_std=True)
-        return iter([(np.asarray(mean, dtype=float), np.asarray(std, dtype=float) ** 2)])
-    if isinstance(estimator, TransformedTargetRegressor):
-        inner = _component_moments(estimator.regressor_, X)
+
+        def predictive(X):
+            mean, std = estimator.predict(X, return_std=True)
+            yield np.asarray(mean, dtype=float), np.asarray(std, dtype=float) ** 2
+
+        return predictive
+    if isinstance(estimator, (TransformedTargetRegressor, BoundedRegressor)):
+        inner = _components_reader(estimator.regressor_)
         if inner is None:
             return None
+        if isinstance(estimator, BoundedRegressor):
+            return lambda X: ((np.clip(m, estimator.low_, estimator.high_), v) for m, v in inner(X))
         back = estimator.transformer_.inverse_transform
 
-        def transformed():
-            for mean, var in inner:
+        def transformed(X):
+            for mean, var in inner(X):
                 # the mean exactly, the variance through the slope of the inverse transform at the leaf's mean
                 step = 1e-4 * np.maximum(np.abs(mean), 1.0)
                 up, down = back((mean + step).reshape(-1, 1)).ravel(), back((mean - step).reshape(-1, 1)).ravel()
                 yield back(mean.reshape(-1, 1)).ravel(), ((up - down) / (2 * step)) ** 2 * var
 
-        return transformed()
-    if isinstance(estimator, BoundedRegressor):
-        inner = _component_moments(estimator.regressor_, X)
-        return None if inner is None else ((np.clip(m, estimator.low_, estimator.high_), v) for m, v in inner)
+        return transformed
     return None
 
 
