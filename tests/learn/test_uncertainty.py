@@ -169,3 +169,32 @@ def test_a_gaussian_process_members_variance_is_its_predictive_variance_and_grow
     variance = prediction_variance(member, new)
     np.testing.assert_allclose(variance, std**2, rtol=1e-9)
     assert variance[2:].min() > 10 * variance[:2].max()
+
+
+def test_a_member_picked_twice_is_predicted_once_and_weighs_twice():
+    import copy
+
+    import pandas as pd
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.linear_model import Ridge
+
+    from matforge.learn import Predictor
+
+    rng = np.random.default_rng(8)
+    F = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    y = F["a"].to_numpy() ** 2 + F["b"].to_numpy()
+    forest, line = ExtraTreesRegressor(20, random_state=0).fit(F, y), Ridge().fit(F, y)
+    calls = []
+
+    class Counted(ExtraTreesRegressor):
+        def predict(self, X):
+            calls.append(1)
+            return super().predict(X)
+
+    counted = copy.deepcopy(forest)
+    counted.__class__ = Counted
+    shared = Predictor(members=[counted, counted, line], within_spread=True).predict_features(F)
+    copies = Predictor(members=[forest, copy.deepcopy(forest), line], within_spread=True).predict_features(F)
+    assert len(calls) == 1  # the prediction once; the variance reads the trees' leaves, not predict
+    np.testing.assert_allclose(shared["prediction"], (2 * forest.predict(F) + line.predict(F)) / 3)
+    np.testing.assert_allclose(shared["prediction"], copies["prediction"])

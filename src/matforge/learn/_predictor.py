@@ -59,7 +59,16 @@ class Predictor(BaseEstimator):
         # the featurizer never outputs ±inf (it maps them to NaN, which the pipelines impute), so the
         # per-step finiteness scans, a third of a linear model's time on millions of rows, can be skipped
         with config_context(assume_finite=True):
-            return [predict_with(member, self.task, F, self.classes) for member in self.members]
+            return self._per_member(lambda member: predict_with(member, self.task, F, self.classes))
+
+    def _per_member(self, compute) -> list:
+        """`compute(member)` for each member, in order; a member that greedy selection picked more than once
+        (the same object, also after loading: skops keeps shared references) is computed once."""
+        done: dict[int, object] = {}
+        for member in self.members:
+            if id(member) not in done:
+                done[id(member)] = compute(member)
+        return [done[id(member)] for member in self.members]
 
     def predict_features(self, F: pd.DataFrame) -> dict[str, np.ndarray]:
         outputs = self._member_outputs(F)
@@ -69,7 +78,7 @@ class Predictor(BaseEstimator):
             if getattr(self, "within_spread", False):  # getattr: a predictor saved before it existed
                 from matforge.learn._uncertainty import prediction_variance
 
-                variances = [prediction_variance(member, F) for member in self.members]
+                variances = self._per_member(lambda member: prediction_variance(member, F))
             spread = member_spread(self.task, outputs, variances)
             result = {"prediction": mean}
             if self.intervals is not None:
