@@ -1,4 +1,5 @@
-"""MatBench v0.1 composition tasks with the official folds, scored exactly as the leaderboard scores them.
+"""MatBench v0.1 composition tasks (and the two smallest structure tasks) with the official folds, scored
+exactly as the leaderboard scores them.
 
 Protocol (Dunn et al., npj Comput. Mater. 6, 138 (2020)): 5 folds, shuffle, random_state=18012019, KFold for
 regression and StratifiedKFold for classification. Each shared ``matbench_*`` folder has
@@ -27,7 +28,8 @@ __all__ = ["TASKS", "MatbenchTask", "load_task", "run_fold", "run_matbench", "su
 
 @dataclass(frozen=True)
 class MatbenchTask:
-    """One MatBench task: where its data lives and the leaderboard figures to compare with (mean over 5 folds)."""
+    """One MatBench task: where its data lives and the leaderboard figures to compare with (mean over 5 folds).
+    `drop`: columns of the shared file that are not inputs (row numbers, text written from the structure)."""
 
     name: str
     folder: str
@@ -36,6 +38,7 @@ class MatbenchTask:
     task: str
     metric: str
     leaderboard: tuple[tuple[str, float], ...]
+    drop: tuple[str, ...] = ()
 
 
 TASKS: dict[str, MatbenchTask] = {
@@ -46,9 +49,14 @@ TASKS: dict[str, MatbenchTask] = {
         MatbenchTask("expt_is_metal", "matbench_expt_is_metal", "matbench_expt_is_metal.csv", "is_metal", "classification", "matbench_roc_auc", (("Darwin", 0.9598), ("AMMExpress", 0.9209), ("RF-SCM/Magpie", 0.9167), ("MODNet", 0.9161))),
         MatbenchTask("glass", "matbench_glass", "matbench_glass.csv", "gfa", "classification", "matbench_roc_auc", (("MODNet", 0.9603), ("AMMExpress", 0.8607), ("RF-SCM/Magpie", 0.8587))),
         MatbenchTask("mp_e_form", "matbench_mp_e_form", "matbench_mp_e_form_composition.csv", "target", "regression", "mae", (("Finder (composition)", 0.0839), ("CrabNet", 0.0862))),
+        # structure tasks: the crystal structure is the input (its composition too, through the structure); the
+        # reduced formula, the row number and the robocrystallographer text beside it in the shared files are not
+        # inputs. Leaderboard figures as the shared MANIFEST.md records them (official submissions)
+        MatbenchTask("jdft2d", "matbench_jdft2d", "matbench_jdft2d.csv", "exfoliation_en", "regression", "mae", (("coNGN", 36.17), ("AMMExpress", 39.85), ("ALIGNN", 43.42)), drop=("index", "formula", "description")),
+        MatbenchTask("phonons", "matbench_phonons", "matbench_phonons.csv", "last phdos peak", "regression", "mae", (("coNGN", 28.89), ("ALIGNN", 29.54), ("AMMExpress", 56.17)), drop=("index", "formula", "description")),
     ]
 }  # fmt: skip
-"""The composition tasks `matforge benchmark matbench` knows, by short name."""
+"""The tasks `matforge benchmark matbench` knows, by short name: five composition tasks, two structure tasks."""
 
 
 def load_task(data_dir: str | Path, name: str) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
@@ -89,10 +97,10 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
     start, cpu_start = time.monotonic(), time.process_time()
     train_rows = np.flatnonzero(test_fold != fold)
     test_rows = np.flatnonzero(test_fold == fold)
-    inputs = [c for c in frame.columns if c != spec.target]
-    dataset = prepare_dataset(frame.iloc[train_rows].reset_index(drop=True), spec.target, task=spec.task)
+    inputs = [c for c in frame.columns if c != spec.target and c not in spec.drop]
+    dataset = prepare_dataset(frame.iloc[train_rows].reset_index(drop=True)[[*inputs, spec.target]], spec.target, task=spec.task)
     model = AutoModel(
-        task=spec.task, models=models, budget=budget, ensemble=ensemble, preset=preset, formula_cols=dataset.formula_cols,
+        task=spec.task, models=models, budget=budget, ensemble=ensemble, preset=preset, formula_cols=dataset.formula_cols, structure_cols=dataset.structure_cols,
         numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols, seed=seed, n_jobs=n_jobs,
         max_trials=max_trials, evaluate=False, verbose=verbose,
     )  # fmt: skip
@@ -234,7 +242,7 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
     from matforge import __version__
 
     return {
-        "benchmark": "MatBench v0.1 composition tasks",
+        "benchmark": "MatBench v0.1",
         "protocol": {"folds": "official folds_matbench_v0.1.csv (5 folds, shuffle, random_state=18012019; KFold regression, StratifiedKFold classification)", "training": "AutoModel(evaluate=False) on each fold's training rows only", **settings},
         "data_dir": str(data_dir), "matforge": __version__, "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "load_average_1_5_15_min": [round(v, 2) for v in os.getloadavg()]},
         "folds_ran_on": runner, "wall_seconds": float(wall_seconds), "fold_seconds_total": float(sum(r["seconds"] for r in records)),
@@ -245,7 +253,7 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
 def markdown_table(results: dict) -> str:
     """Our mean ± std over the folds next to the leaderboard figures (↓ lower is better, ↑ higher)."""
     lines = [
-        f"MatBench v0.1 composition tasks — matforge {results['matforge']}, budget {results['protocol']['budget_per_fold_s']:g} s per fold, "
+        f"MatBench v0.1 — matforge {results['matforge']}, budget {results['protocol']['budget_per_fold_s']:g} s per fold, "
         f"seed {results['protocol']['seed']}, {results['machine']['cores']} cores, folds on {results.get('folds_ran_on', 'this process')}: "
         f"{results['wall_seconds'] / 60:.1f} min wall in all, {results['fold_seconds_total'] / 60:.1f} min of fold wall time ({results['fold_cpu_seconds_total'] / 60:.1f} CPU min of the fold processes).",
         "",

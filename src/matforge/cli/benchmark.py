@@ -1,4 +1,4 @@
-"""`matforge benchmark matbench`: the MatBench v0.1 composition tasks on their official folds."""
+"""`matforge benchmark matbench`: the MatBench v0.1 composition tasks (and two structure tasks) on their official folds."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ app.add_typer(benchmark_app, name="benchmark")
 def matbench(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for per-fold files, results.json and results.md (finished folds are reused).")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder holding the matbench_* dataset folders.")] = Path("../shared/data"),
-    tasks: Annotated[str, typer.Option("--tasks", help="Comma-separated: expt_gap, steels, expt_is_metal, glass, mp_e_form.")] = "expt_gap,steels,expt_is_metal,glass",
+    tasks: Annotated[str, typer.Option("--tasks", help="Comma-separated: expt_gap, steels, expt_is_metal, glass, mp_e_form (composition); jdft2d, phonons (crystal structure).")] = "expt_gap,steels,expt_is_metal,glass",
     folds: Annotated[str, typer.Option("--folds", help="Comma-separated official folds to run (0-4).")] = "0,1,2,3,4",
     budget: Annotated[float, typer.Option("--budget", help="Wall-clock seconds of model search per fold.")] = 60.0,
     trials: Annotated[int, typer.Option("--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget).")] = 40,

@@ -24,6 +24,7 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (replaced only when training succeeds)."),
     task: str = typer.Option("auto", help="regression, classification or auto (from the target's values)."),
     formula_col: str = typer.Option(None, "--formula-col", help="Formula column(s), comma-separated; detected when omitted."),
+    structure_col: str = typer.Option(None, "--structure-col", help="Crystal-structure column(s), comma-separated; detected when omitted. A cell: a path to a CIF/POSCAR file (relative to the table), CIF or POSCAR text, or a pymatgen Structure.as_dict()."),
     drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
     group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: reduced composition)."),
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
@@ -52,7 +53,7 @@ def train(
     from matforge.learn._pipeline import log_target_option, zero_inflated_option
 
     run = train_run(
-        data, target, out, task=task, formula_cols=formula_col, drop=drop, group_col=group_col, models=models,
+        data, target, out, task=task, formula_cols=formula_col, structure_cols=structure_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
         zero_inflated=zero_inflated_option(zero_inflated), log_target=log_target_option(log_target), n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip

@@ -1,8 +1,16 @@
 """Reading, validating and registering data: the first step of every matforge workflow."""
 
-from matforge.data._dataset import Dataset, Problem, composition_keys, detect_formula_columns, prepare_dataset
+from matforge.data._dataset import (
+    Dataset,
+    Problem,
+    composition_keys,
+    detect_formula_columns,
+    detect_structure_columns,
+    prepare_dataset,
+)
 from matforge.data._read import TABLE_FORMATS, read_table
 from matforge.data._registry import DATASETS, DatasetInfo, dataset_info, load_dataset
+from matforge.data._structures import parse_structures
 
 __all__ = [
     "DATASETS",
@@ -14,6 +22,8 @@ __all__ = [
     "Problem",
     "composition_keys",
     "detect_formula_columns",
+    "detect_structure_columns",
+    "parse_structures",
     "prepare_dataset",
     "read_table",
 ]

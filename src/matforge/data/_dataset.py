@@ -8,9 +8,15 @@ import numpy as np
 import pandas as pd
 
 from matforge.chem import ELEMENT_SYMBOLS, parse_compositions
+from matforge.data._structures import (
+    looks_like_structures,
+    parse_structures,
+    structure_formulas,
+    structure_keys,
+)
 from matforge.errors import InputError
 
-__all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "composition_keys"]
+__all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "detect_structure_columns", "composition_keys"]
 
 MAX_CATEGORIES = 50
 
@@ -55,6 +61,7 @@ class Dataset:
     dropped_cols: list[str] = field(default_factory=list)
     duplicates_merged: int = 0
     weights: np.ndarray | None = None
+    structure_cols: list[str] = field(default_factory=list)
 
     @property
     def classes(self) -> list:
@@ -63,7 +70,7 @@ class Dataset:
     def describe(self) -> dict:
         return {
             "source": self.source, "target": self.target, "task": self.task, "n_samples": int(len(self.y)),
-            "formula_cols": self.formula_cols, "numeric_cols": self.numeric_cols,
+            "formula_cols": self.formula_cols, "structure_cols": self.structure_cols, "numeric_cols": self.numeric_cols,
             "categorical_cols": self.categorical_cols, "dropped_cols": self.dropped_cols,
             "duplicates_merged": self.duplicates_merged, "n_groups": int(len(np.unique(self.groups))),
             "notes": self.notes,
@@ -94,6 +101,12 @@ def detect_formula_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -
         if _looks_like_formulas(frame[name]):
             found.append(name)
     return found
+
+
+def detect_structure_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Columns whose cells hold crystal structures (`matforge.data.parse_structures`: pymatgen dicts, CIF or
+    POSCAR text, paths to structure files)."""
+    return [name for name in frame.columns if name not in exclude and not pd.api.types.is_numeric_dtype(frame[name]) and looks_like_structures(frame[name])]
 
 
 def composition_keys(formulas: np.ndarray) -> np.ndarray:
@@ -146,6 +159,7 @@ def prepare_dataset(
     group_col: str | None = None,
     source: str | None = None,
     aggregate_duplicates: bool | str = "auto",
+    structure_cols: str | list[str] | None = None,
 ) -> Dataset:
     """Validate a table for training and give each column its role.
 
@@ -156,6 +170,9 @@ def prepare_dataset(
     task : ``"regression"`` or ``"classification"``; detected from the target when None (numbers with more
         than 10 distinct values → regression).
     formula_cols : formula column(s); detected when None (values that parse as formulas).
+    structure_cols : crystal-structure column(s) (`matforge.data.parse_structures`); detected when None. A
+        structure's composition counts as its formula for groups; duplicates are the same structure (reduced
+        composition and volume per atom), so polymorphs stay apart.
     drop : columns to ignore (identifiers, leaky columns).
     group_col : column whose values define CV groups (default: the reduced composition of the formula columns
         and the values of the process columns, so one material never sits in both train and test).
@@ -198,15 +215,16 @@ def prepare_dataset(
     keep = y.notna().to_numpy()
 
     exclude = (target, *drop_cols, *([group_col] if group_col else []))
-    given_formula_cols = _split(formula_cols)
-    for name in given_formula_cols:
+    given_formula_cols, given_structure_cols = _split(formula_cols), _split(structure_cols)
+    for name, role in [(n, "formula") for n in given_formula_cols] + [(n, "structure") for n in given_structure_cols]:
         if name not in frame.columns:
-            raise InputError(f"no formula column '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
-    formula_list = given_formula_cols or detect_formula_columns(frame, exclude=exclude)
+            raise InputError(f"no {role} column '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
+    structure_list = given_structure_cols or detect_structure_columns(frame, exclude=(*exclude, *given_formula_cols))
+    formula_list = given_formula_cols or detect_formula_columns(frame, exclude=(*exclude, *structure_list))
     numeric_cols, categorical_cols, dropped = [], [], list(drop_cols)
     notes: list[str] = []
     for name in frame.columns:
-        if name in exclude or name in formula_list:
+        if name in exclude or name in formula_list or name in structure_list:
             continue
         column = frame[name]
         if pd.api.types.is_bool_dtype(column):
@@ -233,9 +251,14 @@ def prepare_dataset(
         batch = parse_compositions(frame[name].to_numpy(dtype=object), on_error="keep", source=source, column=name)
         for r, err in sorted(batch.errors.items()):
             problems.append(Problem(r, name, frame[name].iat[r], err.message))
-    if not formula_list and not numeric_cols and not categorical_cols:
+    structures = {}
+    for name in structure_list:
+        structures[name] = parse_structures(frame[name].to_numpy(dtype=object), source=source, column=name, on_error="keep")
+        for r, message in sorted(structures[name].errors.items()):
+            problems.append(Problem(r, name, None, message))
+    if not formula_list and not structure_list and not numeric_cols and not categorical_cols:
         raise InputError(
-            "no usable input column: no formula column was recognised and no numeric column is left",
+            "no usable input column: no formula or structure column was recognised and no numeric column is left",
             file=source, hint="Name the formula column with --formula-col",
         )  # fmt: skip
     _raise_problems(problems, source)
@@ -251,21 +274,26 @@ def prepare_dataset(
         rare = counts[counts < 2]
         if len(rare):
             notes.append(f"classes with a single example: {', '.join(map(str, rare.index))}")
-    inputs = formula_list + numeric_cols + categorical_cols
+    inputs = formula_list + structure_list + numeric_cols + categorical_cols
+    structures = {name: [structures[name][i] for i in np.flatnonzero(keep)] for name in structures}
+    # a structure's composition stands for its formula in the groups
+    formulas = {**{c: frame[c].to_numpy(dtype=object) for c in formula_list}, **{c: structure_formulas(structures[c]) for c in structure_list}}
     if len(y) < 10:
         raise InputError(f"only {len(y)} rows with a target; at least 10 are needed to train and evaluate", file=source, column=target)
 
-    if formula_list and task == "regression":
+    if formulas and task == "regression" and not structure_list:
+        # (not with structures: polymorphs share the composition features this check reads)
         # data cleaning: isolation-forest outliers and identical inputs with different targets, noted (not removed)
         from matforge.explore import find_outliers, outlier_notes
         from matforge.features import make_featurizer
 
-        features = make_featurizer("magpie", on_error="nan").fit_transform(frame[formula_list[0]].to_numpy(dtype=object))
+        features = make_featurizer("magpie", on_error="nan").fit_transform(next(iter(formulas.values())))
         notes += outlier_notes(find_outliers(features, y.to_numpy(dtype=float), seed=0), row_ids)
-    comp_keys = [composition_keys(frame[c].to_numpy(dtype=object)) for c in formula_list]
+    comp_keys = [composition_keys(values) for values in formulas.values()]
     process_keys = [frame[c].astype(str).to_numpy() for c in numeric_cols + categorical_cols]
-    # identical inputs (composition and process values) are duplicates; the same composition is one group
-    duplicate_key = np.array(["|".join(map(str, p)) for p in zip(*(comp_keys + process_keys))], dtype=object)
+    # identical inputs (composition, structure and process values) are duplicates; the same composition is one group
+    input_keys = [composition_keys(frame[c].to_numpy(dtype=object)) for c in formula_list] + [structure_keys(structures[c]) for c in structure_list]
+    duplicate_key = np.array(["|".join(map(str, p)) for p in zip(*(input_keys + process_keys))], dtype=object)
     if group_col:
         groups = frame[group_col].astype(str).to_numpy()
     elif comp_keys:
@@ -292,17 +320,19 @@ def prepare_dataset(
         frame = frame.iloc[first].reset_index(drop=True)
         y = pd.Series(median.loc[duplicate_key[first]].to_numpy(), name=target)
         row_ids, groups = row_ids[first], groups[first]
-        notes.append(f"{merged} duplicate rows (same composition and process values) merged into their first row with the median target, weighted by their number in fits and scores")
+        notes.append(f"{merged} duplicate rows (identical inputs: composition or structure, and process values) merged into their first row with the median target, weighted by their number in fits and scores")
     elif task == "regression" and n_duplicates:
-        notes.append(f"{n_duplicates} duplicate rows (same composition and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
+        notes.append(f"{n_duplicates} duplicate rows (identical inputs: composition or structure, and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
     elif task == "classification" and n_duplicates:
         labels = pd.Series(y.to_numpy()).groupby(duplicate_key).nunique()
         conflicts = int((labels > 1).sum())
         if conflicts:
             notes.append(f"{conflicts} inputs appear with conflicting class labels; kept, grouped together in CV")
 
+    inputs_frame = frame[inputs].copy()
+    inputs_frame.attrs["source"] = source  # structure files named relative to the table are found from it
     return Dataset(
-        frame=frame[inputs].copy(), y=y.rename(target), target=target, task=task, formula_cols=formula_list,
+        frame=inputs_frame, y=y.rename(target), target=target, task=task, formula_cols=formula_list,
         numeric_cols=numeric_cols, categorical_cols=categorical_cols, groups=groups, row_ids=row_ids,
-        source=source, notes=notes, dropped_cols=dropped, duplicates_merged=merged, weights=weights,
+        source=source, notes=notes, dropped_cols=dropped, duplicates_merged=merged, weights=weights, structure_cols=structure_list,
     )  # fmt: skip

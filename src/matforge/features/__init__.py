@@ -1,4 +1,4 @@
-"""Featurizers: scikit-learn transformers that turn formulas into numbers.
+"""Featurizers: scikit-learn transformers that turn formulas (and crystal structures) into numbers.
 
 Every featurizer carries its labels (`get_feature_names_out`) and its papers (`citations()`); presets such as
 ``"magpie"`` give the same values as matminer, computed on whole columns with numpy.
@@ -19,6 +19,7 @@ from matforge.features._perovskite import PerovskiteDescriptors, perovskite_site
 from matforge.features._ranked import RankedFractions
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
 from matforge.features._stream import featurize_chunks
+from matforge.features._structure import StructureFeatures
 
 __all__ = [
     "FEATURIZERS",
@@ -33,6 +34,7 @@ __all__ = [
     "PerovskiteDescriptors",
     "RankedFractions",
     "Stoichiometry",
+    "StructureFeatures",
     "TMetalFraction",
     "ValenceOrbital",
     "featurize",

@@ -1,4 +1,5 @@
-"""A whole input table → feature matrix: formula columns featurized, process columns passed through."""
+"""A whole input table → feature matrix: formula and structure columns featurized, process columns passed
+through."""
 
 from __future__ import annotations
 
@@ -7,21 +8,25 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from matforge.chem import parse_compositions
+from matforge.data._structures import parse_structures, structure_formulas
 from matforge.errors import InputError
 from matforge.features._registry import make_featurizer
+from matforge.features._structure import StructureFeatures
 
 __all__ = ["TableFeaturizer"]
 
 
 class TableFeaturizer(TransformerMixin, BaseEstimator):
-    """Featurize each formula column with a preset, keep numeric and categorical columns as they are.
+    """Featurize each formula column with a preset, each structure column with the preset (applied to the
+    structure's composition) and `StructureFeatures`, keep numeric and categorical columns as they are.
 
-    Composition features depend on one row only, so this step learns nothing from other rows and cannot
+    Composition and structure features depend on one row only, so this step learns nothing from other rows and cannot
     leak between CV folds; encoders and scalers that do learn sit inside each model's pipeline.
 
     Parameters
     ----------
-    formula_cols, numeric_cols, categorical_cols : the roles of the input columns.
+    formula_cols, numeric_cols, categorical_cols, structure_cols : the roles of the input columns (a structure
+        cell: see `matforge.data.parse_structures`).
     presets : feature sets to compute per formula column; the first is the main set, ``"fractions"`` adds the
         element-fraction columns used by the atom-table CNN.
     n_jobs : processes for parsing large columns.
@@ -29,15 +34,20 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
     After `fit`, ``feature_sets_`` maps ``"main"``, ``"fractions"``, ``"process"`` to column names.
     """
 
-    def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1):
+    def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1, structure_cols=()):
         self.formula_cols = formula_cols
         self.numeric_cols = numeric_cols
         self.categorical_cols = categorical_cols
         self.presets = presets
         self.n_jobs = n_jobs
+        self.structure_cols = structure_cols
+
+    @property
+    def _structure_cols(self) -> list[str]:
+        return list(getattr(self, "structure_cols", ()))  # getattr: a featurizer saved before structures were read
 
     def _prefix(self, column: str, preset: str) -> str:
-        many = len(self.formula_cols) > 1
+        many = len(self.formula_cols) + len(self._structure_cols) > 1
         if preset == "fractions":
             return f"frac[{column}] " if many else "frac "
         return f"{column}: " if many else ""
@@ -46,11 +56,15 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         self._check(X)
         sets: dict[str, list[str]] = {"main": [], "fractions": [], "process": list(self.numeric_cols) + list(self.categorical_cols)}
         order: list[str] = []
-        for column in self.formula_cols:
+        for column in [*self.formula_cols, *self._structure_cols]:
             for preset in self.presets:
                 featurizer = make_featurizer(preset)
                 names = [self._prefix(column, preset) + n for n in featurizer.get_feature_names_out()]
                 sets["fractions" if preset == "fractions" else "main"] += names
+                order += names
+            if column in self._structure_cols:
+                names = [self._prefix(column, "structure") + n for n in StructureFeatures.feature_labels()]
+                sets["main"] += names
                 order += names
         self.feature_sets_ = sets
         self.columns_ = order + sets["process"]
@@ -62,7 +76,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         if not isinstance(X, pd.DataFrame):
             raise InputError("a table (DataFrame) with named columns is needed")
         given = set(X.columns) | set(parsed or ())
-        missing = [c for c in [*self.formula_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
+        missing = [c for c in [*self.formula_cols, *self._structure_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
         if missing:
             others = f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else ""
             raise InputError(
@@ -86,6 +100,12 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
                 raise ValueError(f"parsed column '{column}' has {len(batch)} rows, the table {len(X)}")
             for preset in self.presets:
                 numeric.append(make_featurizer(preset).transform_compositions(batch))
+        for column in self._structure_cols:
+            structures = parse_structures(X[column].to_numpy(dtype=object), source=X.attrs.get("source"), column=column, on_error="raise" if on_error == "raise" else "keep")
+            batch = parse_compositions(structure_formulas(structures), on_error="keep")
+            for preset in self.presets:
+                numeric.append(make_featurizer(preset).transform_compositions(batch))
+            numeric.append(StructureFeatures().fit().transform(structures))
         for column in self.numeric_cols:
             numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued

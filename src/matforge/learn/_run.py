@@ -114,9 +114,9 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "matforge_run": 1,
         "task": task,
         "target": dataset.target,
-        "inputs": {"formula_cols": model.formula_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
+        "inputs": {"formula_cols": model.formula_cols_, "structure_cols": model.structure_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
         "feature_preset": model.preset_,
-        "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_ or "not screened: too little budget per stage, the first candidate kept", "outer_folds": model.fold_presets_} if len(model._preset_candidates()) > 1 and model.formula_cols_ else None,
+        "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_ or "not screened: too little budget per stage, the first candidate kept", "outer_folds": model.fold_presets_} if len(model._preset_candidates()) > 1 and (model.formula_cols_ or model.structure_cols_) else None,
         "features": list(model.featurizer_.get_feature_names_out()),
         "classes": model.classes_,
         "best_model": model.best_model_,
@@ -135,10 +135,12 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
 
 
 def _citations(model) -> list[str]:
-    from matforge.features import make_featurizer
+    from matforge.features import StructureFeatures, make_featurizer
     from matforge.models import get_model
 
-    cites = list(make_featurizer(model.preset_).citations()) if model.formula_cols_ else []
+    cites = list(make_featurizer(model.preset_).citations()) if model.formula_cols_ or model.structure_cols_ else []
+    if model.structure_cols_:
+        cites += StructureFeatures.citations()
     for name in model.model_names_:
         cite = get_model(name).citation
         if cite not in cites:

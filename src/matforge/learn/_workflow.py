@@ -24,6 +24,7 @@ def train(
     *,
     task: str | None = None,
     formula_cols: str | list[str] | None = None,
+    structure_cols: str | list[str] | None = None,
     drop: str | list[str] | None = None,
     group_col: str | None = None,
     models: str | list[str] | None = None,
@@ -55,7 +56,8 @@ def train(
     trials to a shared Optuna study (see `AutoModel`); both are recorded in metrics.json. `zero_inflated`
     (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor;
     `log_target` (``"auto"``, True, False) lets the search fit a strictly positive, right-skewed one on a log
-    scale as well (see `AutoModel`).
+    scale as well (see `AutoModel`). `structure_cols` name crystal-structure columns (detected when None, as
+    formula columns are; see `matforge.data.parse_structures`).
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
@@ -75,7 +77,7 @@ def train(
         raise InputError(f"--cv must be at least 2, not {cv}")
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
-    dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col)
+    dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
     if dataset.task == "regression":
         log_target_option(log_target, dataset.y)  # so does the log of a target that is not positive
@@ -95,7 +97,7 @@ def train(
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
-        protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, log_target=log_target, verbose=verbose,
+        structure_cols=dataset.structure_cols, protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, log_target=log_target, verbose=verbose,
         scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, sample_weight=dataset.weights, work_dir=work)

@@ -99,16 +99,19 @@ def data_section(ctx: ReportContext) -> str:
     facts = [
         ("source", d.get("source") or "table given in Python"), ("rows used for training", ctx.metrics["n_samples"]),
         ("distinct compositions (CV groups)", d.get("n_groups", "?")), ("duplicate rows merged", d.get("duplicates_merged", 0)),
-        ("formula columns", ", ".join(d.get("formula_cols", [])) or "none"), ("process columns", ", ".join(d.get("numeric_cols", []) + d.get("categorical_cols", [])) or "none"),
+        ("formula columns", ", ".join(d.get("formula_cols", [])) or "none"), ("structure columns", ", ".join(d.get("structure_cols", [])) or "none"), ("process columns", ", ".join(d.get("numeric_cols", []) + d.get("categorical_cols", [])) or "none"),
         ("columns ignored", ", ".join(d.get("dropped_cols", [])) or "none"),
     ]  # fmt: skip
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
     remarks = "".join(f"<li>{esc(n)}</li>" for n in notes) or "<li>no rows rejected, nothing merged</li>"
     parts = [f'<table class="facts">{rows}</table><p>Rows rejected or changed, and why:</p><ul>{remarks}</ul>']
     parts.append(figure("Target distribution", lambda: target_figure(_y(ctx), ctx.target, ctx.task), "of the rows used for training (after merging duplicates)."))
-    formula_cols = ctx.card.get("inputs", {}).get("formula_cols", [])
+    from matforge.data._structures import input_formulas
+
+    inputs = ctx.card.get("inputs", {})
+    formula_cols = inputs.get("formula_cols", []) + inputs.get("structure_cols", [])
     if formula_cols and ctx.table is not None:
-        formulas = pd.concat([ctx.table[c] for c in formula_cols], ignore_index=True)
+        formulas = pd.Series(np.concatenate(input_formulas(ctx.table, inputs.get("formula_cols", []), inputs.get("structure_cols", []))))
         parts.append(figure("Element frequency", lambda: periodic_table_figure(element_counts(formulas), n_rows=len(formulas)), "Number of rows in which each element occurs (colour: share of rows, log scale). Predictions for compositions with elements that are rare or grey here rest on little data."))
     elif formula_cols:
         parts.append(note("element frequency: this run folder has no model/train_data.parquet (written since matforge 0.1); re-train to get it"))

@@ -1,0 +1,156 @@
+"""Descriptors of a crystal structure: density and packing, symmetry, layer gaps, nearest-neighbour bonds.
+
+Chosen to cost milliseconds a structure (MatBench phonons' 1,265 structures in about 6 s on one core, most of
+it spglib's symmetry search), so that they can be computed for every row at every prediction. The costly site
+fingerprints (CrystalNN or Voronoi neighbours, 0.1-1 s a structure) are left out; matminer has them for
+users who want them. Composition features of a structure column come from the composition presets, applied
+to each structure's formula (`matforge.features.TableFeaturizer`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__all__ = ["StructureFeatures"]
+
+_STATS = ("mean", "min", "max", "std")
+_PER_SITE = ("nn_distance", "nn_relative_distance", "first_shell_cn", "nn_reduced_mass", "nn_frequency_proxy")
+_CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
+
+
+class StructureFeatures(TransformerMixin, BaseEstimator):
+    """pymatgen structures in, 30 descriptors out (NaN where one cannot be computed).
+
+    - ``density`` (g/cm³), ``volume_per_atom`` (Å³), ``packing_fraction`` (volume of atomic spheres of
+      pymatgen's empirical atomic radii over the cell volume, as matminer's ``DensityFeatures``);
+    - ``spacegroup_number``, ``crystal_system`` (1 triclinic ... 7 cubic), ``point_group_order`` and
+      ``centrosymmetric`` (spglib through pymatgen's ``SpacegroupAnalyzer``, tolerance `symprec` Å);
+    - ``largest_gap`` (Å), ``largest_gap_fraction`` and ``median_axis_gap`` (Å): the widest slab free of atomic
+      centres between the (100), (010) and (001) planes of the Niggli-reduced primitive cell, the largest over the three
+      plane families, its share of their spacing, and the median of the three. A layered crystal has a wide
+      one (its van der Waals gap); a dense 3-D one has none. No library computes this cheaply (matminer's
+      ``Dimensionality`` needs bonds from CrystalNN, seconds a structure), so it is written here;
+    - per site, then mean / min / max / std over the sites: ``nn_distance`` (Å) to the nearest neighbour,
+      ``nn_relative_distance`` (that distance over the two atomic radii), ``first_shell_cn`` (neighbours within
+      1.2 × the nearest distance), ``nn_reduced_mass`` (amu, of the site and its nearest neighbour) and
+      ``nn_frequency_proxy`` (1 / sqrt(reduced mass) / relative distance³: a harmonic bond's frequency
+      sqrt(k / mu) with a stiffness that grows as the bond is short for its atoms). One pass over pymatgen's
+      neighbour list (its Cython cell lists) within `cutoff` Å.
+
+    The values depend on the structure, not on the cell it is written in (a test checks a supercell).
+    """
+
+    summary = "density, symmetry, layer gaps and nearest-neighbour bonds of a crystal structure"
+
+    def __init__(self, symprec: float = 0.1, cutoff: float = 8.0):
+        self.symprec = symprec
+        self.cutoff = cutoff
+
+    def fit(self, X=None, y=None):
+        self.n_features_out_ = len(self.feature_labels())
+        return self
+
+    @staticmethod
+    def feature_labels() -> list[str]:
+        return [
+            "density", "volume_per_atom", "packing_fraction", "spacegroup_number", "crystal_system", "point_group_order",
+            "centrosymmetric", "largest_gap", "largest_gap_fraction", "median_axis_gap",
+            *[f"{stat} {name}" for name in _PER_SITE for stat in _STATS],
+        ]  # fmt: skip
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        return np.asarray(self.feature_labels(), dtype=object)
+
+    @staticmethod
+    def citations() -> list[str]:
+        return ["A. Togo, K. Shinohara, I. Tanaka, Sci. Technol. Adv. Mater. Meth. 4, 2384822 (2024) (spglib)", "S. P. Ong et al., Comput. Mater. Sci. 68, 314 (2013) (pymatgen)"]
+
+    def transform(self, X) -> np.ndarray:
+        """One row per structure (None gives a row of NaN)."""
+        rows = np.full((len(X), len(self.feature_labels())), np.nan)
+        for i, structure in enumerate(X):
+            if structure is not None:
+                rows[i] = self._one(structure)
+        return rows
+
+    def _one(self, s) -> np.ndarray:
+        from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # spglib's notice about its error handling, every call
+                analyzer = SpacegroupAnalyzer(s, symprec=self.symprec)
+                symmetry = [
+                    analyzer.get_space_group_number(), _CRYSTAL_SYSTEMS.index(analyzer.get_crystal_system()) + 1,
+                    _point_group_order(analyzer.get_point_group_symbol()), float(analyzer.is_laue()),
+                ]  # fmt: skip
+                # the gaps are measured between planes of the primitive lattice (spglib's, in the input's frame),
+                # so a supercell gives the same planes
+                lattice = analyzer.get_symmetry_dataset().primitive_lattice
+        except Exception:  # spglib finds no cell for a degenerate structure: unknown, not an error
+            symmetry, lattice = [np.nan] * 4, s.lattice.matrix
+        return np.concatenate([self._density(s), symmetry, self._gaps(lattice, s.cart_coords), self._neighbours(s)])
+
+    @staticmethod
+    def _density(s) -> list[float]:
+        radii = np.array([float(site.specie.atomic_radius or np.nan) for site in s])
+        return [float(s.density), s.volume / len(s), float(np.sum(4 / 3 * np.pi * radii**3) / s.volume)]
+
+    @staticmethod
+    def _gaps(lattice: np.ndarray, cart: np.ndarray) -> list[float]:
+        from pymatgen.core import Lattice
+
+        matrix = Lattice(lattice).get_niggli_reduced_lattice().matrix
+        gaps = np.empty(3)
+        spacing = np.empty(3)
+        for axis in range(3):
+            normal = np.cross(matrix[(axis + 1) % 3], matrix[(axis + 2) % 3])
+            normal /= np.linalg.norm(normal)
+            spacing[axis] = abs(float(matrix[axis] @ normal))
+            heights = np.sort((cart @ normal) % spacing[axis])
+            gaps[axis] = np.max(np.diff(np.r_[heights, heights[0] + spacing[axis]]))
+        widest = int(np.argmax(gaps))
+        return [gaps[widest], gaps[widest] / spacing[widest], float(np.median(gaps))]
+
+    def _neighbours(self, s) -> list[float]:
+        centres, neighbours, _, distances = s.get_neighbor_list(self.cutoff)
+        n = len(s)
+        out = np.full((len(_PER_SITE), n), np.nan)
+        if len(distances):
+            mass = np.array([float(site.specie.atomic_mass) for site in s])
+            radius = np.array([float(site.specie.atomic_radius or np.nan) for site in s])
+            order = np.lexsort((distances, centres))
+            centres, neighbours, distances = centres[order], neighbours[order], distances[order]
+            sites, first = np.unique(centres, return_index=True)
+            nearest, partner = distances[first], neighbours[first]
+            shell = np.bincount(centres[distances <= 1.2 * nearest[np.searchsorted(sites, centres)]], minlength=n)
+            relative = nearest / (radius[sites] + radius[partner])
+            reduced = mass[sites] * mass[partner] / (mass[sites] + mass[partner])
+            out[:, sites] = [nearest, relative, shell[sites], reduced, 1 / np.sqrt(reduced) / relative**3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a site without neighbours within the cutoff stays NaN
+            stats = [np.nanmean(out, axis=1), np.nanmin(out, axis=1), np.nanmax(out, axis=1), np.nanstd(out, axis=1)]
+        return list(np.column_stack(stats).ravel())
+
+
+
+
+# the order of each of the 32 crystallographic point groups, by Hermann-Mauguin symbol (with the settings
+# spglib may write: -4m2/-42m, -62m/-6m2, 321/312, ...). A table, because building pymatgen's PointGroup to
+# count its operations took 90 ms a structure, ten times the symmetry search itself
+_POINT_GROUP_ORDER = {
+    "1": 1, "-1": 2, "2": 2, "m": 2, "2/m": 4, "222": 4, "mm2": 4, "mmm": 8,
+    "4": 4, "-4": 4, "4/m": 8, "422": 8, "4mm": 8, "-42m": 8, "-4m2": 8, "4/mmm": 16,
+    "3": 3, "-3": 6, "32": 6, "321": 6, "312": 6, "3m": 6, "3m1": 6, "31m": 6, "-3m": 12, "-3m1": 12, "-31m": 12,
+    "6": 6, "-6": 6, "6/m": 12, "622": 12, "6mm": 12, "-6m2": 12, "-62m": 12, "6/mmm": 24,
+    "23": 12, "m-3": 24, "432": 24, "-43m": 24, "m-3m": 48,
+}  # fmt: skip
+
+
+def _point_group_order(symbol: str) -> float:
+    """The number of operations of a point group: the same for any cell of the crystal (the operations spglib
+    lists for a supercell are only those that keep the supercell's basis)."""
+    return float(_POINT_GROUP_ORDER.get(symbol.strip(), np.nan))

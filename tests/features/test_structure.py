@@ -1,0 +1,104 @@
+"""Crystal structures as inputs: cells read in every form a user has, descriptors with known values that do not
+depend on the cell a structure is written in, and roles, duplicates and groups in `prepare_dataset`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from matforge.data import parse_structures, prepare_dataset
+from matforge.errors import InputError
+from matforge.features import StructureFeatures
+
+
+def rock_salt(a: float = 5.64) -> Structure:
+    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+def features(structure) -> dict[str, float]:
+    values = StructureFeatures().fit().transform([structure])[0]
+    return dict(zip(StructureFeatures.feature_labels(), values, strict=True))
+
+
+def test_rock_salt_descriptors_have_their_textbook_values():
+    f = features(rock_salt())
+    assert f["spacegroup_number"] == 225 and f["crystal_system"] == 7 and f["point_group_order"] == 48 and f["centrosymmetric"] == 1
+    assert f["min nn_distance"] == pytest.approx(2.82) and f["max nn_distance"] == pytest.approx(2.82)
+    assert f["mean first_shell_cn"] == 6 and f["std first_shell_cn"] == 0
+    assert f["mean nn_reduced_mass"] == pytest.approx(22.98977 * 35.453 / (22.98977 + 35.453), rel=1e-4)
+    assert f["volume_per_atom"] == pytest.approx(5.64**3 / 8)
+    assert f["density"] == pytest.approx(4 * (22.98977 + 35.453) / 6.02214076e23 / (5.64e-8) ** 3, rel=1e-4)
+    # a compressed crystal: shorter bonds, a higher frequency proxy, denser packing
+    squeezed = features(rock_salt(5.2))
+    assert squeezed["mean nn_frequency_proxy"] > f["mean nn_frequency_proxy"] and squeezed["packing_fraction"] > f["packing_fraction"]
+
+
+def test_a_layered_crystal_has_its_van_der_waals_gap_and_a_dense_one_none():
+    # sheets of atoms 3.3 Å apart in a 2.5 × 2.5 × 10 Å cell: 6.7 Å of empty space between the sheets
+    layered = Structure(Lattice.hexagonal(2.5, 10.0), ["C", "C"], [[0, 0, 0.4], [0, 0, 0.73]])
+    f = features(layered)
+    assert f["largest_gap"] == pytest.approx(6.7) and f["largest_gap_fraction"] == pytest.approx(0.67)
+    dense = features(rock_salt())
+    assert dense["largest_gap"] < 2.0
+
+
+def test_descriptors_do_not_depend_on_the_cell_the_structure_is_written_in():
+    rng = np.random.default_rng(0)
+    low_symmetry = Structure(Lattice.from_parameters(4.1, 5.3, 6.2, 82, 95, 101), ["Ti", "O", "O", "Sr"], rng.uniform(size=(4, 3)))
+    for structure in (rock_salt(), low_symmetry):
+        same = [structure * (2, 1, 1), structure.get_primitive_structure(), structure.copy().perturb(0.0)]
+        reference = StructureFeatures().fit().transform([structure])[0]
+        for other in same:
+            np.testing.assert_allclose(StructureFeatures().fit().transform([other])[0], reference, rtol=1e-6, atol=1e-8)
+
+
+def test_every_cell_form_is_read_and_a_bad_cell_names_its_row(tmp_path):
+    s = rock_salt()
+    s.add_oxidation_state_by_element({"Na": 1, "Cl": -1})  # guessed valences are dropped on reading
+    (tmp_path / "cells").mkdir()
+    s.to(filename=str(tmp_path / "cells" / "nacl.cif"))
+    s.to(filename=str(tmp_path / "cells" / "POSCAR"))
+    cells = [json.dumps(s.as_dict()), str(s.as_dict()), s.to(fmt="cif"), s.to(fmt="poscar"), "cells/nacl.cif", "cells/POSCAR", s]
+    read = parse_structures(cells, source=str(tmp_path / "table.csv"), column="structure")
+    assert len(read) == len(cells)
+    for structure in read:
+        assert structure.composition.reduced_formula == "NaCl" and str(structure[0].specie) in ("Na", "Cl")
+        assert structure.volume / len(structure) == pytest.approx(5.64**3 / 8, rel=1e-4)
+    with pytest.raises(InputError) as err:
+        parse_structures([cells[0], "cells/missing.cif"], source=str(tmp_path / "table.csv"), column="structure")
+    assert err.value.row == 1 and err.value.column == "structure" and "missing.cif" in str(err.value)
+    kept = parse_structures([cells[0], "{'lattice': 1, 'sites': 2}"], on_error="keep")
+    assert kept[1] is None and 1 in kept.errors
+
+
+def test_prepare_dataset_finds_the_structure_column_merges_copies_but_not_polymorphs():
+    s = rock_salt()
+    table = pd.DataFrame({
+        "structure": [str(s.as_dict()), str((s * (1, 1, 2)).as_dict()), str(rock_salt(5.0).as_dict()), *[str(rock_salt(5.3 + 0.05 * i).as_dict()) for i in range(9)]],
+        "energy": [1.5, 3.5, 7.5, *np.arange(9) + 0.25],
+    })  # fmt: skip
+    dataset = prepare_dataset(table, "energy")
+    assert dataset.structure_cols == ["structure"] and dataset.formula_cols == [] and dataset.numeric_cols == []
+    # rows 0 and 1 are one crystal in two cells: merged (median target 2.5); the compressed polymorph stays a row
+    assert dataset.duplicates_merged == 1 and dataset.y.iloc[0] == 2.5 and dataset.weights[0] == 2
+    assert len(set(dataset.groups)) == 1  # one composition: one CV group, polymorphs never straddle a split
+    bad = table.copy()
+    bad.loc[5, "structure"] = "{'lattice': 'oops', 'sites': []}"
+    with pytest.raises(InputError) as err:
+        prepare_dataset(bad, "energy")
+    assert err.value.row == 5 and err.value.column == "structure"
+
+
+def test_the_point_group_table_agrees_with_pymatgens_groups():
+    from pymatgen.symmetry.groups import PointGroup
+
+    from matforge.features._structure import _POINT_GROUP_ORDER, _point_group_order
+
+    for symbol in _POINT_GROUP_ORDER:
+        if symbol in ("321", "312", "3m1", "31m", "-3m1", "-31m", "-4m2", "-62m"):  # settings pymatgen names otherwise
+            continue
+        assert _point_group_order(symbol) == len(PointGroup(symbol).symmetry_ops), symbol
