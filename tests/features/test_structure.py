@@ -102,3 +102,20 @@ def test_the_point_group_table_agrees_with_pymatgens_groups():
         if symbol in ("321", "312", "3m1", "31m", "-3m1", "-31m", "-4m2", "-62m"):  # settings pymatgen names otherwise
             continue
         assert _point_group_order(symbol) == len(PointGroup(symbol).symmetry_ops), symbol
+
+
+def test_only_columns_of_structures_are_taken_for_structures(tmp_path):
+    (tmp_path / "cif").mkdir()
+    names = []
+    for i, a in enumerate(np.linspace(5.2, 6.0, 12)):
+        rock_salt(a).to(filename=str(tmp_path / "cif" / f"s{i}.cif"))
+        names.append(f"cif/s{i}.cif")
+    table = pd.DataFrame({
+        "file": names, "log": [f"run{i}.json" for i in range(12)],  # names of files that are not there
+        "notes": ["\n".join([f"sample {i}", "annealed 2 h", "", "", "", "", "", "ok"]) for i in range(12)],  # free text over lines
+        "gap": np.linspace(0.5, 2.0, 12),
+    })  # fmt: skip
+    table.attrs["source"] = str(tmp_path / "table.csv")
+    dataset = prepare_dataset(table, "gap")
+    assert dataset.structure_cols == ["file"]
+    assert "log" in dataset.dropped_cols and "notes" in dataset.dropped_cols

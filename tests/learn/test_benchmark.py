@@ -131,3 +131,34 @@ def test_classification_fold_scores_roc_auc(tmp_path):
     # the ROC-AUC of the labels, i.e. their balanced accuracy
     assert scores["matbench_roc_auc"] == pytest.approx(scores["roc_auc"])
     assert scores["roc_auc_of_labels"] == pytest.approx(scores["balanced_accuracy"])
+
+
+def test_a_structure_task_reads_the_structure_and_not_the_columns_beside_it(tmp_path, monkeypatch):
+    """jdft2d/phonons files carry a row number, the reduced formula and a text written from the structure
+    beside it: only the structure is an input."""
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.features._table import TableFeaturizer
+
+    rng = np.random.default_rng(1)
+    lattices = rng.uniform(4.5, 6.5, 40)
+    task = TASKS["phonons"]
+    (tmp_path / task.folder).mkdir(parents=True)
+    salts = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [("Na", "K")[i % 2], "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]) for i, a in enumerate(lattices)]
+    pd.DataFrame({
+        "index": np.arange(40), "formula": [s.composition.reduced_formula for s in salts], "structure": [str(s.as_dict()) for s in salts],
+        "description": [f"rock salt, a = {a:.2f} Å" for a in lattices], task.target: 900 - 100 * lattices,
+    }).to_csv(tmp_path / task.folder / task.file, index=False)  # fmt: skip
+    pd.DataFrame({"row": np.arange(40), "mbid": [f"mb-phonons-{i + 1:04d}" for i in range(40)], "test_fold": np.arange(40) % 5}).to_csv(tmp_path / task.folder / "folds_matbench_v0.1.csv", index=False)
+    seen: list[list[str]] = []
+    original_fit = TableFeaturizer.fit
+
+    def fit(self, X, y=None):
+        seen.append(list(X.columns))
+        return original_fit(self, X, y)
+
+    monkeypatch.setattr(TableFeaturizer, "fit", fit)
+    frame, folds, _ = load_task(tmp_path, "phonons")
+    record, predictions = run_fold(frame, folds, 0, task, budget=2.0, models=["ridge"], seed=0)
+    assert seen and all(columns == ["structure"] for columns in seen)
+    assert record["scores"]["mae"] < 15  # the bond length carries the target (100 cm^-1 per Å of lattice)

@@ -105,8 +105,12 @@ def detect_formula_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -
 
 def detect_structure_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
     """Columns whose cells hold crystal structures (`matforge.data.parse_structures`: pymatgen dicts, CIF or
-    POSCAR text, paths to structure files)."""
-    return [name for name in frame.columns if name not in exclude and not pd.api.types.is_numeric_dtype(frame[name]) and looks_like_structures(frame[name])]
+    POSCAR text, paths to existing structure files, relative to the table's folder)."""
+    from pathlib import Path
+
+    source = frame.attrs.get("source")
+    base = Path(source).parent if source else None
+    return [name for name in frame.columns if name not in exclude and not pd.api.types.is_numeric_dtype(frame[name]) and looks_like_structures(frame[name], base)]
 
 
 def composition_keys(formulas: np.ndarray) -> np.ndarray:
@@ -219,6 +223,7 @@ def prepare_dataset(
     for name, role in [(n, "formula") for n in given_formula_cols] + [(n, "structure") for n in given_structure_cols]:
         if name not in frame.columns:
             raise InputError(f"no {role} column '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
+    frame.attrs["source"] = source  # paths in a structure column are relative to the table
     structure_list = given_structure_cols or detect_structure_columns(frame, exclude=(*exclude, *given_formula_cols))
     formula_list = given_formula_cols or detect_formula_columns(frame, exclude=(*exclude, *structure_list))
     numeric_cols, categorical_cols, dropped = [], [], list(drop_cols)

@@ -38,7 +38,7 @@ def _kind(value) -> str | None:
         return "dict"
     if "_cell_length_a" in text:
         return "cif"
-    if "\n" in text and len(text.splitlines()) >= 8:
+    if "\n" in text and _looks_like_poscar(text):
         return "poscar"
     name = Path(text).name
     if "\n" not in text and (name.lower().endswith(_FILE_SUFFIXES) or name.split(".")[0] in _FILE_NAMES):
@@ -46,13 +46,32 @@ def _kind(value) -> str | None:
     return None
 
 
-def looks_like_structures(values: pd.Series) -> bool:
-    """Whether a column holds structures: ≥ 95 % of a sample of its non-empty cells are read as one."""
+def _looks_like_poscar(text: str) -> bool:
+    """A comment line, a scale factor, then three lattice vectors of three numbers each."""
+    lines = text.strip().splitlines()
+    if len(lines) < 7:
+        return False
+    try:
+        float(lines[1].split()[0])
+        return all(len([float(v) for v in line.split()[:3]]) == 3 for line in lines[2:5])
+    except (ValueError, IndexError):
+        return False
+
+
+def looks_like_structures(values: pd.Series, base: Path | None = None) -> bool:
+    """Whether a column holds structures: ≥ 95 % of a sample of its non-empty cells are read as one (a path
+    only when the file exists, relative to `base`, so that a column of other file names is not taken)."""
     sample = values.dropna().head(50)
     if len(sample) == 0 or not all(isinstance(v, str) or _kind(v) == "object" for v in sample):
         return False
-    kinds = [_kind(v) for v in sample]
-    return sum(k is not None for k in kinds) >= 0.95 * len(kinds)
+    found = 0
+    for value in sample:
+        kind = _kind(value)
+        if kind == "file":
+            path = Path(value.strip())
+            kind = kind if (path if path.is_absolute() or base is None else base / path).exists() else None
+        found += kind is not None
+    return found >= 0.95 * len(sample)
 
 
 def _read_one(value, base: Path | None):
