@@ -1,4 +1,4 @@
-"""MatBench v0.1 composition tasks with matforge's default pipeline (see docs/benchmark.md).
+"""MatBench v0.1 tasks (composition; --tasks jdft2d,phonons: structure) with matforge's default pipeline (see docs/benchmark.md).
 
     python benchmarks/matbench.py [--data-dir ../shared/data] [--tasks expt_gap,steels,expt_is_metal,glass]
                                   [--budget 120] [--workers 2] [--preset magpie_ranked] [--out runs/matbench]

@@ -269,12 +269,15 @@ def markdown_table(results: dict) -> str:
         best = f"{board[0][0]} {board[0][1]:.4g}"
         others = ", ".join(f"{k} {v:.4g}" for k, v in board[1:])
         lines.append(f"| {name} | {label} {arrow} | {len(t['folds'])} | {t['mean'][t['metric']]:.4g} ± {t['std'][t['metric']]:.2g} | {best} | {others} | {also} | {t['fold_seconds_total'] / 60:.1f} | {t['fold_cpu_seconds_total'] / 60:.1f} |")
-    lines += [
-        "",
-        "Classification: MatBench accepts probabilities or booleans and computes its ROC-AUC on what it is given",
-        "(matbench >= 0.4, `data_ops.score_array`); matforge submits probabilities. A submission of labels scores",
-        "the ROC-AUC of the labels, which equals their balanced accuracy; some leaderboard entries were labels, so",
-        "that figure is given beside it (labels cut where the two recalls balance on the training rows' inner-CV",
-        "predictions).",
-    ]
+    if any(t["task"] == "classification" for t in results["tasks"].values()):
+        lines += [
+            "",
+            "Classification: MatBench accepts probabilities or booleans and computes its ROC-AUC on what it is given",
+            "(matbench >= 0.4, `data_ops.score_array`); matforge submits probabilities. A submission of labels scores",
+            "the ROC-AUC of the labels, which equals their balanced accuracy; some leaderboard entries were labels, so",
+            "that figure is given beside it (labels cut where the two recalls balance on the training rows' inner-CV",
+            "predictions).",
+        ]
+    if any(TASKS[name].drop for name in results["tasks"] if name in TASKS):
+        lines += ["", "Structure tasks: the leaderboard figures are the official submissions the shared dataset's MANIFEST.md records, not the whole leaderboard."]
     return "\n".join(lines) + "\n"

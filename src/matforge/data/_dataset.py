@@ -297,7 +297,7 @@ def prepare_dataset(
     comp_keys = [composition_keys(values) for values in formulas.values()]
     process_keys = [frame[c].astype(str).to_numpy() for c in numeric_cols + categorical_cols]
     # identical inputs (composition, structure and process values) are duplicates; the same composition is one group
-    input_keys = [composition_keys(frame[c].to_numpy(dtype=object)) for c in formula_list] + [structure_keys(structures[c]) for c in structure_list]
+    input_keys = comp_keys[: len(formula_list)] + [structure_keys(structures[c]) for c in structure_list]
     duplicate_key = np.array(["|".join(map(str, p)) for p in zip(*(input_keys + process_keys))], dtype=object)
     if group_col:
         groups = frame[group_col].astype(str).to_numpy()
