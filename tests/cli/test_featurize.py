@@ -124,3 +124,27 @@ def test_featurize_is_registered_on_the_matforge_command():
 def test_help_lists_the_command(capsys):
     assert main(["featurize", "--help"]) == 0
     assert "--formula-col" in capsys.readouterr().out
+
+
+def test_a_structure_column_gets_composition_and_structure_features_and_bad_cells_are_skipped(tmp_path, capsys):
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.features import StructureFeatures
+
+    salts = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]) for cation, a in (("Na", 5.64), ("K", 6.29), ("Na", 5.3))]
+    (tmp_path / "cif").mkdir()
+    for i, s in enumerate(salts):
+        s.to(filename=str(tmp_path / "cif" / f"{i}.cif"))
+    table = tmp_path / "crystals.csv"
+    pd.DataFrame({"cif": ["cif/0.cif", "cif/1.cif", "cif/missing.cif", "cif/2.cif"], "gap": [8.5, 8.4, 0.0, 8.6]}).to_csv(table, index=False)
+    out = tmp_path / "features.parquet"
+    assert main(["featurize", str(table), "--structure-col", "cif", "--out", str(out), "--chunk-rows", "2"]) == 2
+    assert "row 2" in capsys.readouterr().err and not out.exists()
+    assert main(["featurize", str(table), "--structure-col", "cif", "--out", str(out), "--chunk-rows", "2", "--on-error", "skip"]) == 0
+    result = pd.read_parquet(out)
+    assert list(result["cif"]) == ["cif/0.cif", "cif/1.cif", "cif/2.cif"] and result.shape[1] == 2 + 145 + 30
+    np.testing.assert_allclose(result.iloc[:, 2:147].to_numpy(dtype=float), make_featurizer("magpie").fit_transform(["NaCl", "KCl", "NaCl"]), rtol=1e-12)
+    np.testing.assert_allclose(result[StructureFeatures.feature_labels()].to_numpy(dtype=float), StructureFeatures().fit().transform(salts), rtol=1e-6, atol=1e-9)  # CIF rounds coordinates
+    rejected = pd.read_csv(tmp_path / "features.rejected.csv")
+    assert list(rejected["row"]) == [2] and "missing.cif" in rejected.loc[0, "reason"]
+    assert main(["featurize", str(table), "--out", str(tmp_path / "x.csv")]) == 2  # which column: one must be named

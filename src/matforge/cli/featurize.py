@@ -1,4 +1,4 @@
-"""`matforge featurize`: a table with a formula column → the same table plus composition features.
+"""`matforge featurize`: a table with a formula (or crystal-structure) column → the same table plus features.
 
 Streams the rows in slices (bounded memory for millions of rows), writes CSV or Parquet under a temporary
 name and renames it into place only when complete, and never overwrites its input.
@@ -23,9 +23,10 @@ def rejected_path(out: Path) -> Path:
 
 @app.command("featurize")
 def featurize_command(
-    data: Annotated[Path, typer.Argument(help="Table with a formula column: CSV, TSV, XLSX, JSON or Parquet.")],
-    formula_col: Annotated[str, typer.Option("--formula-col", help="Column holding the formulas.")],
+    data: Annotated[Path, typer.Argument(help="Table with a formula or structure column: CSV, TSV, XLSX, JSON or Parquet.")],
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
+    formula_col: Annotated[str | None, typer.Option("--formula-col", help="Column holding the formulas.")] = None,
+    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 30 structure descriptors.")] = None,
     preset: Annotated[
         str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")
     ] = "magpie",
@@ -39,10 +40,16 @@ def featurize_command(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
-    """Add composition features (default: the 145 Magpie features of Ward et al. 2016) to a table."""
+    """Add composition features (default: the 145 Magpie features of Ward et al. 2016), or structure features, to a table."""
     import os
 
-    if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
+    from matforge.errors import InputError
+
+    if (formula_col is None) == (structure_col is None):
+        raise InputError("give either --formula-col or --structure-col", hint="The column of the table to featurize")
+    if structure_col is not None and (scheduler or workers):
+        raise InputError("--structure-col runs in this process only", hint="Leave out --scheduler/--workers")
+    if structure_col is None and (scheduler or workers or os.environ.get("MATFORGE_SCHEDULER")):
         from matforge.scale import featurize_parquet
 
         featurize_parquet(data, out, formula_col=formula_col, preset=preset, on_error=on_error, scheduler=scheduler, workers=workers)
@@ -51,7 +58,6 @@ def featurize_command(
     import pandas as pd
 
     from matforge.data import read_table
-    from matforge.errors import InputError
     from matforge.features import featurize_chunks, make_featurizer
     from matforge.files import atomic_file, refuse_overwrite_input
     from matforge.progress import progress_bar
@@ -65,11 +71,19 @@ def featurize_command(
     refuse_overwrite_input(out, data)
     refuse_overwrite_input(rejected_path(out), data)
     featurizer = make_featurizer(preset, n_jobs=n_jobs)
+    column = formula_col or structure_col
     names = [str(n) for n in featurizer.get_feature_names_out()]
+    if structure_col is not None:
+        from matforge.features import StructureFeatures
+
+        names += StructureFeatures.feature_labels()
+        chunks_of = _structure_chunks
+    else:
+        chunks_of = featurize_chunks
     table = read_table(data)
-    if formula_col not in table.columns:
+    if column not in table.columns:
         raise InputError(
-            f"no column named '{formula_col}'", file=str(data), hint=f"Columns are: {', '.join(map(str, table.columns))}"
+            f"no column named '{column}'", file=str(data), hint=f"Columns are: {', '.join(map(str, table.columns))}"
         )
     clashes = [n for n in names if n in table.columns]
     if clashes:
@@ -79,27 +93,52 @@ def featurize_command(
     written = 0
     with atomic_file(out) as tmp, _TableWriter(tmp, table, names) as writer, progress_bar() as bar:
         task = bar.add_task(f"featurizing {data.name}", total=len(table))
-        chunks = featurize_chunks(
-            featurizer, table[formula_col].to_numpy(dtype=object), chunk_rows=chunk_rows, source=str(data),
-            column=formula_col,
-        )  # fmt: skip
+        chunks = chunks_of(featurizer, table[column].to_numpy(dtype=object), chunk_rows=chunk_rows, source=str(data), column=column)
         for start, values, batch in chunks:
             if batch.errors and on_error == "fail":
                 raise batch.errors[min(batch.errors)]
             keep = batch.valid
             for row in sorted(batch.errors):
                 err = batch.errors[row]
-                rejected.append({"row": start + row, formula_col: table[formula_col].iat[start + row],
-                                 "reason": err.message})  # fmt: skip
+                rejected.append({"row": start + row, column: table[column].iat[start + row], "reason": err.message})
             part = table.iloc[start : start + len(batch)]
             writer.write(part[keep], values[np.asarray(keep)])
             written += int(keep.sum())
             bar.update(task, advance=len(batch))
     if on_error == "skip":
         with atomic_file(rejected_path(out)) as tmp:
-            pd.DataFrame(rejected, columns=["row", formula_col, "reason"]).to_csv(tmp, index=False)
+            pd.DataFrame(rejected, columns=["row", column, "reason"]).to_csv(tmp, index=False)
     note = f", {len(rejected)} rejected (see {rejected_path(out)})" if on_error == "skip" else ""
     typer.echo(f"wrote {written} rows × {len(names)} features to {out}{note}", err=True)
+
+
+def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, column: str):
+    """(start, features, slice) per slice of a structure column, as `featurize_chunks` gives for formulas: the
+    composition features of each structure's composition and `StructureFeatures` (NaN for a cell that cannot
+    be read); the slice's ``valid`` and ``errors`` (row in the slice → `InputError`) say which those are."""
+    import numpy as np
+
+    from matforge.chem import parse_compositions
+    from matforge.data._structures import parse_structures, structure_formulas
+    from matforge.errors import InputError
+    from matforge.features import StructureFeatures
+
+    for start in range(0, len(values), chunk_rows):
+        structures = parse_structures(values[start : start + chunk_rows], source=source, column=column, on_error="keep")
+        compositions = parse_compositions(structure_formulas(structures), on_error="keep")
+        features = np.hstack([featurizer.transform_compositions(compositions), StructureFeatures().fit().transform(structures)])
+        errors = {row: InputError(message, file=source, row=start + row, column=column, hint="Give a path to a structure file, CIF or POSCAR text, or a pymatgen Structure.as_dict()") for row, message in structures.errors.items()}
+        yield start, features, _Slice(np.array([s is not None for s in structures]), errors, len(structures))
+
+
+class _Slice:
+    """What the writer loop reads of a slice: which rows are valid, why the others are not, how many rows."""
+
+    def __init__(self, valid, errors, n):
+        self.valid, self.errors, self.n = valid, errors, n
+
+    def __len__(self) -> int:
+        return self.n
 
 
 class _TableWriter:
