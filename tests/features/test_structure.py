@@ -119,3 +119,14 @@ def test_only_columns_of_structures_are_taken_for_structures(tmp_path):
     dataset = prepare_dataset(table, "gap")
     assert dataset.structure_cols == ["file"]
     assert "log" in dataset.dropped_cols and "notes" in dataset.dropped_cols
+
+
+def test_structure_objects_in_a_table_built_in_python_are_kept_as_json_the_run_can_save():
+    structures = [rock_salt(5.3 + 0.05 * i) for i in range(12)]
+    table = pd.DataFrame({"structure": structures, "energy": np.linspace(0.5, 2.0, 12)})
+    dataset = prepare_dataset(table, "energy")
+    assert dataset.structure_cols == ["structure"] and all(isinstance(v, str) for v in dataset.frame["structure"])
+    assert table["structure"].iloc[0] is structures[0]  # the caller's table is left as it was
+    back = parse_structures(dataset.frame["structure"])
+    assert [s.volume for s in back] == pytest.approx([s.volume for s in structures])
+    pd.util.hash_pandas_object(dataset.frame)  # hashable (the run's data hash), unlike Structure objects

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -259,6 +260,9 @@ def prepare_dataset(
     structures = {}
     for name in structure_list:
         structures[name] = parse_structures(frame[name].to_numpy(dtype=object), source=source, column=name, on_error="keep")
+        if not all(isinstance(v, str) for v in frame[name].dropna()):
+            # Structure objects or dicts (a table built in Python) as JSON text: hashable, and savable with the run
+            frame[name] = [v if isinstance(v, str) or v is None else json.dumps(v) if isinstance(v, dict) else v.to_json() for v in frame[name]]
         for r, message in sorted(structures[name].errors.items()):
             problems.append(Problem(r, name, None, message))
     if not formula_list and not structure_list and not numeric_cols and not categorical_cols:
