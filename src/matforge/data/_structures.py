@@ -62,7 +62,7 @@ def looks_like_structures(values: pd.Series, base: Path | None = None) -> bool:
     """Whether a column holds structures: ≥ 95 % of a sample of its non-empty cells are read as one (a path
     only when the file exists, relative to `base`, so that a column of other file names is not taken)."""
     sample = values.dropna().head(50)
-    if len(sample) == 0 or not all(isinstance(v, str) or _kind(v) == "object" for v in sample):
+    if len(sample) == 0 or not all(isinstance(v, str) or _kind(v) in ("object", "dict") for v in sample):
         return False
     found = 0
     for value in sample:
