@@ -72,3 +72,22 @@ def test_describe_clusters_names_what_sets_each_cluster_apart():
     assert summary.loc[0, "enriched_elements"].startswith("Co:+") and summary.loc[1, "enriched_elements"].startswith("Ni:+")
     assert summary["target_mean"].tolist() == [2.0, 5.0] and summary["target_std"].tolist() == [1.0, 0.0]
     assert presence.shape == (2, 118) and presence[0, 25] == 1.0  # Fe, atomic number 26
+
+
+def test_a_structure_column_is_explored_with_structure_descriptors():
+    """One composition in two densities (a pressure series): composition features cannot tell them apart,
+    the structure descriptors can, so k-means finds the two."""
+    import numpy as np
+    import pandas as pd
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.explore import explore
+
+    rng = np.random.default_rng(0)
+    lattices = np.r_[rng.uniform(4.6, 4.8, 10), rng.uniform(6.2, 6.4, 10)]
+    table = pd.DataFrame({"structure": [str(Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).as_dict()) for a in lattices]})
+    result = explore(table, k=2, seed=0)
+    assert "structure descriptors" in result.features and "min nn_distance" in result.features_table.columns
+    labels = result.clusters["cluster"].to_numpy()
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
+    assert set(result.clusters["formula"]) == {"NaCl"}

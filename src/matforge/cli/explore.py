@@ -16,6 +16,7 @@ def explore(
     data: Annotated[Path, typer.Argument(help="Table of materials (csv, tsv, xlsx, json, parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write: clusters.csv, summary.csv, outliers.csv, explore.html.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Formula column; detected when omitted.")] = None,
+    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Crystal-structure column instead (CIF/POSCAR paths, text or pymatgen dicts): composition features plus structure descriptors; detected, and preferred, when no --formula-col is named.")] = None,
     features: Annotated[str, typer.Option("--features", help="Composition feature preset (see 'matforge.features.PRESETS').")] = "magpie",
     target: Annotated[str | None, typer.Option("--target", "-t", help="Property column shown on the map and summarized per cluster.")] = None,
     method: Annotated[str, typer.Option("--method", help="kmeans, ap, hierarchical, dbscan, hdbscan or gmm.")] = "kmeans",
@@ -36,7 +37,7 @@ def explore(
             raise InputError(f"--contamination must be a fraction in (0, 0.5] or auto, not '{contamination}'") from None
         if not 0 < share <= 0.5:
             raise InputError(f"--contamination must be a fraction in (0, 0.5] or auto, not '{contamination}'")
-    result = run_explore(data, out, formula_col=formula_col, features=features, target=target, method=method, k=k, embedding=embedding, contamination=share, seed=seed)
+    result = run_explore(data, out, formula_col=formula_col, structure_col=structure_col, features=features, target=target, method=method, k=k, embedding=embedding, contamination=share, seed=seed)
     c = result.clustering
     print(
         f"{out}: {len(result.clusters)} rows in {c.n_clusters} {c.method} clusters (silhouette {c.silhouette:.3f}), "

@@ -137,9 +137,9 @@ class StructureColumn(list):
 
 
 def structure_formulas(structures) -> np.ndarray:
-    """The composition of each structure's cell as a formula matforge parses (None where there is none), so
-    that composition features and composition groups apply to structure columns as they do to formulas."""
-    return np.array([None if s is None else s.composition.formula for s in structures], dtype=object)
+    """The reduced formula of each structure (None where there is none), so that composition features and
+    composition groups apply to structure columns as they do to formulas."""
+    return np.array([None if s is None else s.composition.reduced_formula for s in structures], dtype=object)
 
 
 def input_formulas(table: pd.DataFrame, formula_cols, structure_cols=()) -> list[np.ndarray]:

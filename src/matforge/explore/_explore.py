@@ -43,17 +43,30 @@ class Exploration:
     out: Path | None = None
 
 
-def _inputs(frame: pd.DataFrame, formula_col: str | None, target: str | None, features: str, source: str):
-    """(feature table, formulas or None, description): composition features of the formula column, or the
-    table's numeric columns when it has no formulas."""
-    from matforge.data import detect_formula_columns
+def _inputs(frame: pd.DataFrame, formula_col: str | None, target: str | None, features: str, source: str, structure_col: str | None = None):
+    """(feature table, formulas or None, description): composition features of the formula column; for a
+    structure column (named, or detected when no formula column is named) those of each structure's
+    composition plus `StructureFeatures`; or the table's numeric columns when it has neither."""
+    from matforge.data import detect_formula_columns, detect_structure_columns
     from matforge.features import make_featurizer
 
-    if target is not None and target not in frame.columns:
-        raise InputError(f"no column named '{target}'", file=source, column=target, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
-    if formula_col is not None and formula_col not in frame.columns:
-        raise InputError(f"no column named '{formula_col}'", file=source, column=formula_col, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
-    columns = [formula_col] if formula_col else detect_formula_columns(frame, exclude=(target,) if target else ())
+    for name in (target, formula_col, structure_col):
+        if name is not None and name not in frame.columns:
+            raise InputError(f"no column named '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
+    excluded = (target,) if target else ()
+    structures = [structure_col] if structure_col else [] if formula_col else detect_structure_columns(frame, exclude=excluded)
+    if structures:
+        from matforge.features._table import TableFeaturizer
+
+        column = structures[0]
+        featurizer = TableFeaturizer(structure_cols=[column], presets=(features,))
+        part = frame[[column]].copy()
+        part.attrs["source"] = source
+        table = featurizer.fit_transform(part).reset_index(drop=True)
+        from matforge.data._structures import input_formulas
+
+        return table, input_formulas(part, [], [column])[0], f"{features} of the compositions and structure descriptors of '{column}'"
+    columns = [formula_col] if formula_col else detect_formula_columns(frame, exclude=excluded)
     if columns:
         from matforge.chem import parse_compositions
 
@@ -128,6 +141,7 @@ def explore(
     out: str | Path | None = None,
     *,
     formula_col: str | None = None,
+    structure_col: str | None = None,
     features: str = "magpie",
     target: str | None = None,
     method: str = "kmeans",
@@ -144,6 +158,8 @@ def explore(
     out : folder to write (``clusters.csv``, ``summary.csv``, ``outliers.csv``, ``explore.html``), replaced
         atomically; None writes nothing.
     formula_col : formula column (detected when omitted).
+    structure_col : crystal-structure column (`matforge.data.parse_structures`); detected when neither it nor
+        `formula_col` is given, and then preferred to a formula column (the structure holds the composition too).
     features : composition feature preset or featurizer names (see `matforge.features.PRESETS`).
     target : optional property column: shown on the map and summarized per cluster; never used for
         clustering (except as the classes of ``embedding="lda"`` when it is categorical).
@@ -167,7 +183,7 @@ def explore(
     frame = frame.reset_index(drop=True)
     if len(frame) < 3:
         raise InputError(f"only {len(frame)} rows; at least 3 are needed to explore", file=source)
-    table, formulas, description = _inputs(frame, formula_col, target, features, source)
+    table, formulas, description = _inputs(frame, formula_col, target, features, source, structure_col)
     X = standardize(table.to_numpy(dtype=float))
     clustering = cluster(X, method, k, seed=seed, scale=False)
 
