@@ -130,3 +130,12 @@ def test_structure_objects_in_a_table_built_in_python_are_kept_as_json_the_run_c
     back = parse_structures(dataset.frame["structure"])
     assert [s.volume for s in back] == pytest.approx([s.volume for s in structures])
     pd.util.hash_pandas_object(dataset.frame)  # hashable (the run's data hash), unlike Structure objects
+
+
+def test_a_table_featurizer_saved_before_structure_columns_still_works():
+    from matforge.features._table import TableFeaturizer
+
+    table = pd.DataFrame({"formula": ["NaCl", "KCl"], "T": [300.0, 400.0]})
+    old = TableFeaturizer(["formula"], ["T"], (), presets=("magpie",)).fit(table)
+    del old.structure_cols  # as skops loads one written before the attribute existed
+    assert old.transform(table).shape == (2, 146) and old.get_params()["structure_cols"] == () and "TableFeaturizer" in repr(old)

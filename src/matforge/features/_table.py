@@ -34,6 +34,10 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
     After `fit`, ``feature_sets_`` maps ``"main"``, ``"fractions"``, ``"process"`` to column names.
     """
 
+    # a featurizer saved before structure columns existed has no such attribute: this default stands in for it
+    # (its predictions, repr and get_params keep working)
+    structure_cols = ()
+
     def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1, structure_cols=()):
         self.formula_cols = formula_cols
         self.numeric_cols = numeric_cols
@@ -44,7 +48,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
 
     @property
     def _structure_cols(self) -> list[str]:
-        return list(getattr(self, "structure_cols", ()))  # getattr: a featurizer saved before structures were read
+        return list(self.structure_cols)
 
     def _prefix(self, column: str, preset: str) -> str:
         many = len(self.formula_cols) + len(self._structure_cols) > 1
