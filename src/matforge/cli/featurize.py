@@ -73,13 +73,11 @@ def featurize_command(
     featurizer = make_featurizer(preset, n_jobs=n_jobs)
     column = formula_col or structure_col
     names = [str(n) for n in featurizer.get_feature_names_out()]
+    chunks_of = featurize_chunks
     if structure_col is not None:
-        from matforge.features import StructureFeatures
+        from matforge.features._structure import structure_feature_names
 
-        names += StructureFeatures.feature_labels()
-        chunks_of = _structure_chunks
-    else:
-        chunks_of = featurize_chunks
+        names, chunks_of = structure_feature_names((preset,)), _structure_chunks
     table = read_table(data)
     if column not in table.columns:
         raise InputError(
@@ -113,20 +111,18 @@ def featurize_command(
 
 
 def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, column: str):
-    """(start, features, slice) per slice of a structure column, as `featurize_chunks` gives for formulas: the
-    composition features of each structure's composition and `StructureFeatures` (NaN for a cell that cannot
-    be read); the slice's ``valid`` and ``errors`` (row in the slice → `InputError`) say which those are."""
+    """(start, features, slice) per slice of a structure column, as `featurize_chunks` gives for formulas:
+    `featurize_structures` with the featurizer's preset (NaN for a cell that cannot be read); the slice's
+    ``valid`` and ``errors`` (row in the slice → `InputError`) say which those are."""
     import numpy as np
 
-    from matforge.chem import parse_compositions
-    from matforge.data._structures import parse_structures, structure_formulas
+    from matforge.data._structures import parse_structures
     from matforge.errors import InputError
-    from matforge.features import StructureFeatures
+    from matforge.features._structure import featurize_structures
 
     for start in range(0, len(values), chunk_rows):
         structures = parse_structures(values[start : start + chunk_rows], source=source, column=column, on_error="keep")
-        compositions = parse_compositions(structure_formulas(structures), on_error="keep")
-        features = np.hstack([featurizer.transform_compositions(compositions), StructureFeatures().fit().transform(structures)])
+        features = featurize_structures(structures, (featurizer,))
         errors = {row: InputError(message, file=source, row=start + row, column=column, hint="Give a path to a structure file, CIF or POSCAR text, or a pymatgen Structure.as_dict()") for row, message in structures.errors.items()}
         yield start, features, _Slice(np.array([s is not None for s in structures]), errors, len(structures))
 

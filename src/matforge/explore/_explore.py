@@ -56,16 +56,13 @@ def _inputs(frame: pd.DataFrame, formula_col: str | None, target: str | None, fe
     excluded = (target,) if target else ()
     structures = [structure_col] if structure_col else [] if formula_col else detect_structure_columns(frame, exclude=excluded)
     if structures:
-        from matforge.features._table import TableFeaturizer
+        from matforge.data._structures import parse_structures, structure_formulas
+        from matforge.features._structure import featurize_structures, structure_feature_names
 
         column = structures[0]
-        featurizer = TableFeaturizer(structure_cols=[column], presets=(features,))
-        part = frame[[column]].copy()
-        part.attrs["source"] = source
-        table = featurizer.fit_transform(part).reset_index(drop=True)
-        from matforge.data._structures import input_formulas
-
-        return table, input_formulas(part, [], [column])[0], f"{features} of the compositions and structure descriptors of '{column}'"
+        parsed = parse_structures(frame[column].to_numpy(dtype=object), source=source, column=column)  # read once
+        table = pd.DataFrame(featurize_structures(parsed, (features,)), columns=structure_feature_names((features,)))
+        return table, structure_formulas(parsed), f"{features} of the compositions and structure descriptors of '{column}'"
     columns = [formula_col] if formula_col else detect_formula_columns(frame, exclude=excluded)
     if columns:
         from matforge.chem import parse_compositions

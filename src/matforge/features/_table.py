@@ -8,10 +8,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from matforge.chem import parse_compositions
-from matforge.data._structures import parse_structures, structure_formulas
+from matforge.data._structures import parse_structures
 from matforge.errors import InputError
 from matforge.features._registry import make_featurizer
-from matforge.features._structure import StructureFeatures
+from matforge.features._structure import StructureFeatures, featurize_structures
 
 __all__ = ["TableFeaturizer"]
 
@@ -106,10 +106,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
                 numeric.append(make_featurizer(preset).transform_compositions(batch))
         for column in self._structure_cols:
             structures = parse_structures(X[column].to_numpy(dtype=object), source=X.attrs.get("source"), column=column, on_error="raise" if on_error == "raise" else "keep")
-            batch = parse_compositions(structure_formulas(structures), on_error="keep")
-            for preset in self.presets:
-                numeric.append(make_featurizer(preset).transform_compositions(batch))
-            numeric.append(StructureFeatures().fit().transform(structures))
+            numeric.append(featurize_structures(structures, self.presets))
         for column in self.numeric_cols:
             numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued

@@ -24,7 +24,7 @@ from matforge.learn._pipeline import (
     selection_metric,
     zero_inflated_option,
 )
-from matforge.learn._predictor import Predictor, member_spread
+from matforge.learn._predictor import Predictor, member_spread, per_distinct
 from matforge.learn._search import (
     Tuned,
     average_close_to_best,
@@ -333,8 +333,7 @@ class AutoModel(BaseEstimator):
         member_out = [by_pipeline[id(p)] for p in stage["member_pipelines"]]
         variances = None
         if self.task_ == "regression":  # each member's own variance, as `Predictor` adds it (within_spread)
-            own = {id(p): prediction_variance(p, F.iloc[test]) for p in stage["member_pipelines"]}
-            variances = [own[id(p)] for p in stage["member_pipelines"]]
+            variances = per_distinct(stage["member_pipelines"], lambda p: prediction_variance(p, F.iloc[test]))
         return {
             "k": k, "test": test, "oof": np.mean(np.stack(member_out), axis=0), "spread": member_spread(self.task_, member_out, variances),
             "scores": {m: self._score(y[test], out, None if weights is None else weights[test]) for m, out in outputs.items()}, "seconds": stage["fit_seconds"], "members": [t.model for t in stage["picks"]],

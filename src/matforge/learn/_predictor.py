@@ -8,7 +8,17 @@ from sklearn.base import BaseEstimator
 
 from matforge.errors import InputError
 
-__all__ = ["Predictor", "member_spread"]
+__all__ = ["Predictor", "member_spread", "per_distinct"]
+
+
+def per_distinct(members, compute) -> list:
+    """`compute(member)` for each member, in order; a member that greedy selection picked more than once (the
+    same object, also after loading: skops keeps shared references) is computed once."""
+    done: dict[int, object] = {}
+    for member in members:
+        if id(member) not in done:
+            done[id(member)] = compute(member)
+    return [done[id(member)] for member in members]
 
 
 def member_spread(task: str, predictions: list[np.ndarray], variances: list[np.ndarray | None] | None = None) -> np.ndarray:
@@ -35,6 +45,10 @@ class Predictor(BaseEstimator):
     Attributes are set by `AutoModel`; `predict_table` returns predictions, uncertainty and the in-domain flag.
     """
 
+    # a predictor saved before `within_spread` existed has no such attribute: this default stands in for it (its
+    # intervals were calibrated on the members' disagreement alone), so repr and get_params work too
+    within_spread = False
+
     def __init__(self, featurizer=None, members=None, task="regression", classes=None, intervals=None, probability=None, domain=None, domain_columns=None, target="target", decision_threshold=None, member_names=None, within_spread=False):
         self.featurizer = featurizer
         self.members = members
@@ -59,26 +73,17 @@ class Predictor(BaseEstimator):
         # the featurizer never outputs ±inf (it maps them to NaN, which the pipelines impute), so the
         # per-step finiteness scans, a third of a linear model's time on millions of rows, can be skipped
         with config_context(assume_finite=True):
-            return self._per_member(lambda member: predict_with(member, self.task, F, self.classes))
-
-    def _per_member(self, compute) -> list:
-        """`compute(member)` for each member, in order; a member that greedy selection picked more than once
-        (the same object, also after loading: skops keeps shared references) is computed once."""
-        done: dict[int, object] = {}
-        for member in self.members:
-            if id(member) not in done:
-                done[id(member)] = compute(member)
-        return [done[id(member)] for member in self.members]
+            return per_distinct(self.members, lambda member: predict_with(member, self.task, F, self.classes))
 
     def predict_features(self, F: pd.DataFrame) -> dict[str, np.ndarray]:
         outputs = self._member_outputs(F)
         if self.task == "regression":
             mean = np.mean(np.column_stack(outputs), axis=1)
             variances = None
-            if getattr(self, "within_spread", False):  # getattr: a predictor saved before it existed
+            if self.within_spread:
                 from matforge.learn._uncertainty import prediction_variance
 
-                variances = self._per_member(lambda member: prediction_variance(member, F))
+                variances = per_distinct(self.members, lambda member: prediction_variance(member, F))
             spread = member_spread(self.task, outputs, variances)
             result = {"prediction": mean}
             if self.intervals is not None:
