@@ -148,3 +148,13 @@ def test_a_structure_column_gets_composition_and_structure_features_and_bad_cell
     rejected = pd.read_csv(tmp_path / "features.rejected.csv")
     assert list(rejected["row"]) == [2] and "missing.cif" in rejected.loc[0, "reason"]
     assert main(["featurize", str(table), "--out", str(tmp_path / "x.csv")]) == 2  # which column: one must be named
+    # the folder itself is a table of its structure files, read as the column 'structure'
+    assert main(["featurize", str(tmp_path / "cif"), "--out", str(tmp_path / "folder.csv")]) == 0
+    folder = pd.read_csv(tmp_path / "folder.csv")
+    assert list(folder["structure"]) == ["cif/0.cif", "cif/1.cif", "cif/2.cif"]
+    np.testing.assert_allclose(folder.iloc[:, 1:].to_numpy(dtype=float), result.iloc[:, 2:].to_numpy(dtype=float), rtol=1e-12)
+    (tmp_path / "cif" / "3.cif").write_text("data_broken\n_cell_length_a 5.6\n")
+    capsys.readouterr()
+    assert main(["featurize", str(tmp_path / "cif"), "--out", str(tmp_path / "broken.csv")]) == 2
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1 and "row 3" in message and "cif/3.cif" in message and not (tmp_path / "broken.csv").exists()

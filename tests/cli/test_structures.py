@@ -48,6 +48,18 @@ def test_a_property_of_the_structure_is_learned_and_new_cif_files_are_predicted(
     assert list(pred["structure"]) == ["small.cif", "large.cif"]
     assert pred.loc[0, "prediction"] > pred.loc[1, "prediction"] + 50  # 100 · 1.7² ≈ 289 against 100 · 0.3² = 9
 
+    # the folder itself (its CSV is not a structure file), and the same crystals as extended XYZ frames
+    assert main(["predict", str(run), str(tmp_path / "new"), "--out", str(tmp_path / "folder.csv")]) == 0
+    folder = pd.read_csv(tmp_path / "folder.csv")
+    assert list(folder["structure"]) == ["new/large.cif", "new/small.cif"]
+    assert np.allclose(folder["prediction"], pred["prediction"][::-1])
+    from ase.io import write
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    write(tmp_path / "frames.extxyz", [AseAtomsAdaptor.get_atoms(salt("Na", "Cl", lattice)) for lattice in (4.8, 6.2)])
+    assert main(["predict", str(run), str(tmp_path / "frames.extxyz"), "--out", str(tmp_path / "frames.csv")]) == 0
+    assert np.allclose(pd.read_csv(tmp_path / "frames.csv")["prediction"], pred["prediction"])
+
     pd.DataFrame({"structure": ["small.cif", "missing.cif"]}).to_csv(new, index=False)
     capsys.readouterr()
     assert main(["predict", str(run), str(new), "--out", str(tmp_path / "bad.csv")]) == 2

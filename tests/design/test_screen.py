@@ -102,3 +102,29 @@ def test_space_screen_with_parsed_formulas_equals_screening_the_same_rows_as_tex
     from_text = screen(tiny_run, candidates=table, top=40, chunk_size=101)
     pd.testing.assert_frame_equal(from_space.top, from_text.top)
     assert from_space.summary == from_text.summary
+
+
+class DensitySurrogate:
+    """A model of one structure column named ``cif``: prediction = density (g/cm³), read from its features."""
+
+    def __init__(self, featurizer):
+        self.featurizer = featurizer
+
+    def predict_table(self, table: pd.DataFrame, on_error: str = "raise") -> pd.DataFrame:
+        density = self.featurizer.transform(table)["density"].to_numpy()
+        return pd.DataFrame({"prediction": density, "in_domain": np.ones(len(table), bool)}, index=table.index)
+
+
+def test_a_folder_of_structure_files_is_screened_by_a_model_of_a_named_structure_column(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.features._table import TableFeaturizer
+
+    folder = tmp_path / "candidates"
+    folder.mkdir()
+    for lattice in (5.0, 5.6, 6.2):
+        salt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(lattice), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+        salt.to(filename=str(folder / f"nacl_{lattice}.cif"))
+    model = DensitySurrogate(TableFeaturizer(structure_cols=["cif"]).fit(pd.DataFrame({"cif": [salt.to_json()]})))
+    result = screen(model, candidates=folder, objective="max", top=2)
+    assert list(result.top["cif"]) == ["candidates/nacl_5.0.cif", "candidates/nacl_5.6.cif"]  # the densest first

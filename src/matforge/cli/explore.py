@@ -13,7 +13,7 @@ from matforge.cli.app import app
 
 @app.command()
 def explore(
-    data: Annotated[Path, typer.Argument(help="Table of materials (csv, tsv, xlsx, json, parquet).")],
+    data: Annotated[Path, typer.Argument(help="Table of materials (csv, tsv, xlsx, json, parquet), or crystal structures: a folder of CIF/POSCAR files or an extxyz file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write: clusters.csv, summary.csv, outliers.csv, explore.html.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Formula column; detected when omitted.")] = None,
     structure_col: Annotated[str | None, typer.Option("--structure-col", help="Crystal-structure column instead (CIF/POSCAR paths, text or pymatgen dicts): composition features plus structure descriptors; detected, and preferred, when no --formula-col is named.")] = None,

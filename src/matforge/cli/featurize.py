@@ -23,7 +23,7 @@ def rejected_path(out: Path) -> Path:
 
 @app.command("featurize")
 def featurize_command(
-    data: Annotated[Path, typer.Argument(help="Table with a formula or structure column: CSV, TSV, XLSX, JSON or Parquet.")],
+    data: Annotated[Path, typer.Argument(help="Table with a formula or structure column (CSV, TSV, XLSX, JSON or Parquet), or crystal structures: a folder of CIF/POSCAR files, one such file, or an extxyz file (read as the column 'structure').")],
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Column holding the formulas.")] = None,
     structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 30 structure descriptors.")] = None,
@@ -43,8 +43,11 @@ def featurize_command(
     """Add composition features (default: the 145 Magpie features of Ward et al. 2016), or structure features, to a table."""
     import os
 
+    from matforge.data._structures import STRUCTURE_COLUMN, is_structure_source
     from matforge.errors import InputError
 
+    if formula_col is None and structure_col is None and is_structure_source(data):
+        structure_col = STRUCTURE_COLUMN  # a folder of structure files, or frames: read as that column
     if (formula_col is None) == (structure_col is None):
         raise InputError("give either --formula-col or --structure-col", hint="The column of the table to featurize")
     if structure_col is not None and (scheduler or workers):

@@ -19,7 +19,7 @@ def _say(text: str) -> None:
 
 @app.command()
 def train(
-    data: Path = typer.Argument(..., help="Table of training data (csv, tsv, xlsx, json, parquet)."),
+    data: Path = typer.Argument(..., help="Table of training data (csv, tsv, xlsx, json, parquet), or an extxyz file of crystals with their properties."),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (replaced only when training succeeds)."),
     task: str = typer.Option("auto", help="regression, classification or auto (from the target's values)."),
@@ -71,7 +71,7 @@ def _summary(run: Path) -> None:
 @app.command()
 def predict(
     run_dir: Path = typer.Argument(..., help="Run folder written by 'matforge train'."),
-    data: Path = typer.Argument(..., help="Table with the same input columns."),
+    data: Path = typer.Argument(..., help="Table with the same input columns; for a model of one structure column also a folder of CIF/POSCAR files, one such file, or an extxyz file."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (csv, tsv, parquet, xlsx, json)."),
     on_error: str = typer.Option("fail", "--on-error", help="fail: stop at a bad row; skip: leave its prediction empty."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts."),

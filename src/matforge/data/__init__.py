@@ -10,7 +10,7 @@ from matforge.data._dataset import (
 )
 from matforge.data._read import TABLE_FORMATS, read_table
 from matforge.data._registry import DATASETS, DatasetInfo, dataset_info, load_dataset
-from matforge.data._structures import parse_structures
+from matforge.data._structures import align_structure_column, parse_structures, read_structure_table
 
 __all__ = [
     "DATASETS",
@@ -23,7 +23,9 @@ __all__ = [
     "composition_keys",
     "detect_formula_columns",
     "detect_structure_columns",
+    "align_structure_column",
     "parse_structures",
     "prepare_dataset",
+    "read_structure_table",
     "read_table",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from matforge.data._structures import is_structure_source, read_structure_table
 from matforge.errors import InputError
 
 __all__ = ["read_table", "TABLE_FORMATS"]
@@ -60,7 +61,9 @@ def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, format: str | None = None) -> pd.DataFrame:
-    """Read a table from CSV, TSV, Excel, JSON (records or columns), JSON lines or Parquet.
+    """Read a table from CSV, TSV, Excel, JSON (records or columns), JSON lines or Parquet, or crystal
+    structures as a table with a ``structure`` column: a folder of CIF/POSCAR files, one such file, or an
+    extended XYZ file of frames with their scalar properties (`matforge.data.read_structure_table`).
 
     The format follows the extension unless `format` is given. A leading unnamed 0..n-1 index column (as
     written by pandas) is dropped. Problems raise `InputError` naming the file: missing or empty file, a
@@ -71,13 +74,15 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, forma
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path), hint="Check the path")
-    if path.is_dir():
-        raise InputError("is a folder, not a table file", file=str(path))
+    if format is None and is_structure_source(path):
+        if not path.is_dir() and path.stat().st_size == 0:
+            raise InputError("the file is empty", file=str(path))
+        return read_structure_table(path)
     kind = format or TABLE_FORMATS.get(path.suffix.lower())
     if kind is None:
         raise InputError(
             f"unknown table format '{path.suffix}'", file=str(path),
-            hint=f"Use one of {', '.join(sorted(TABLE_FORMATS))}",
+            hint=f"Use one of {', '.join(sorted(TABLE_FORMATS))}, or a structure file or folder (cif, POSCAR, extxyz)",
         )  # fmt: skip
     if path.stat().st_size == 0:
         raise InputError("the file is empty", file=str(path), hint="Give a table with a header row and data rows")

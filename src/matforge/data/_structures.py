@@ -17,10 +17,17 @@ import pandas as pd
 
 from matforge.errors import InputError
 
-__all__ = ["StructureColumn", "input_formulas", "looks_like_structures", "parse_structures", "structure_formulas", "structure_keys"]
+__all__ = [
+    "STRUCTURE_COLUMN", "StructureColumn", "align_structure_column", "input_formulas", "is_structure_source",
+    "looks_like_structures", "parse_structures", "read_structure_table", "structure_formulas", "structure_keys",
+]  # fmt: skip
 
 _FILE_SUFFIXES = (".cif", ".vasp", ".poscar", ".contcar", ".json", ".xyz", ".extxyz", ".cssr", ".xsf", ".res")
 _FILE_NAMES = ("POSCAR", "CONTCAR")
+# files of one structure each, as a folder of them holds (JSON and xyz files are too often something else)
+_SINGLE_SUFFIXES = (".cif", ".vasp", ".poscar", ".contcar", ".cssr", ".xsf", ".res")
+_FRAME_SUFFIXES = (".extxyz", ".xyz")
+STRUCTURE_COLUMN = "structure"  # the column `read_structure_table` writes
 
 
 def _kind(value) -> str | None:
@@ -120,7 +127,8 @@ def parse_structures(values, *, source: str | None = None, column: str | None = 
             structure.remove_oxidation_states()
             out.append(structure)
         except Exception as err:  # pymatgen raises many types for a bad file; each becomes one clear line
-            message = f"cannot read the crystal structure ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})"
+            named = f" file {value.strip()}" if _kind(value) == "file" else ""  # the file, where a row number says little
+            message = f"cannot read the crystal structure{named} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})"
             if on_error == "raise":
                 raise InputError(message, file=source, row=row, column=column, hint="Give a pymatgen Structure.as_dict(), CIF or POSCAR text, or a path to a structure file") from None
             out.errors[row] = message
@@ -161,3 +169,102 @@ def structure_keys(structures) -> np.ndarray:
             continue
         keys[i] = f"{s.composition.reduced_composition.alphabetical_formula}|{s.volume / len(s):.2f}"
     return keys
+
+
+def _is_single_structure_file(path: Path) -> bool:
+    return path.suffix.lower() in _SINGLE_SUFFIXES or path.name.split(".")[0] in _FILE_NAMES
+
+
+def is_structure_source(path: Path) -> bool:
+    """Whether `read_table` reads `path` as structures: a folder, a CIF/POSCAR-like file, or (ext)xyz frames."""
+    return path.is_dir() or _is_single_structure_file(path) or path.suffix.lower() in _FRAME_SUFFIXES
+
+
+def read_structure_table(path: str | Path) -> pd.DataFrame:
+    """A table with one row per crystal structure, its column ``structure``:
+
+    - a folder: every CIF, POSCAR/CONTCAR, .vasp, .cssr, .xsf or .res file in it and its subfolders (hidden
+      ones skipped), sorted by path, each cell the file's path (``folder/sub/POSCAR``, read relative to the
+      folder's parent, so that the table can be predicted, featurized or screened as it is);
+    - one such file: one row (a CIF with several data blocks: one row per block, each cell the block's text);
+    - an extended XYZ file (.extxyz, .xyz; read with ASE, the ``[atoms]`` extra): one row per frame, the cell a
+      pymatgen ``Structure.as_dict()`` as JSON, plus one column per scalar the frames carry (``info`` keys and
+      the energy, as written: a total energy grows with the cell, divide it by the atom count for a per-atom
+      property). Per-atom arrays (forces) are not table columns. A frame without a periodic cell is refused.
+
+    The table's ``attrs`` name the column (``attrs["structure_col"]``), so that a model trained on one structure
+    column under another name reads it (`align_structure_column`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*")
+            if p.is_file() and _is_single_structure_file(p) and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )  # fmt: skip
+        if not files:
+            raise InputError(
+                "the folder holds no structure files", file=str(path),
+                hint="Give a folder of CIF or POSCAR files, or a table file (csv, xlsx, json, parquet)",
+            )  # fmt: skip
+        frame = pd.DataFrame({STRUCTURE_COLUMN: [(Path(path.name) / p.relative_to(path)).as_posix() for p in files]})
+    elif path.suffix.lower() in _FRAME_SUFFIXES:
+        frame = _read_frames_table(path)
+    else:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        blocks = _cif_blocks(text) if path.suffix.lower() == ".cif" else []
+        frame = pd.DataFrame({STRUCTURE_COLUMN: blocks if len(blocks) > 1 else [path.name]})
+    frame.attrs["source"] = str(path)  # paths in the column are relative to its parent
+    frame.attrs["structure_col"] = STRUCTURE_COLUMN
+    return frame
+
+
+def _cif_blocks(text: str) -> list[str]:
+    """The data blocks of a CIF file (a block starts at a line ``data_<name>``)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.lstrip().lower().startswith("data_")]
+    return ["\n".join(lines[a:b]) + "\n" for a, b in zip(starts, [*starts[1:], len(lines)])]
+
+
+def _read_frames_table(path: Path) -> pd.DataFrame:
+    try:
+        import ase.io
+    except ImportError:
+        raise InputError("reading extended XYZ files needs ASE", file=str(path), hint="pip install 'matforge[atoms]'") from None
+    from pymatgen.core import Lattice, Structure
+
+    try:
+        frames = ase.io.read(path, index=":", format="extxyz")
+    except Exception as err:  # ASE raises many types for a malformed file; each becomes one clear line
+        raise InputError(f"cannot read the extended XYZ file ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})", file=str(path)) from None
+    if not frames:
+        raise InputError("the file holds no frames", file=str(path))
+    rows = []
+    for i, atoms in enumerate(frames):
+        if not atoms.pbc.any() or abs(atoms.cell.volume) < 1e-8:
+            raise InputError(
+                f"frame {i} has no periodic cell (a molecule?); structure features need a crystal", file=str(path), row=i,
+                hint="Write the frames with their cell (Lattice=... pbc=\"T T T\")",
+            )  # fmt: skip
+        structure = Structure(Lattice(atoms.cell.array), atoms.get_chemical_symbols(), atoms.positions, coords_are_cartesian=True)
+        row = {STRUCTURE_COLUMN: structure.to_json()}
+        values = dict(atoms.info)
+        if atoms.calc is not None:
+            values.update({k: v for k, v in atoms.calc.results.items() if k in ("energy", "free_energy")})
+        for key, value in values.items():
+            if key == STRUCTURE_COLUMN:
+                raise InputError(f"frame {i} has a value named '{key}', the name of the structure column", file=str(path), row=i, hint="Rename it in the file")
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, (bool, int, float, str)):
+                row[key] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def align_structure_column(table: pd.DataFrame, structure_cols) -> pd.DataFrame:
+    """`table` with its structure column (from `read_structure_table`) named as a model's one structure column,
+    where the two names differ: a model trained on a column ``cif`` predicts a folder of CIF files."""
+    given, wanted = table.attrs.get("structure_col"), list(structure_cols)
+    if given is None or given not in table.columns or len(wanted) != 1 or wanted[0] in table.columns:
+        return table
+    return table.rename(columns={given: wanted[0]})

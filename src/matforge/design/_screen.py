@@ -125,6 +125,30 @@ def check_columns(predictor, columns: list[str], source: str | None) -> None:
         )  # fmt: skip
 
 
+def candidate_rows(predictor, candidates):
+    """A table of candidates (a DataFrame, or a file or structure folder `read_table` reads) checked against
+    the model's input columns, and ``fetch(start, stop)``: those rows numbered in a column ``candidate``."""
+    from matforge.data import align_structure_column, read_table
+
+    source = None
+    if not isinstance(candidates, pd.DataFrame):
+        source = str(candidates)
+        candidates = read_table(candidates)
+    # a folder of structure files stands for the model's one structure column
+    candidates = align_structure_column(candidates, getattr(getattr(predictor, "featurizer", None), "structure_cols", ()))
+    check_columns(predictor, list(candidates.columns), source)
+    if "candidate" in candidates.columns:
+        raise InputError("the candidate table has a column named 'candidate', which screening uses for the row number", file=source, hint="Rename it")
+    table = candidates.reset_index(drop=True)
+
+    def fetch(start: int, stop: int) -> pd.DataFrame:
+        chunk = pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1)
+        chunk.attrs.update(table.attrs)  # the table's file: structure paths in it are read relative to it
+        return chunk
+
+    return table, fetch
+
+
 def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str = "max", *, in_domain_only: bool = False, parsed: dict | None = None) -> pd.DataFrame:
     """Score one chunk of candidates: the candidate columns plus the model's outputs and ``score``.
 
@@ -261,21 +285,9 @@ def screen(
         ranges = list(space.chunks(chunk_size))
         total = space.size
     else:
-        source = None
-        if not isinstance(candidates, pd.DataFrame):
-            from matforge.data import read_table
-
-            source = str(candidates)
-            candidates = read_table(candidates)
-        check_columns(predictor, list(candidates.columns), source)
-        if "candidate" in candidates.columns:
-            raise InputError("the candidate table has a column named 'candidate', which screening uses for the row number", file=source, hint="Rename it")
-        table = candidates.reset_index(drop=True)
+        table, fetch = candidate_rows(predictor, candidates)
         total = len(table)
         ranges = [(s, min(total, s + chunk_size)) for s in range(0, total, chunk_size)]
-
-        def fetch(start: int, stop: int) -> pd.DataFrame:
-            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1)
 
     with progress_bar(disable=None if progress is None else not progress) as bar, one_blas_thread():
         task = bar.add_task("screening", total=total)

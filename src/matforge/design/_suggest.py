@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from matforge.design._screen import Objective, as_predictor, check_columns, merge_top, screen_chunk
+from matforge.design._screen import (
+    Objective,
+    as_predictor,
+    candidate_rows,
+    check_columns,
+    merge_top,
+    screen_chunk,
+)
 from matforge.errors import InputError
 
 __all__ = ["STRATEGIES", "acquisition", "select_batch", "suggest"]
@@ -184,16 +191,8 @@ def suggest(
         check_columns(predictor, space.columns, space.source)
         ranges, fetch = list(space.chunks(chunk_size)), space.candidates
     else:
-        if not isinstance(candidates, pd.DataFrame):
-            from matforge.data import read_table
-
-            candidates = read_table(candidates)
-        table = candidates.reset_index(drop=True)
-        check_columns(predictor, list(table.columns), None)
+        table, fetch = candidate_rows(predictor, candidates)
         ranges = [(s, min(len(table), s + chunk_size)) for s in range(0, len(table), chunk_size)]
-
-        def fetch(start: int, stop: int) -> pd.DataFrame:
-            return pd.concat([pd.DataFrame({"candidate": np.arange(start, stop, dtype=np.int64)}), table.iloc[start:stop].reset_index(drop=True)], axis=1)
 
     measured = _measured_keys(predictor, exclude)
     kept: pd.DataFrame | None = None

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from matforge.chem import parse_compositions
-from matforge.data._structures import parse_structures
+from matforge.data._structures import align_structure_column, parse_structures
 from matforge.errors import InputError
 from matforge.features._registry import make_featurizer
 from matforge.features._structure import StructureFeatures, featurize_structures
@@ -93,7 +93,10 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
 
         `parsed` may give formula columns already parsed (`matforge.chem.Compositions`, one row per row of `X`,
         as `DesignSpace.candidates_parsed` makes them); those columns are not read and need not be in `X`.
+        A table of structure files (`matforge.data.read_structure_table`) stands for the one structure column
+        the featurizer was fitted on, whatever that column was called.
         """
+        X = align_structure_column(X, self._structure_cols)
         self._check(X, parsed)
         numeric: list[np.ndarray] = []
         for column in self.formula_cols:
