@@ -139,3 +139,33 @@ def test_a_table_featurizer_saved_before_structure_columns_still_works():
     old = TableFeaturizer(["formula"], ["T"], (), presets=("magpie",)).fit(table)
     del old.structure_cols  # as skops loads one written before the attribute existed
     assert old.transform(table).shape == (2, 146) and old.get_params()["structure_cols"] == () and "TableFeaturizer" in repr(old)
+
+
+def test_worker_processes_give_the_same_rows_in_the_same_order(monkeypatch):
+    import matforge.features._structure as module
+
+    monkeypatch.setattr(module, "PARALLEL_ROWS", 4)
+    rng = np.random.default_rng(1)
+    structures = [rock_salt(a) for a in rng.uniform(4.8, 6.2, 9)] + [None]
+    serial = StructureFeatures().fit().transform(structures)
+    np.testing.assert_array_equal(StructureFeatures(n_jobs=2).fit().transform(structures), serial)
+    assert np.isnan(serial[-1]).all() and len(np.unique(serial[:-1, 1])) == 9
+
+
+def _count_in_daemon(queue):
+    from matforge._workers import worker_count
+
+    queue.put((worker_count(4, processes=True), worker_count(4)))
+
+
+def test_a_daemonic_worker_starts_no_processes_of_its_own():
+    import multiprocessing
+
+    from matforge._workers import worker_count
+
+    queue = multiprocessing.get_context("spawn").Queue()
+    child = multiprocessing.get_context("spawn").Process(target=_count_in_daemon, args=(queue,), daemon=True)
+    child.start()
+    assert queue.get(timeout=60) == (1, 4)  # a Dask worker is such a process: it may not start children
+    child.join()
+    assert worker_count(-1, processes=True) >= 1 and worker_count(3, processes=True) == 3 and worker_count(None) == 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from matforge._workers import worker_count
 from matforge.chem._fastpath import parse_plain
 from matforge.chem._formula import ELEMENT_INDEX, ELEMENT_SYMBOLS, _parse_cached, parse_formula
 from matforge.errors import InputError
@@ -156,7 +156,7 @@ def parse_compositions(
         values[:] = formulas  # element by element: a list of equal-length tuples must not become 2-D
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = list(uniques)
-    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    n_jobs = worker_count(n_jobs, processes=True)
     if n_jobs > 1 and len(uniques) > 50_000:
         bounds = np.linspace(0, len(uniques), n_jobs * 4 + 1).astype(int)
         parts = [uniques[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]

@@ -35,7 +35,7 @@ def featurize_command(
         typer.Option("--on-error", help="fail: stop at the first bad formula; skip: leave bad rows out and list "
                      "them with reasons in OUT.rejected.csv."),
     ] = "fail",  # fmt: skip
-    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads for the feature computation (-1: all cores).")] = 1,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads for the feature computation, processes for structures (-1: all cores).")] = 1,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows featurized at once (bounds memory).")] = 16384,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
@@ -125,7 +125,7 @@ def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, colum
 
     for start in range(0, len(values), chunk_rows):
         structures = parse_structures(values[start : start + chunk_rows], source=source, column=column, on_error="keep")
-        features = featurize_structures(structures, (featurizer,))
+        features = featurize_structures(structures, (featurizer,), n_jobs=getattr(featurizer, "n_jobs", 1))
         errors = {row: InputError(message, file=source, row=start + row, column=column, hint="Give a path to a structure file, CIF or POSCAR text, or a pymatgen Structure.as_dict()") for row, message in structures.errors.items()}
         yield start, features, _Slice(np.array([s is not None for s in structures]), errors, len(structures))
 

@@ -38,7 +38,7 @@ def train(
     max_trials: int = typer.Option(40, "--max-trials", help="Trials per model and CV stage at most (reproducible runs: cap trials, not time)."),
     zero_inflated: str = typer.Option("auto", "--zero-inflated", help="auto, yes or no: model a regression target that sits at its minimum for >= 20% of rows (band gap 0 of metals) as a classifier 'above the minimum?' plus a regressor on the rows above it."),
     log_target: str = typer.Option("auto", "--log-target", help="auto (default), yes or no: fit regression models to log(target). auto: the search tries both scales where the target is strictly positive with a long right tail (skewness > 2, less on the log scale); yes: always (positive targets only)."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit; also processes for featurizing 1,000 or more crystal structures."),
     scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER)."),
     workers: int = typer.Option(None, "--workers", help="Workers of --scheduler local (default: one per core)."),
     join_study: str = typer.Option(None, "--join-study", help="Add every search's trials to this shared Optuna study (with --storage); other train processes giving the same name cooperate."),

@@ -142,10 +142,9 @@ class CompositionFeaturizer(TransformerMixin, BaseEstimator):
 
     @property
     def _n_jobs(self) -> int:
-        import os
+        from matforge._workers import worker_count
 
-        n = getattr(self, "n_jobs", 1) or 1
-        return (os.cpu_count() or 1) if n == -1 else max(1, int(n))
+        return worker_count(getattr(self, "n_jobs", 1))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,23 +2,27 @@
 
 Chosen to cost milliseconds a structure (MatBench phonons' 1,265 structures in about 6 s on one core, most of
 it spglib's symmetry search), so that they can be computed for every row at every prediction. matminer's site
-fingerprints were not tried: on the first 20 phonons structures (5 sites on average) its `SiteStatsFingerprint`
-took 45 ms a structure with CrystalNN order parameters and 25 ms with Voronoi fingerprints, against 7 ms for
-these. Composition features of a structure column come from the composition presets, applied to each
+fingerprints are not among them: its `SiteStatsFingerprint` with CrystalNN order parameters took 100-450 ms a
+structure on the phonons and jdft2d structures and changed the MAE of fixed extra trees by less than the fold
+noise, in either direction (docs/benchmark.md, last section). Composition features of a structure column come from the composition presets, applied to each
 structure's reduced formula (`featurize_structures`, used by `matforge.features.TableFeaturizer`).
 """
 
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from matforge._workers import worker_count
 
 __all__ = ["StructureFeatures", "featurize_structures", "structure_feature_names"]
 
 _STATS = ("mean", "min", "max", "std")
 _PER_SITE = ("nn_distance", "nn_relative_distance", "first_shell_cn", "nn_reduced_mass", "nn_frequency_proxy")
+PARALLEL_ROWS = 1000  # below this, starting worker processes costs more than it saves (about 5 ms a structure)
 _CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
 
 
@@ -47,9 +51,10 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
 
     summary = "density, symmetry, layer gaps and nearest-neighbour bonds of a crystal structure"
 
-    def __init__(self, symprec: float = 0.1, cutoff: float = 8.0):
+    def __init__(self, symprec: float = 0.1, cutoff: float = 8.0, n_jobs: int = 1):
         self.symprec = symprec
         self.cutoff = cutoff
+        self.n_jobs = n_jobs
 
     def fit(self, X=None, y=None):
         self.n_features_out_ = len(self.feature_labels())
@@ -71,7 +76,17 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         return ["A. Togo, K. Shinohara, I. Tanaka, Sci. Technol. Adv. Mater. Meth. 4, 2384822 (2024) (spglib)", "S. P. Ong et al., Comput. Mater. Sci. 68, 314 (2013) (pymatgen)"]
 
     def transform(self, X) -> np.ndarray:
-        """One row per structure (None gives a row of NaN)."""
+        """One row per structure (None gives a row of NaN). With `n_jobs` > 1 (-1: all cores), tables of at
+        least `PARALLEL_ROWS` structures are cut into slices that worker processes featurize."""
+        X = list(X)
+        n_jobs = worker_count(self.n_jobs, processes=True)
+        if n_jobs > 1 and len(X) >= PARALLEL_ROWS:
+            bounds = np.linspace(0, len(X), n_jobs * 4 + 1).astype(int)
+            with ProcessPoolExecutor(n_jobs) as pool:
+                return np.vstack(list(pool.map(self._rows, [X[a:b] for a, b in zip(bounds[:-1], bounds[1:])])))
+        return self._rows(X)
+
+    def _rows(self, X: list) -> np.ndarray:
         rows = np.full((len(X), len(self.feature_labels())), np.nan)
         for i, structure in enumerate(X):
             if structure is not None:
@@ -159,17 +174,18 @@ def _point_group_order(symbol: str) -> float:
     return float(_POINT_GROUP_ORDER.get(symbol.strip(), np.nan))
 
 
-def featurize_structures(structures, presets) -> np.ndarray:
+def featurize_structures(structures, presets, n_jobs: int = 1) -> np.ndarray:
     """The features of a structure column: each composition preset in `presets` applied to the structures'
-    reduced formulas, then `StructureFeatures`; None (a cell that could not be read) gives a row of NaN. The
-    one place a structure column becomes numbers, for `TableFeaturizer`, `matforge featurize` and `explore`."""
+    reduced formulas, then `StructureFeatures` (in `n_jobs` processes for large tables); None (a cell that could
+    not be read) gives a row of NaN. The one place a structure column becomes numbers, for `TableFeaturizer`,
+    `matforge featurize` and `explore`."""
     from matforge.chem import parse_compositions
     from matforge.data._structures import structure_formulas
     from matforge.features._registry import make_featurizer
 
     compositions = parse_compositions(structure_formulas(structures), on_error="keep")
     blocks = [make_featurizer(preset).transform_compositions(compositions) for preset in presets]
-    return np.hstack([*blocks, StructureFeatures().fit().transform(structures)])
+    return np.hstack([*blocks, StructureFeatures(n_jobs=n_jobs).fit().transform(structures)])
 
 
 def structure_feature_names(presets) -> list[str]:

@@ -29,7 +29,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         cell: see `matforge.data.parse_structures`).
     presets : feature sets to compute per formula column; the first is the main set, ``"fractions"`` adds the
         element-fraction columns used by the atom-table CNN.
-    n_jobs : processes for parsing large columns.
+    n_jobs : processes for parsing large formula columns and featurizing large structure columns (-1: all cores).
 
     After `fit`, ``feature_sets_`` maps ``"main"``, ``"fractions"``, ``"process"`` to column names.
     """
@@ -109,7 +109,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
                 numeric.append(make_featurizer(preset).transform_compositions(batch))
         for column in self._structure_cols:
             structures = parse_structures(X[column].to_numpy(dtype=object), source=X.attrs.get("source"), column=column, on_error="raise" if on_error == "raise" else "keep")
-            numeric.append(featurize_structures(structures, self.presets))
+            numeric.append(featurize_structures(structures, self.presets, n_jobs=self.n_jobs))
         for column in self.numeric_cols:
             numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued

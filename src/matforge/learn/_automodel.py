@@ -89,7 +89,7 @@ class AutoModel(BaseEstimator):
         structure's composition and `matforge.features.StructureFeatures`.
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
     seed : seed of splits, samplers and models; the same seed gives the same run.
-    n_jobs : threads per model fit.
+    n_jobs : threads per model fit; also worker processes for featurizing large structure columns.
     max_trials : trials per model and stage at most.
     zero_inflated : ``"auto"``, True or False. Regression targets with a point mass at their minimum (at least
         20% of the training rows, e.g. band gaps of metals) are modelled by every algorithm as a gate "above
