@@ -128,3 +128,19 @@ def test_a_folder_of_structure_files_is_screened_by_a_model_of_a_named_structure
     model = DensitySurrogate(TableFeaturizer(structure_cols=["cif"]).fit(pd.DataFrame({"cif": [salt.to_json()]})))
     result = screen(model, candidates=folder, objective="max", top=2)
     assert list(result.top["cif"]) == ["candidates/nacl_5.0.cif", "candidates/nacl_5.6.cif"]  # the densest first
+
+
+def test_a_prototype_space_is_screened_by_a_structure_model(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.features._table import TableFeaturizer
+
+    salt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    salt.to(filename=str(tmp_path / "nacl.cif"))
+    model = DensitySurrogate(TableFeaturizer(structure_cols=["cif"]).fit(pd.DataFrame({"cif": [salt.to_json()]})))
+    space = {"variables": [{"type": "prototype", "column": "cif", "structure": str(tmp_path / "nacl.cif"), "sites": {"Na": ["Li", "Na", "K", "Rb"], "Cl": ["F", "Cl", "Br", "I"]}}]}
+    result = screen(model, space, objective="max", top=3)
+    every = DesignSpace(space).candidates(0, 16)
+    density = {f: Structure.from_str(s, fmt="json").density for f, s in zip(every["formula"], every["cif"], strict=True)}
+    assert list(result.top["formula"]) == sorted(density, key=density.get, reverse=True)[:3]  # the densest substituted salts
+    assert result.summary["candidates"] == 16 and len(set(density.values())) == 16

@@ -186,3 +186,61 @@ def test_example_spaces_load():
     for path in files:
         space = DesignSpace.from_file(path)
         assert space.columns
+
+
+def _rock_salt_file(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    path = tmp_path / "nacl.cif"
+    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(path))
+    return path
+
+
+def test_prototype_substitutions_keep_the_structure_and_scale_the_cell_to_the_new_ions(tmp_path):
+    from pymatgen.core import Species, Structure
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    _rock_salt_file(tmp_path)
+    (tmp_path / "space.yaml").write_text("variables:\n  - type: prototype\n    structure: nacl.cif\n    sites: {Na: [Li, Na, K, Mg], Cl: [F, Cl, O]}\n")
+    space = DesignSpace.from_file(tmp_path / "space.yaml")  # the prototype is found beside the space file
+    frame = space.candidates(0, space.size)
+    assert list(frame["formula"]) == ["LiF", "LiCl", "NaF", "NaCl", "KF", "KCl", "MgO"]  # charge balanced, product order
+    assert list(frame.columns) == ["candidate", "structure", "formula", "Na site", "Cl site", "Na site charge", "Cl site charge"]
+    structures = {f: Structure.from_str(s, fmt="json") for f, s in zip(frame["formula"], frame["structure"], strict=True)}
+    assert all(SpacegroupAnalyzer(s).get_space_group_number() == 225 for s in structures.values())
+    assert structures["NaCl"].lattice.a == pytest.approx(5.64)
+    # the edge follows the summed ionic radii of the states chosen (RLS), so KCl is larger than NaCl and MgO smaller
+    radius = {e: Species(e, s).ionic_radius for e, s in (("Na", 1), ("K", 1), ("Cl", -1), ("Mg", 2), ("O", -2))}
+    assert structures["KCl"].lattice.a == pytest.approx(5.64 * (radius["K"] + radius["Cl"]) / (radius["Na"] + radius["Cl"]), rel=1e-6)
+    assert structures["MgO"].lattice.a == pytest.approx(5.64 * (radius["Mg"] + radius["O"]) / (radius["Na"] + radius["Cl"]), rel=1e-6)
+    assert (frame["Na site charge"] + frame["Cl site charge"] == 0).all()
+
+    kept = DesignSpace({"variables": [{"type": "prototype", "structure": "nacl.cif", "sites": {"Na": ["Li", "K"]}, "volume": "keep"}]}, source=str(tmp_path / "space.yaml"))
+    cells = [Structure.from_str(s, fmt="json").lattice.a for s in kept.candidates(0, kept.size)["structure"]]
+    assert cells == pytest.approx([5.64, 5.64])
+
+
+def test_a_metallic_prototype_is_substituted_without_charges(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    Structure(Lattice.cubic(2.95), ["Cu", "Zn"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(tmp_path / "cuzn.cif"))
+    space = DesignSpace({"variables": [{"type": "prototype", "structure": "cuzn.cif", "sites": {"Cu": ["Cu", "Ni"], "Zn": ["Zn", "Al"]}}]}, source=str(tmp_path / "space.yaml"))
+    frame = space.candidates(0, space.size)
+    assert sorted(zip(frame["Cu site"], frame["Zn site"])) == [("Cu", "Al"), ("Cu", "Zn"), ("Ni", "Al"), ("Ni", "Zn")]
+    assert "Cu site charge" not in frame.columns
+    edges = {(cu, zn): Structure.from_str(s, fmt="json").lattice.a for cu, zn, s in zip(frame["Cu site"], frame["Zn site"], frame["structure"], strict=True)}
+    assert edges["Cu", "Zn"] == pytest.approx(2.95) and edges["Ni", "Al"] < edges["Cu", "Zn"]  # atomic radii: Ni and Al are smaller
+
+
+@pytest.mark.parametrize(
+    ("sites", "message"),
+    [("{K: [Na]}", r"\['K'\] are not elements of the prototype \(Na Cl\)"), ("{Na: [Xx]}", "not an element"), ("{Na: []}", "give a list")],
+)
+def test_bad_prototype_spaces_say_why(tmp_path, sites, message):
+    _rock_salt_file(tmp_path)
+    (tmp_path / "space.yaml").write_text(f"variables:\n  - type: prototype\n    structure: nacl.cif\n    sites: {sites}\n")
+    with pytest.raises(InputError, match=message):
+        DesignSpace.from_file(tmp_path / "space.yaml")
+    (tmp_path / "missing.yaml").write_text("variables:\n  - type: prototype\n    structure: gone.cif\n    sites: {Na: [K]}\n")
+    with pytest.raises(InputError, match="gone.cif"):
+        DesignSpace.from_file(tmp_path / "missing.yaml")

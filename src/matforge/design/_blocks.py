@@ -409,3 +409,64 @@ def check_element(symbol: object, where: str, file: str | None) -> str:
     if not isinstance(symbol, str) or symbol not in ELEMENT_INDEX:
         raise InputError(f"{where}: '{symbol}' is not an element symbol", file=file, hint="Use symbols like Fe, Ni, O")
     return symbol
+
+
+@dataclass
+class PrototypeBlock(TemplateBlock):
+    """Element substitutions in a prototype crystal structure, for models of a structure column.
+
+    Each species of the prototype is a site (every atom of that element is replaced together) with its element
+    list; the combinations are chosen as for `TemplateBlock` (charge balance, distinct elements), in product
+    order of the site lists. A candidate is the prototype with the new elements, its cell scaled to the volume
+    pymatgen's `RLSVolumePredictor` gives from the prototype's (the volume times the cube of the ratio of the
+    summed ionic radii of the states chosen, atomic radii where the sites are not charge balanced or a radius
+    is missing): a substituted crystal is not relaxed, but its bond lengths follow its atoms' sizes.
+    Columns: the structure (pymatgen JSON, the model's structure column), its reduced formula, and each
+    site's element (``<species> site``) and, when charge balanced, oxidation state (``<species> site charge``).
+    """
+
+    prototype: object = None  # a pymatgen Structure
+    formula_column: str = "formula"
+    volume: str = "radii"
+    reference_states: dict = field(default_factory=dict)  # the prototype's own oxidation states
+
+    @property
+    def names(self) -> list[str]:
+        charges = [f"{label} site charge" for label in self.labels] if self.charge_balanced else []
+        return [self.column, self.formula_column, *[f"{label} site" for label in self.labels], *charges]
+
+    def grid(self, index: np.ndarray) -> tuple[dict, dict]:
+        from matforge.chem import ELEMENT_SYMBOLS
+
+        symbols = np.asarray(ELEMENT_SYMBOLS, dtype=object)
+        picked, states = symbols[self.combos[index]], self.states[index]
+        structures = [self._substituted(row, charge) for row, charge in zip(picked.tolist(), states.tolist(), strict=True)]
+        columns = {self.column: [s.to_json() for s in structures], self.formula_column: [s.composition.reduced_formula for s in structures]}
+        for j, label in enumerate(self.labels):
+            columns[f"{label} site"] = picked[:, j]
+        if self.charge_balanced:
+            for j, label in enumerate(self.labels):
+                columns[f"{label} site charge"] = states[:, j]
+        return columns, {}
+
+    def _substituted(self, elements: list[str], states: list[int]):
+        import warnings
+
+        from pymatgen.analysis.structure_prediction.volume_predictor import RLSVolumePredictor
+        from pymatgen.core import Species
+
+        structure = self.prototype.copy()
+        structure.replace_species(dict(zip(self.labels, elements, strict=True)))
+        if self.volume == "radii":
+            ionic = self.charge_balanced and bool(self.reference_states)
+            reference, candidate = self.prototype, structure
+            if ionic:  # decorated with the states chosen, so the predictor reads ionic radii (no bond-valence guess)
+                reference = self.prototype.copy()
+                reference.replace_species({label: Species(label, self.reference_states[label]) for label in self.labels})
+                candidate = self.prototype.copy()
+                candidate.replace_species({label: Species(e, s) for label, e, s in zip(self.labels, elements, states, strict=True)})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "will attempt atomic radii" where an ionic radius is missing
+                volume = RLSVolumePredictor(check_isostructural=False, radii_type="ionic-atomic" if ionic else "atomic", use_bv=False).predict(candidate, reference)
+            structure.scale_lattice(volume)
+        return structure

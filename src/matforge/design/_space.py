@@ -21,6 +21,7 @@ from matforge.design._blocks import (
     CompositionBlock,
     FixedBlock,
     ParameterBlock,
+    PrototypeBlock,
     TemplateBlock,
     check_element,
 )
@@ -29,7 +30,7 @@ from matforge.errors import InputError
 
 __all__ = ["DesignSpace", "load_space"]
 
-_TYPES = ("composition", "alloy", "template", "continuous", "integer", "categorical")
+_TYPES = ("composition", "alloy", "template", "prototype", "continuous", "integer", "categorical")
 
 
 def _number(value, where: str, file: str | None) -> float:
@@ -145,6 +146,51 @@ def _template(spec: dict, where: str, file: str | None) -> TemplateBlock:
     )  # fmt: skip
 
 
+def _prototype(spec: dict, where: str, file: str | None) -> PrototypeBlock:
+    from matforge.data import parse_structures
+
+    _keys(spec, {"type", "column", "formula_column", "structure", "sites", "charge_balanced", "anion_sites", "distinct", "volume"}, where, file)
+    if not isinstance(spec.get("structure"), str):
+        raise InputError(f"{where}.structure: give the prototype's file (CIF, POSCAR, ...; relative to the space file) or its CIF text", file=file)
+    prototype = parse_structures([spec["structure"]], source=file, column=f"{where}.structure")[0]
+    species = list(dict.fromkeys(site.specie.symbol for site in prototype))  # in the order of the file's sites
+    sites = spec.get("sites")
+    if not isinstance(sites, dict) or not sites:
+        raise InputError(f"{where}.sites: give the elements each species of the prototype may become, like Na: [Li, Na, K]", file=file, value=sites)
+    unknown = [label for label in sites if label not in species]
+    if unknown:
+        raise InputError(f"{where}.sites: {unknown} are not elements of the prototype ({' '.join(species)})", file=file)
+    elements = {}
+    for label in species:  # a species without a list stays itself
+        members = sites.get(label, [label])
+        if isinstance(members, str):
+            members = members.split()
+        if not isinstance(members, list) or not members:
+            raise InputError(f"{where}.sites.{label}: give a list of elements", file=file, value=members)
+        elements[label] = [check_element(e, f"{where}.sites.{label}", file) for e in dict.fromkeys(members)]
+    amounts = prototype.composition.reduced_composition
+    guesses = prototype.composition.oxi_state_guesses(max_sites=-1)
+    reference = {k: int(round(v)) for k, v in guesses[0].items()} if guesses else {}
+    charge_balanced = bool(spec.get("charge_balanced", bool(reference)))
+    if charge_balanced and not reference and "anion_sites" not in spec:
+        raise InputError(f"{where}: the prototype {prototype.composition.reduced_formula} has no charge-balanced oxidation states to read its anion sites from", file=file, hint="Name them with anion_sites, or set charge_balanced: false")
+    anions = spec.get("anion_sites", [label for label in species if reference.get(label, 0) < 0])
+    anions = [anions] if isinstance(anions, str) else list(anions)
+    if not set(anions) <= set(species):
+        raise InputError(f"{where}.anion_sites: {anions} are not all elements of the prototype ({' '.join(species)})", file=file)
+    volume = spec.get("volume", "radii")
+    if volume not in ("radii", "keep"):
+        raise InputError(f"{where}.volume: 'radii' (scaled to the new atoms' sizes) or 'keep' (the prototype's cell)", file=file, value=volume)
+    size = math.prod(len(v) for v in elements.values())
+    if size > 1_000_000:
+        raise InputError(f"{where}: {size:,} substitutions are too many to list", file=file, hint="Use smaller element sets")
+    return PrototypeBlock(
+        column=str(spec.get("column", "structure")), labels=species, amounts=[float(amounts[e]) for e in species], sites=elements,
+        anion_sites=anions, charge_balanced=charge_balanced, distinct=bool(spec.get("distinct", True)), unique=False,
+        prototype=prototype, formula_column=str(spec.get("formula_column", "formula")), volume=volume, reference_states=reference,
+    )  # fmt: skip
+
+
 def _parameter(spec: dict, where: str, file: str | None) -> ParameterBlock:
     kind = spec["type"]
     name = spec.get("name")
@@ -207,6 +253,8 @@ class DesignSpace:
                 self.blocks.append(_composition(item, where, file))
             elif item["type"] == "template":
                 self.blocks.append(_template(item, where, file))
+            elif item["type"] == "prototype":
+                self.blocks.append(_prototype(item, where, file))
             else:
                 self.blocks.append(_parameter(item, where, file))
         fixed = spec.get("fixed") or {}
