@@ -103,3 +103,12 @@ def test_a_model_trained_on_a_named_structure_column_reads_a_folder(tmp_path):
     # an ordinary table keeps its column names: a missing column is still an error
     with pytest.raises(InputError, match="no such column"):
         featurizer.transform(pd.DataFrame({"structure": training["cif"]}))
+
+
+def test_a_table_named_like_a_structure_file_is_still_a_table(tmp_path):
+    path = tmp_path / "POSCAR_energies.csv"
+    pd.DataFrame({"formula": ["NaCl"], "energy": [-3.3]}).to_csv(path, index=False)
+    assert list(read_table(path).columns) == ["formula", "energy"]
+    path = tmp_path / "POSCAR.csv"
+    pd.DataFrame({"formula": ["NaCl"], "energy": [-3.3]}).to_csv(path, index=False)
+    assert list(read_table(path).columns) == ["formula", "energy"]

@@ -74,7 +74,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, forma
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path), hint="Check the path")
-    if format is None and is_structure_source(path):
+    if format is None and path.suffix.lower() not in TABLE_FORMATS and is_structure_source(path):
         if not path.is_dir() and path.stat().st_size == 0:
             raise InputError("the file is empty", file=str(path))
         return read_structure_table(path)
