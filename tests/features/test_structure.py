@@ -169,3 +169,23 @@ def test_a_daemonic_worker_starts_no_processes_of_its_own():
     assert queue.get(timeout=60) == (1, 4)  # a Dask worker is such a process: it may not start children
     child.join()
     assert worker_count(-1, processes=True) >= 1 and worker_count(3, processes=True) == 3 and worker_count(None) == 1
+
+
+def test_a_solid_solution_is_read_as_the_average_of_its_site_occupants(tmp_path):
+    def perovskite(a_site) -> Structure:
+        coords = [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+        return Structure(Lattice.cubic(3.95), [a_site, "Ti", "O", "O", "O"], coords)
+
+    (tmp_path / "bst.cif").write_text(perovskite({"Ba": 0.5, "Sr": 0.5}).to(fmt="cif"))  # a CIF with occupancies
+    mixed = parse_structures(["bst.cif"], source=str(tmp_path / "table.csv"))[0]
+    assert not mixed.is_ordered
+    rows = StructureFeatures().fit().transform([perovskite("Ba"), mixed, perovskite("Sr"), perovskite({"Ba": 0.9})])
+    f = {name: rows[:, i] for i, name in enumerate(StructureFeatures.feature_labels())}
+    for name in ("density", "packing_fraction", "mean nn_reduced_mass"):  # halfway between the end members
+        assert f[name][1] == pytest.approx((f[name][0] + f[name][2]) / 2, rel=0.02)
+    assert f["spacegroup_number"][1] == 221 and f["mean first_shell_cn"][1] == f["mean first_shell_cn"][0]
+    assert f["packing_fraction"][3] < f["packing_fraction"][0]  # a tenth of the Ba sites empty
+    # and a table of such structures trains: its compositions are the average ones
+    table = pd.DataFrame({"cif": [perovskite({"Ba": x, "Sr": 1 - x}).to_json() for x in np.linspace(0, 1, 12)], "y": np.linspace(0, 1, 12)})
+    data = prepare_dataset(table, "y")
+    assert data.structure_cols == ["cif"] and len(data.frame) == 12

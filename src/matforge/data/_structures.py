@@ -112,7 +112,8 @@ def _read_one(value, base: Path | None):
 
 def parse_structures(values, *, source: str | None = None, column: str | None = None, on_error: str = "raise") -> list:
     """The pymatgen `Structure` of every cell, oxidation-state decorations removed (a featurizer reads
-    elements; guessed valences are not data). ``on_error="raise"`` raises `InputError` naming the first bad
+    elements; guessed valences are not data). Partially occupied sites are kept as they are (`StructureFeatures`
+    reads them as the average of their occupants). ``on_error="raise"`` raises `InputError` naming the first bad
     row; ``"keep"`` gives None for bad cells and records why in the returned list's ``errors``."""
     base = Path(source).parent if source else None
     out = StructureColumn()
@@ -121,8 +122,6 @@ def parse_structures(values, *, source: str | None = None, column: str | None = 
             structure = _read_one(value, base)
             if len(structure) == 0:
                 raise ValueError("the structure has no sites")
-            if not structure.is_ordered:
-                raise ValueError("a disordered structure (partial occupancies) is not supported; order it first, e.g. with pymatgen's OrderDisorderedStructureTransformation")
             structure = structure.copy()
             structure.remove_oxidation_states()
             out.append(structure)

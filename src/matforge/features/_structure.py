@@ -46,7 +46,11 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
       sqrt(k / mu) with a stiffness that grows as the bond is short for its atoms). One pass over pymatgen's
       neighbour list (its Cython cell lists) within `cutoff` Å.
 
-    The values depend on the structure, not on the cell it is written in (a test checks a supercell).
+    The values depend on the structure, not on the cell it is written in (a test checks a supercell). A
+    partially occupied site (a solid solution, Ba0.5Sr0.5TiO3, or a site with vacancies) takes the occupancy-
+    weighted mean of its occupants' radius and mass, and counts its occupancy in the packing fraction: the
+    virtual-crystal reading, which spglib's symmetry search shares (it treats each distinct mix of occupants
+    as one kind of atom).
     """
 
     summary = "density, symmetry, layer gaps and nearest-neighbour bonds of a crystal structure"
@@ -112,9 +116,24 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         return np.concatenate([self._density(s), symmetry, self._gaps(lattice, s.cart_coords), self._neighbours(s)])
 
     @staticmethod
-    def _density(s) -> list[float]:
-        radii = np.array([float(site.specie.atomic_radius or np.nan) for site in s])
-        return [float(s.density), s.volume / len(s), float(np.sum(4 / 3 * np.pi * radii**3) / s.volume)]
+    def _site_means(s, read) -> tuple[np.ndarray, np.ndarray]:
+        """Per site, the occupancy-weighted mean of `read(element)` over the site's species (NaN where one is
+        unknown), and the site's total occupancy. A disordered site (Ba0.5Sr0.5) is read as the average of its
+        occupants, the virtual-crystal reading; an ordered site gives its element's value and occupancy 1."""
+        means, occupancy = np.empty(len(s)), np.empty(len(s))
+        for i, site in enumerate(s):
+            total = weighted = 0.0
+            for species, amount in site.species.items():
+                value = read(species)
+                weighted += amount * (np.nan if value is None else float(value))
+                total += amount
+            means[i], occupancy[i] = weighted / total, total
+        return means, occupancy
+
+    @classmethod
+    def _density(cls, s) -> list[float]:
+        cubes, occupancy = cls._site_means(s, lambda e: None if e.atomic_radius is None else float(e.atomic_radius) ** 3)
+        return [float(s.density), s.volume / len(s), float(np.sum(4 / 3 * np.pi * cubes * occupancy) / s.volume)]
 
     @staticmethod
     def _gaps(lattice: np.ndarray, cart: np.ndarray) -> list[float]:
@@ -137,8 +156,8 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         n = len(s)
         out = np.full((len(_PER_SITE), n), np.nan)
         if len(distances):
-            mass = np.array([float(site.specie.atomic_mass) for site in s])
-            radius = np.array([float(site.specie.atomic_radius or np.nan) for site in s])
+            mass, _ = self._site_means(s, lambda e: e.atomic_mass)
+            radius, _ = self._site_means(s, lambda e: e.atomic_radius)
             order = np.lexsort((distances, centres))
             centres, neighbours, distances = centres[order], neighbours[order], distances[order]
             sites, first = np.unique(centres, return_index=True)
