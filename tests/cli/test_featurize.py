@@ -142,7 +142,7 @@ def test_a_structure_column_gets_composition_and_structure_features_and_bad_cell
     assert "row 2" in capsys.readouterr().err and not out.exists()
     assert main(["featurize", str(table), "--structure-col", "cif", "--out", str(out), "--chunk-rows", "2", "--on-error", "skip"]) == 0
     result = pd.read_parquet(out)
-    assert list(result["cif"]) == ["cif/0.cif", "cif/1.cif", "cif/2.cif"] and result.shape[1] == 2 + 145 + 30
+    assert list(result["cif"]) == ["cif/0.cif", "cif/1.cif", "cif/2.cif"] and result.shape[1] == 2 + 145 + len(StructureFeatures.feature_labels())
     np.testing.assert_allclose(result.iloc[:, 2:147].to_numpy(dtype=float), make_featurizer("magpie").fit_transform(["NaCl", "KCl", "NaCl"]), rtol=1e-12)
     np.testing.assert_allclose(result[StructureFeatures.feature_labels()].to_numpy(dtype=float), StructureFeatures().fit().transform(salts), rtol=1e-6, atol=1e-9)  # CIF rounds coordinates
     rejected = pd.read_csv(tmp_path / "features.rejected.csv")

@@ -32,6 +32,10 @@ def test_rock_salt_descriptors_have_their_textbook_values():
     assert f["mean nn_reduced_mass"] == pytest.approx(22.98977 * 35.453 / (22.98977 + 35.453), rel=1e-4)
     assert f["volume_per_atom"] == pytest.approx(5.64**3 / 8)
     assert f["density"] == pytest.approx(4 * (22.98977 + 35.453) / 6.02214076e23 / (5.64e-8) ** 3, rel=1e-4)
+    assert f["primitive_sites"] == pytest.approx(2) and f["wyckoff_orbits"] == 2 and f["axis_ratio_long"] == pytest.approx(1)
+    assert f["max_angle_deviation"] == pytest.approx(30)  # the fcc primitive cell's rhombohedral angles are 60°
+    assert f["mean nn_electronegativity_difference"] == pytest.approx(3.16 - 0.93)
+    assert f["mean nn_distance_over_volume"] == pytest.approx(1) and f["mean second_shell_ratio"] == pytest.approx(np.sqrt(2))
     # a compressed crystal: shorter bonds, a higher frequency proxy, denser packing
     squeezed = features(rock_salt(5.2))
     assert squeezed["mean nn_frequency_proxy"] > f["mean nn_frequency_proxy"] and squeezed["packing_fraction"] > f["packing_fraction"]
@@ -189,3 +193,18 @@ def test_a_solid_solution_is_read_as_the_average_of_its_site_occupants(tmp_path)
     table = pd.DataFrame({"cif": [perovskite({"Ba": x, "Sr": 1 - x}).to_json() for x in np.linspace(0, 1, 12)], "y": np.linspace(0, 1, 12)})
     data = prepare_dataset(table, "y")
     assert data.structure_cols == ["cif"] and len(data.frame) == 12
+
+
+def test_a_run_fitted_when_there_were_fewer_structure_descriptors_predicts_with_those():
+    from matforge.features._table import TableFeaturizer
+
+    table = pd.DataFrame({"cif": [rock_salt(a).to_json() for a in (5.2, 5.64, 6.0)]})
+    current = TableFeaturizer(structure_cols=["cif"], presets=("magpie",)).fit(table)
+    old = TableFeaturizer(structure_cols=["cif"], presets=("magpie",)).fit(table)
+    first = StructureFeatures.feature_labels()[:30]  # the descriptors of 2026-12-05, as a run of that day recorded them
+    newer = set(StructureFeatures.feature_labels()[30:])
+    old.columns_ = [c for c in old.columns_ if c not in newer]
+    old.feature_sets_["main"] = [c for c in old.feature_sets_["main"] if c not in newer]
+    features = old.transform(table)
+    assert list(features.columns[-30:]) == first and features.shape[1] == 145 + 30
+    pd.testing.assert_frame_equal(features, current.transform(table)[list(old.columns_)])

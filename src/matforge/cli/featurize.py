@@ -26,7 +26,7 @@ def featurize_command(
     data: Annotated[Path, typer.Argument(help="Table with a formula or structure column (CSV, TSV, XLSX, JSON or Parquet), or crystal structures: a folder of CIF/POSCAR files, one such file, or an extxyz file (read as the column 'structure').")],
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Column holding the formulas.")] = None,
-    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 30 structure descriptors.")] = None,
+    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 47 structure descriptors.")] = None,
     preset: Annotated[
         str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")
     ] = "magpie",

@@ -22,12 +22,14 @@ __all__ = ["StructureFeatures", "featurize_structures", "structure_feature_names
 
 _STATS = ("mean", "min", "max", "std")
 _PER_SITE = ("nn_distance", "nn_relative_distance", "first_shell_cn", "nn_reduced_mass", "nn_frequency_proxy")
+_SHAPE = ("primitive_sites", "wyckoff_orbits", "axis_ratio_long", "axis_ratio_middle", "max_angle_deviation")
+_PER_SITE_MORE = ("nn_electronegativity_difference", "nn_distance_over_volume", "second_shell_ratio")
 PARALLEL_ROWS = 1000  # below this, starting worker processes costs more than it saves (about 5 ms a structure)
 _CRYSTAL_SYSTEMS = ("triclinic", "monoclinic", "orthorhombic", "tetragonal", "trigonal", "hexagonal", "cubic")
 
 
 class StructureFeatures(TransformerMixin, BaseEstimator):
-    """pymatgen structures in, 30 descriptors out (NaN where one cannot be computed).
+    """pymatgen structures in, 47 descriptors out (NaN where one cannot be computed).
 
     - ``density`` (g/cm³), ``volume_per_atom`` (Å³), ``packing_fraction`` (volume of atomic spheres of
       pymatgen's empirical atomic radii over the cell volume, as matminer's ``DensityFeatures``);
@@ -44,7 +46,16 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
       1.2 × the nearest distance), ``nn_reduced_mass`` (amu, of the site and its nearest neighbour) and
       ``nn_frequency_proxy`` (1 / sqrt(reduced mass) / relative distance³: a harmonic bond's frequency
       sqrt(k / mu) with a stiffness that grows as the bond is short for its atoms). One pass over pymatgen's
-      neighbour list (its Cython cell lists) within `cutoff` Å.
+      neighbour list (its Cython cell lists) within `cutoff` Å;
+    - the cell's complexity and shape: ``primitive_sites`` (atoms in the primitive cell), ``wyckoff_orbits``
+      (symmetry-distinct sites), ``axis_ratio_long`` and ``axis_ratio_middle`` (the Niggli-reduced primitive
+      cell's longest and middle edge over its shortest: a layered or chain crystal is elongated) and
+      ``max_angle_deviation`` (its angle farthest from 90°, degrees);
+    - per site, then mean / min / max / std: ``nn_electronegativity_difference`` (Pauling, the site and its
+      nearest neighbour: the bond's ionicity), ``nn_distance_over_volume`` (the nearest distance over the
+      cube root of the volume per atom: short bonds in an open framework against even spacing) and
+      ``second_shell_ratio`` (the first distance beyond the first shell over the nearest: how separated the
+      coordination shells are).
 
     The values depend on the structure, not on the cell it is written in (a test checks a supercell). A
     partially occupied site (a solid solution, Ba0.5Sr0.5TiO3, or a site with vacancies) takes the occupancy-
@@ -69,7 +80,8 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         return [
             "density", "volume_per_atom", "packing_fraction", "spacegroup_number", "crystal_system", "point_group_order",
             "centrosymmetric", "largest_gap", "largest_gap_fraction", "median_axis_gap",
-            *[f"{stat} {name}" for name in _PER_SITE for stat in _STATS],
+            *[f"{stat} {name}" for name in _PER_SITE for stat in _STATS], *_SHAPE,
+            *[f"{stat} {name}" for name in _PER_SITE_MORE for stat in _STATS],
         ]  # fmt: skip
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -108,12 +120,20 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
                     analyzer.get_space_group_number(), _CRYSTAL_SYSTEMS.index(analyzer.get_crystal_system()) + 1,
                     _point_group_order(analyzer.get_point_group_symbol()), float(analyzer.is_laue()),
                 ]  # fmt: skip
-                # the gaps are measured between planes of the primitive lattice (spglib's, in the input's frame),
-                # so a supercell gives the same planes
-                lattice = analyzer.get_symmetry_dataset().primitive_lattice
+                # the gaps and the cell's shape are read from the primitive lattice (spglib's, in the input's
+                # frame), so a supercell gives the same planes
+                dataset = analyzer.get_symmetry_dataset()
+                lattice = dataset.primitive_lattice
+                sites = [float(np.rint(len(s) * abs(np.linalg.det(lattice)) / s.volume)), len(np.unique(dataset.equivalent_atoms))]
         except Exception:  # spglib finds no cell for a degenerate structure: unknown, not an error
-            symmetry, lattice = [np.nan] * 4, s.lattice.matrix
-        return np.concatenate([self._density(s), symmetry, self._gaps(lattice, s.cart_coords), self._neighbours(s)])
+            symmetry, lattice, sites = [np.nan] * 4, s.lattice.matrix, [np.nan] * 2
+        from pymatgen.core import Lattice
+
+        reduced = Lattice(lattice).get_niggli_reduced_lattice()
+        edges = np.sort(reduced.abc)
+        shape = [*sites, edges[2] / edges[0], edges[1] / edges[0], float(np.max(np.abs(np.asarray(reduced.angles) - 90)))]
+        per_site, more = self._neighbours(s)
+        return np.concatenate([self._density(s), symmetry, self._gaps(reduced.matrix, s.cart_coords), per_site, shape, more])
 
     @staticmethod
     def _site_means(s, read) -> tuple[np.ndarray, np.ndarray]:
@@ -136,10 +156,8 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         return [float(s.density), s.volume / len(s), float(np.sum(4 / 3 * np.pi * cubes * occupancy) / s.volume)]
 
     @staticmethod
-    def _gaps(lattice: np.ndarray, cart: np.ndarray) -> list[float]:
-        from pymatgen.core import Lattice
-
-        matrix = Lattice(lattice).get_niggli_reduced_lattice().matrix
+    def _gaps(matrix: np.ndarray, cart: np.ndarray) -> list[float]:
+        """`matrix`: the Niggli-reduced primitive lattice."""
         gaps = np.empty(3)
         spacing = np.empty(3)
         for axis in range(3):
@@ -151,25 +169,40 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
         widest = int(np.argmax(gaps))
         return [gaps[widest], gaps[widest] / spacing[widest], float(np.median(gaps))]
 
-    def _neighbours(self, s) -> list[float]:
+    def _neighbours(self, s) -> tuple[list[float], list[float]]:
+        """The per-site statistics of `_PER_SITE` and of `_PER_SITE_MORE`."""
         centres, neighbours, _, distances = s.get_neighbor_list(self.cutoff)
         n = len(s)
-        out = np.full((len(_PER_SITE), n), np.nan)
+        out = np.full((len(_PER_SITE) + len(_PER_SITE_MORE), n), np.nan)
         if len(distances):
             mass, _ = self._site_means(s, lambda e: e.atomic_mass)
             radius, _ = self._site_means(s, lambda e: e.atomic_radius)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pymatgen warns for elements without a Pauling electronegativity (NaN)
+                chi, _ = self._site_means(s, lambda e: e.X)
             order = np.lexsort((distances, centres))
             centres, neighbours, distances = centres[order], neighbours[order], distances[order]
             sites, first = np.unique(centres, return_index=True)
             nearest, partner = distances[first], neighbours[first]
-            shell = np.bincount(centres[distances <= 1.2 * nearest[np.searchsorted(sites, centres)]], minlength=n)
+            nearest_of = np.full(n, np.nan)
+            nearest_of[sites] = nearest
+            inside = distances <= 1.2 * nearest_of[centres]
+            shell = np.bincount(centres[inside], minlength=n)
             relative = nearest / (radius[sites] + radius[partner])
             reduced = mass[sites] * mass[partner] / (mass[sites] + mass[partner])
-            out[:, sites] = [nearest, relative, shell[sites], reduced, 1 / np.sqrt(reduced) / relative**3]
+            # the first neighbour beyond the first shell (within the cutoff), per site
+            beyond = np.full(n, np.nan)
+            outer, at = np.unique(centres[~inside], return_index=True)
+            beyond[outer] = distances[~inside][at]
+            spacing = (s.volume / n) ** (1 / 3)
+            out[:, sites] = [
+                nearest, relative, shell[sites], reduced, 1 / np.sqrt(reduced) / relative**3,
+                np.abs(chi[sites] - chi[partner]), nearest / spacing, beyond[sites] / nearest,
+            ]  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a site without neighbours within the cutoff stays NaN
-            stats = [np.nanmean(out, axis=1), np.nanmin(out, axis=1), np.nanmax(out, axis=1), np.nanstd(out, axis=1)]
-        return list(np.column_stack(stats).ravel())
+            stats = np.column_stack([np.nanmean(out, axis=1), np.nanmin(out, axis=1), np.nanmax(out, axis=1), np.nanstd(out, axis=1)])
+        return list(stats[: len(_PER_SITE)].ravel()), list(stats[len(_PER_SITE) :].ravel())
 
 
 

@@ -109,7 +109,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
                 numeric.append(make_featurizer(preset).transform_compositions(batch))
         for column in self._structure_cols:
             structures = parse_structures(X[column].to_numpy(dtype=object), source=X.attrs.get("source"), column=column, on_error="raise" if on_error == "raise" else "keep")
-            numeric.append(featurize_structures(structures, self.presets, n_jobs=self.n_jobs))
+            numeric.append(self._fitted_columns(column, featurize_structures(structures, self.presets, n_jobs=self.n_jobs)))
         for column in self.numeric_cols:
             numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued
@@ -126,6 +126,15 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
             return frame
         labels = [X[c].astype(object).where(X[c].notna(), "missing").astype(str).rename(c).to_frame() for c in self.categorical_cols]
         return pd.concat([frame, *labels], axis=1)
+
+    def _fitted_columns(self, column: str, values: np.ndarray) -> np.ndarray:
+        """`values`, this version's features of a structure column, cut to those the featurizer was fitted with:
+        a run saved when `StructureFeatures` had fewer descriptors (30 until 2026-12-06) predicts with those."""
+        names = [self._prefix(column, preset) + n for preset in self.presets for n in make_featurizer(preset).get_feature_names_out()]
+        names += [self._prefix(column, "structure") + n for n in StructureFeatures.feature_labels()]
+        fitted = set(self.columns_)
+        keep = [i for i, name in enumerate(names) if name in fitted]
+        return values if len(keep) == len(names) else values[:, keep]
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(self.columns_, dtype=object)
