@@ -129,7 +129,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
 
     def _fitted_columns(self, column: str, values: np.ndarray) -> np.ndarray:
         """`values`, this version's features of a structure column, cut to those the featurizer was fitted with:
-        a run saved when `StructureFeatures` had fewer descriptors (30 until 2026-12-06) predicts with those."""
+        a run saved when `StructureFeatures` had fewer descriptors (its first 30, in runs of 2026-12-05) predicts with those."""
         names = [self._prefix(column, preset) + n for preset in self.presets for n in make_featurizer(preset).get_feature_names_out()]
         names += [self._prefix(column, "structure") + n for n in StructureFeatures.feature_labels()]
         fitted = set(self.columns_)
