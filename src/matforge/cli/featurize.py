@@ -119,14 +119,14 @@ def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, colum
     ``valid`` and ``errors`` (row in the slice → `InputError`) say which those are."""
     import numpy as np
 
-    from matforge.data._structures import parse_structures
+    from matforge.data._structures import STRUCTURE_HINT, parse_structures
     from matforge.errors import InputError
     from matforge.features._structure import featurize_structures
 
     for start in range(0, len(values), chunk_rows):
         structures = parse_structures(values[start : start + chunk_rows], source=source, column=column, on_error="keep")
         features = featurize_structures(structures, (featurizer,), n_jobs=getattr(featurizer, "n_jobs", 1))
-        errors = {row: InputError(message, file=source, row=start + row, column=column, hint="Give a path to a structure file, CIF or POSCAR text, or a pymatgen Structure.as_dict()") for row, message in structures.errors.items()}
+        errors = {row: InputError(message, file=source, row=start + row, column=column, hint=STRUCTURE_HINT) for row, message in structures.errors.items()}
         yield start, features, _Slice(np.array([s is not None for s in structures]), errors, len(structures))
 
 

@@ -74,9 +74,9 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, forma
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path), hint="Check the path")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError("the file is empty", file=str(path), hint="Give a table with a header row and data rows")
     if format is None and path.suffix.lower() not in TABLE_FORMATS and is_structure_source(path):
-        if not path.is_dir() and path.stat().st_size == 0:
-            raise InputError("the file is empty", file=str(path))
         return read_structure_table(path)
     kind = format or TABLE_FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -84,8 +84,6 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, forma
             f"unknown table format '{path.suffix}'", file=str(path),
             hint=f"Use one of {', '.join(sorted(TABLE_FORMATS))}, or a structure file or folder (cif, POSCAR, extxyz)",
         )  # fmt: skip
-    if path.stat().st_size == 0:
-        raise InputError("the file is empty", file=str(path), hint="Give a table with a header row and data rows")
     try:
         if kind in ("csv", "tsv"):
             sep = "\t" if kind == "tsv" else ","

@@ -18,7 +18,7 @@ import pandas as pd
 from matforge.errors import InputError
 
 __all__ = [
-    "STRUCTURE_COLUMN", "StructureColumn", "align_structure_column", "input_formulas", "is_structure_source",
+    "STRUCTURE_COLUMN", "STRUCTURE_HINT", "StructureColumn", "align_structure_column", "input_formulas", "is_structure_source",
     "looks_like_structures", "parse_structures", "read_structure_table", "structure_formulas", "structure_keys",
 ]  # fmt: skip
 
@@ -28,6 +28,7 @@ _FILE_NAMES = ("POSCAR", "CONTCAR")
 _SINGLE_SUFFIXES = (".cif", ".vasp", ".poscar", ".contcar", ".cssr", ".xsf", ".res")
 _FRAME_SUFFIXES = (".extxyz", ".xyz")
 STRUCTURE_COLUMN = "structure"  # the column `read_structure_table` writes
+STRUCTURE_HINT = "Give a pymatgen Structure.as_dict(), CIF or POSCAR text, or a path to a structure file"
 
 
 def _kind(value) -> str | None:
@@ -129,7 +130,7 @@ def parse_structures(values, *, source: str | None = None, column: str | None = 
             named = f" file {value.strip()}" if _kind(value) == "file" else ""  # the file, where a row number says little
             message = f"cannot read the crystal structure{named} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})"
             if on_error == "raise":
-                raise InputError(message, file=source, row=row, column=column, hint="Give a pymatgen Structure.as_dict(), CIF or POSCAR text, or a path to a structure file") from None
+                raise InputError(message, file=source, row=row, column=column, hint=STRUCTURE_HINT) from None
             out.errors[row] = message
             out.append(None)
     return out

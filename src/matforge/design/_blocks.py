@@ -430,6 +430,16 @@ class PrototypeBlock(TemplateBlock):
     volume: str = "radii"
     reference_states: dict = field(default_factory=dict)  # the prototype's own oxidation states
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._ionic = self.volume == "radii" and self.charge_balanced and bool(self.reference_states)
+        self._reference = self.prototype
+        if self._ionic:  # decorated with its states once, so the volume predictor reads ionic radii (no bond-valence guess)
+            from pymatgen.core import Species
+
+            self._reference = self.prototype.copy()
+            self._reference.replace_species({label: Species(label, self.reference_states[label]) for label in self.labels})
+
     @property
     def names(self) -> list[str]:
         charges = [f"{label} site charge" for label in self.labels] if self.charge_balanced else []
@@ -458,15 +468,12 @@ class PrototypeBlock(TemplateBlock):
         structure = self.prototype.copy()
         structure.replace_species(dict(zip(self.labels, elements, strict=True)))
         if self.volume == "radii":
-            ionic = self.charge_balanced and bool(self.reference_states)
-            reference, candidate = self.prototype, structure
-            if ionic:  # decorated with the states chosen, so the predictor reads ionic radii (no bond-valence guess)
-                reference = self.prototype.copy()
-                reference.replace_species({label: Species(label, self.reference_states[label]) for label in self.labels})
+            candidate = structure
+            if self._ionic:  # decorated with the states chosen, as the reference is
                 candidate = self.prototype.copy()
                 candidate.replace_species({label: Species(e, s) for label, e, s in zip(self.labels, elements, states, strict=True)})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "will attempt atomic radii" where an ionic radius is missing
-                volume = RLSVolumePredictor(check_isostructural=False, radii_type="ionic-atomic" if ionic else "atomic", use_bv=False).predict(candidate, reference)
+                volume = RLSVolumePredictor(check_isostructural=False, radii_type="ionic-atomic" if self._ionic else "atomic", use_bv=False).predict(candidate, self._reference)
             structure.scale_lattice(volume)
         return structure
