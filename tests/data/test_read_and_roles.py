@@ -46,6 +46,15 @@ def test_roles_are_detected_and_identifiers_dropped():
     assert data.task == "regression"
 
 
+def test_a_named_row_counter_is_dropped_but_a_property_of_the_same_name_is_kept():
+    table = TABLE.assign(index=np.random.default_rng(0).permutation(30) + 100, ID=np.arange(30))  # MatBench's csv files have 'index'
+    data = prepare_dataset(table, "strength")
+    assert {"index", "ID"} <= set(data.dropped_cols) and data.numeric_cols == ["anneal_T_K"]
+    assert any("'index' dropped" in note and "row counter" in note for note in data.notes)
+    repeated = TABLE.assign(index=[1.0, 2.0] * 15)  # not distinct: a value, whatever its name
+    assert "index" in prepare_dataset(repeated, "strength").numeric_cols
+
+
 def test_duplicate_inputs_are_merged_with_the_median_target_and_the_same_composition_is_one_group():
     data = prepare_dataset(TABLE, "strength")
     # each of the 10 (formula, T, atmosphere) inputs appears 3 times; Fe2O3 and Fe4O6 at 300 K in air are the same too

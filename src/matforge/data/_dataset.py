@@ -20,6 +20,18 @@ from matforge.errors import InputError
 __all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "detect_structure_columns", "composition_keys"]
 
 MAX_CATEGORIES = 50
+# names that pandas (`to_csv` of a frame: "Unnamed: 0", "index") and data exports give a row counter
+_ROW_NUMBER_NAMES = {"", "index", "idx", "id", "row", "row_id", "#", "no", "no."}
+
+
+def is_row_number(name: object, column: pd.Series) -> bool:
+    """A numeric column named like a row counter whose values are distinct integers: the row's place in the
+    file, not a property of the material (and a leak wherever the file is sorted by source or property)."""
+    label = str(name).strip().lower()
+    if label not in _ROW_NUMBER_NAMES and not label.startswith("unnamed:"):
+        return False
+    values = column.to_numpy(dtype=float)
+    return bool(np.isfinite(values).all() and (values == np.round(values)).all() and len(np.unique(values)) == len(values))
 
 
 @dataclass(frozen=True)
@@ -243,6 +255,9 @@ def prepare_dataset(
             if column.notna().sum() == 0:
                 dropped.append(name)
                 notes.append(f"column '{name}' dropped: all values missing")
+            elif is_row_number(name, column):
+                dropped.append(name)
+                notes.append(f"column '{name}' dropped: distinct whole numbers named like a row counter (an identifier, not a feature)")
             else:
                 numeric_cols.append(name)
         else:
