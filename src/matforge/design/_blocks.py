@@ -420,18 +420,23 @@ class PrototypeBlock(TemplateBlock):
     order of the site lists. A candidate is the prototype with the new elements, its cell scaled to the volume
     pymatgen's `RLSVolumePredictor` gives from the prototype's (the volume times the cube of the ratio of the
     summed ionic radii of the states chosen, atomic radii where the sites are not charge balanced or a radius
-    is missing): a substituted crystal is not relaxed, but its bond lengths follow its atoms' sizes.
+    is missing). With a `relaxer` (`matforge.design._relax.Relaxer`) the scaled crystal is then relaxed by an
+    interatomic potential within the prototype's space group; otherwise it is not relaxed, but its bond lengths
+    follow its atoms' sizes.
     Columns: the structure (pymatgen JSON, the model's structure column), its reduced formula, and each
-    site's element (``<species> site``) and, when charge balanced, oxidation state (``<species> site charge``).
+    site's element (``<species> site``) and, when charge balanced, oxidation state (``<species> site charge``);
+    with a relaxer also ``energy per atom`` (eV/atom, the potential's) and ``relax converged``.
     """
 
     prototype: object = None  # a pymatgen Structure
     formula_column: str = "formula"
     volume: str = "radii"
     reference_states: dict = field(default_factory=dict)  # the prototype's own oxidation states
+    relaxer: object = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self._relaxed: dict[int, tuple] = {}  # grid index -> relaxed (structure, energy, converged): screens ask twice
         self._ionic = self.volume == "radii" and self.charge_balanced and bool(self.reference_states)
         self._reference = self.prototype
         if self._ionic:  # decorated with its states once, so the volume predictor reads ionic radii (no bond-valence guess)
@@ -442,22 +447,44 @@ class PrototypeBlock(TemplateBlock):
 
     @property
     def names(self) -> list[str]:
+        from matforge.design._relax import RELAX_COLUMNS
+
         charges = [f"{label} site charge" for label in self.labels] if self.charge_balanced else []
-        return [self.column, self.formula_column, *[f"{label} site" for label in self.labels], *charges]
+        relaxed = list(RELAX_COLUMNS) if self.relaxer is not None else []
+        return [self.column, self.formula_column, *[f"{label} site" for label in self.labels], *charges, *relaxed]
+
+    @property
+    def max_chunk(self) -> int | None:
+        """Candidates per screening chunk when each takes a relaxation (so progress shows and memory stays small)."""
+        return 32 if self.relaxer is not None else None
 
     def grid(self, index: np.ndarray) -> tuple[dict, dict]:
         from matforge.chem import ELEMENT_SYMBOLS
 
         symbols = np.asarray(ELEMENT_SYMBOLS, dtype=object)
         picked, states = symbols[self.combos[index]], self.states[index]
-        structures = [self._substituted(row, charge) for row, charge in zip(picked.tolist(), states.tolist(), strict=True)]
+        if self.relaxer is None:
+            structures = [self._substituted(row, charge) for row, charge in zip(picked.tolist(), states.tolist(), strict=True)]
+        else:
+            relaxed = [self._relax(int(i), row, charge) for i, row, charge in zip(index.tolist(), picked.tolist(), states.tolist(), strict=True)]
+            structures = [r[0] for r in relaxed]
         columns = {self.column: [s.to_json() for s in structures], self.formula_column: [s.composition.reduced_formula for s in structures]}
         for j, label in enumerate(self.labels):
             columns[f"{label} site"] = picked[:, j]
         if self.charge_balanced:
             for j, label in enumerate(self.labels):
                 columns[f"{label} site charge"] = states[:, j]
+        if self.relaxer is not None:
+            from matforge.design._relax import CONVERGED_COLUMN, ENERGY_COLUMN
+
+            columns[ENERGY_COLUMN] = np.array([r[1] for r in relaxed], dtype=float)
+            columns[CONVERGED_COLUMN] = np.array([r[2] for r in relaxed], dtype=bool)
         return columns, {}
+
+    def _relax(self, index: int, elements: list[str], states: list[int]) -> tuple:
+        if index not in self._relaxed:
+            self._relaxed[index] = self.relaxer(self._substituted(elements, states))
+        return self._relaxed[index]
 
     def _substituted(self, elements: list[str], states: list[int]):
         import warnings

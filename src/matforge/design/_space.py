@@ -149,7 +149,8 @@ def _template(spec: dict, where: str, file: str | None) -> TemplateBlock:
 def _prototype(spec: dict, where: str, file: str | None) -> PrototypeBlock:
     from matforge.data import parse_structures
 
-    _keys(spec, {"type", "column", "formula_column", "structure", "sites", "charge_balanced", "anion_sites", "distinct", "volume"}, where, file)
+    _keys(spec, {"type", "column", "formula_column", "structure", "sites", "charge_balanced", "anion_sites", "distinct", "volume",
+                 "relax", "relax_fmax", "relax_steps"}, where, file)
     if not isinstance(spec.get("structure"), str):
         raise InputError(f"{where}.structure: give the prototype's file (CIF, POSCAR, ...; relative to the space file) or its CIF text", file=file)
     prototype = parse_structures([spec["structure"]], source=file, column=f"{where}.structure")[0]
@@ -184,10 +185,17 @@ def _prototype(spec: dict, where: str, file: str | None) -> PrototypeBlock:
     size = math.prod(len(v) for v in elements.values())
     if size > 1_000_000:
         raise InputError(f"{where}: {size:,} substitutions are too many to list", file=file, hint="Use smaller element sets")
+    relaxer = None
+    if spec.get("relax") is not None:
+        from matforge.design._relax import Relaxer
+
+        relaxer = Relaxer.from_spec(spec["relax"], fmax=spec.get("relax_fmax", 0.01), steps=spec.get("relax_steps", 200), where=where, file=file)
+        relaxer.check_elements({e for members in elements.values() for e in members}, where, file)
     return PrototypeBlock(
         column=str(spec.get("column", "structure")), labels=species, amounts=[float(amounts[e]) for e in species], sites=elements,
         anion_sites=anions, charge_balanced=charge_balanced, distinct=bool(spec.get("distinct", True)), unique=False,
         prototype=prototype, formula_column=str(spec.get("formula_column", "formula")), volume=volume, reference_states=reference,
+        relaxer=relaxer,
     )  # fmt: skip
 
 
@@ -373,8 +381,9 @@ class DesignSpace:
         return frame, parsed
 
     def chunks(self, chunk_size: int = 20_000) -> Iterator[tuple[int, int]]:
-        """Index ranges [start, stop) covering the grid in order."""
+        """Index ranges [start, stop) covering the grid in order (shorter where candidates are relaxed)."""
         size = self.size
+        chunk_size = min([chunk_size, *[b.max_chunk for b in self.blocks if getattr(b, "max_chunk", None)]])
         for start in range(0, size, chunk_size):
             yield start, min(size, start + chunk_size)
 
