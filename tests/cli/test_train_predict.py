@@ -14,6 +14,8 @@ def test_train_writes_contract_files_and_predict_keeps_row_order(regression_tabl
     regression_table.to_csv(data, index=False)
     run = tmp_path / "run"
     assert main(["train", str(data), "--target", "hardness", "--out", str(run), "--budget", "8", "--models", "ridge,knn", "--cv", "3"]) == 0
+    said = capsys.readouterr().err  # the roles it found, before the fit
+    assert "160 rows, regression of 'hardness' from composition 'formula'; numeric 'anneal_T_K'" in said
     for name in ("metrics.json", "leaderboard.csv", "oof_predictions.csv", "report.html", "model/card.json", "model/model.skops"):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())

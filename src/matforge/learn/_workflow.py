@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,6 +80,9 @@ def train(
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
+    if verbose:
+        for line in input_summary(dataset):
+            print(line, file=sys.stderr)
     if dataset.task == "regression":
         log_target_option(log_target, dataset.y)  # so does the log of a target that is not positive
     settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "zero_inflated": zero_inflated, "log_target": log_target, "study": join_study, "data_sha256": data_hash(dataset.frame, dataset.y)}
@@ -108,6 +112,15 @@ def train(
             name.unlink()
     replace_dir(work, out)
     return out
+
+
+def input_summary(dataset) -> list[str]:
+    """What `train` will learn from, in a user's words: each column's role, then the notes of reading the table
+    (dropped identifiers, merged duplicates, outliers), so a wrongly kept or dropped column is seen before the fit."""
+    roles = [("composition", dataset.formula_cols), ("structure", dataset.structure_cols), ("numeric", dataset.numeric_cols),
+             ("categorical", dataset.categorical_cols)]
+    described = "; ".join(f"{role} {', '.join(repr(str(c)) for c in columns)}" for role, columns in roles if columns)
+    return [f"{len(dataset.y)} rows, {dataset.task} of '{dataset.target}' from {described}", *dataset.notes]
 
 
 def write_table(frame: pd.DataFrame, out: str | Path) -> None:
