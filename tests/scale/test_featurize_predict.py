@@ -96,3 +96,26 @@ def test_scheduler_options_are_checked():
             pass
     with scheduler_from_options(None, None) as client:
         assert client is None
+
+
+def test_a_folder_of_crystal_structures_is_featurized_on_a_cluster_as_in_one_process(tmp_path):
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.cli.app import main
+
+    folder = tmp_path / "cifs"
+    (folder / "salts").mkdir(parents=True)
+    for i, (cation, edge) in enumerate([("Na", 5.64), ("K", 6.29), ("Li", 5.13), ("Rb", 6.59), ("Cs", 7.0), ("Ag", 5.55)]):
+        Structure.from_spacegroup("Fm-3m", Lattice.cubic(edge), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(folder / "salts" / f"{i}_{cation}Cl.cif"))
+    (folder / "salts" / "9_broken.cif").write_text("data_x\n_cell_length_a 3\n")
+    assert main(["featurize", str(folder), "--out", str(tmp_path / "one.csv"), "--on-error", "skip"]) == 0
+    spread = featurize_parquet(folder, tmp_path / "cluster", structure_col="structure", rows_per_partition=3, scheduler="local", workers=2, on_error="skip")
+    assert len(_files(spread)) == 3  # 7 files, 3 a partition
+    one, got = pd.read_csv(tmp_path / "one.csv"), pd.read_parquet(spread)
+    assert got["structure"].tolist() == one["structure"].tolist() == [f"cifs/salts/{i}_{c}Cl.cif" for i, c in enumerate(["Na", "K", "Li", "Rb", "Cs", "Ag"])]
+    np.testing.assert_allclose(got[one.columns[1:]].to_numpy(), one[one.columns[1:]].to_numpy(), rtol=1e-9)
+    rejected = pd.read_csv(spread / "_rejected.csv")
+    assert rejected["row"].tolist() == [6] and rejected["structure"].tolist() == ["cifs/salts/9_broken.cif"]
+    with pytest.raises(InputError, match="row 6"):
+        featurize_parquet(folder, tmp_path / "failed", structure_col="structure", rows_per_partition=3)
+    assert not (tmp_path / "failed").exists()

@@ -50,12 +50,11 @@ def featurize_command(
         structure_col = STRUCTURE_COLUMN  # a folder of structure files, or frames: read as that column
     if (formula_col is None) == (structure_col is None):
         raise InputError("give either --formula-col or --structure-col", hint="The column of the table to featurize")
-    if structure_col is not None and (scheduler or workers):
-        raise InputError("--structure-col runs in this process only", hint="Leave out --scheduler/--workers")
-    if structure_col is None and (scheduler or workers or os.environ.get("MATFORGE_SCHEDULER")):
+    if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
         from matforge.scale import featurize_parquet
 
-        featurize_parquet(data, out, formula_col=formula_col, preset=preset, on_error=on_error, scheduler=scheduler, workers=workers)
+        featurize_parquet(data, out, formula_col=formula_col or "formula", structure_col=structure_col, preset=preset, on_error=on_error,
+                          scheduler=scheduler, workers=workers)  # fmt: skip
         return
     import numpy as np
     import pandas as pd

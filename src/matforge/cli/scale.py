@@ -32,17 +32,21 @@ def featurize_command(
     data: Annotated[Path, typer.Argument(help="Parquet file, folder of Parquet files, or any table matforge reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder of part-NNNNN.parquet files.")],
     formula_col: Annotated[str, typer.Option("--formula-col", help="Column holding the formulas.")] = "formula",
+    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column of crystal structures to featurize instead (as 'matforge featurize --structure-col'); DATA may then be a folder of CIF/POSCAR files or an extxyz file.")] = None,
     preset: Annotated[str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")] = "magpie",
     on_error: Annotated[str, typer.Option("--on-error", help="fail: stop at the first bad formula; skip: leave bad rows out (listed in OUT/_rejected.csv).")] = "fail",
-    rows: Annotated[int, typer.Option("--rows-per-partition", help="Rows per task and per output file.")] = 200_000,
+    rows: Annotated[int | None, typer.Option("--rows-per-partition", help="Rows per task and per output file (default 200,000 formulas or 5,000 structures).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help=_SCHEDULER_HELP)] = None,
     workers: Annotated[int | None, typer.Option("--workers", help=_WORKERS_HELP)] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore the finished partitions of an interrupted run.")] = False,
 ) -> None:
-    """Add composition features to a large table, one Parquet partition per task."""
+    """Add composition (or structure) features to a large table, one Parquet partition per task."""
+    from matforge.data._structures import STRUCTURE_COLUMN, is_structure_source
     from matforge.scale import featurize_parquet
 
-    folder = featurize_parquet(data, out, formula_col=formula_col, preset=preset, on_error=on_error, rows_per_partition=rows,
+    if structure_col is None and is_structure_source(data) and not (data.is_dir() and any(data.glob("*.parquet"))):
+        structure_col = STRUCTURE_COLUMN  # a folder of structure files, or frames
+    folder = featurize_parquet(data, out, formula_col=formula_col, structure_col=structure_col, preset=preset, on_error=on_error, rows_per_partition=rows,
                                scheduler=scheduler, workers=workers, resume=not fresh)  # fmt: skip
     _say(f"{folder}: {len(list(folder.glob('part-*.parquet')))} partitions written")
 

@@ -25,26 +25,38 @@ def _relocated(err: InputError, row: int, source: str | None) -> InputError:
     return InputError(err.message, file=source, row=row, column=err.column, value=err.value, hint=err.hint)
 
 
-def _featurize_part(part: Partition, *, work: str, formula_col: str, preset: str, on_error: str, schema, source: str | None) -> list[dict]:
+def _featurize_part(part: Partition, *, work: str, formula_col: str, structure_col: str | None, preset: str, on_error: str, schema,
+                    source: str | None, base: str | None) -> list[dict]:
     """Featurize one partition into its file; returns the rejected rows (``on_error="skip"``)."""
     import numpy as np
     import pyarrow as pa
 
-    from matforge.chem import parse_compositions
-    from matforge.features import make_featurizer
-
     frame = read_partition(part)
-    featurizer = make_featurizer(preset)
-    names = [str(n) for n in featurizer.get_feature_names_out()]
-    batch = parse_compositions(frame[formula_col].to_numpy(dtype=object), on_error="keep", column=formula_col)
+    column = structure_col or formula_col
+    cells = frame[column].to_numpy(dtype=object)
+    if structure_col is None:
+        from matforge.chem import parse_compositions
+        from matforge.features import make_featurizer
+
+        featurizer = make_featurizer(preset)
+        names = [str(n) for n in featurizer.get_feature_names_out()]
+        batch = parse_compositions(cells, on_error="keep", column=column)
+        errors = {row: _relocated(err, part.first_row + row, source) for row, err in batch.errors.items()}
+        values, keep = featurizer.transform_compositions(batch), np.asarray(batch.valid)
+    else:  # the preset's features of each structure's composition, then the structure descriptors, as `matforge featurize`
+        from matforge.data._structures import STRUCTURE_HINT, parse_structures
+        from matforge.features._structure import featurize_structures, structure_feature_names
+
+        names = structure_feature_names((preset,))
+        structures = parse_structures(cells, source=base, column=column, on_error="keep")
+        errors = {row: InputError(message, file=source, row=part.first_row + row, column=column, hint=STRUCTURE_HINT)
+                  for row, message in structures.errors.items()}  # fmt: skip
+        values, keep = featurize_structures(structures, (preset,)), np.array([s is not None for s in structures], dtype=bool)
     rejected = []
-    for row in sorted(batch.errors):
-        err = _relocated(batch.errors[row], part.first_row + row, source)
+    for row in sorted(errors):
         if on_error == "fail":
-            raise err
-        rejected.append({"row": part.first_row + row, formula_col: frame[formula_col].iat[row], "reason": err.message})
-    values = featurizer.transform_compositions(batch)
-    keep = np.asarray(batch.valid)
+            raise errors[row]
+        rejected.append({"row": part.first_row + row, column: cells[row], "reason": errors[row].message})
     features = pd.DataFrame(values[keep], columns=names)
     table = pd.concat([frame[keep].reset_index(drop=True), features], axis=1)
     full = pa.schema(list(schema) + [pa.field(n, pa.float64()) for n in names])
@@ -57,14 +69,15 @@ def featurize_parquet(
     out: str | Path,
     *,
     formula_col: str = "formula",
+    structure_col: str | None = None,
     preset: str = "magpie",
     on_error: str = "fail",
-    rows_per_partition: int = 200_000,
+    rows_per_partition: int | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     resume: bool = True,
 ) -> Path:
-    """Add composition features to every row of `data`, written as partitioned Parquet in the folder `out`.
+    """Add composition (or crystal-structure) features to every row of `data`, written as partitioned Parquet in the folder `out`.
 
     Parameters
     ----------
@@ -73,10 +86,15 @@ def featurize_parquet(
     out : output folder of ``part-NNNNN.parquet`` files: the input columns plus the features, rows in input
         order (``pandas.read_parquet(out)`` reads it whole). Replaced only when every partition is done.
     formula_col, preset : as `matforge featurize`.
+    structure_col : featurize this column of crystal structures instead (as `matforge featurize --structure-col`:
+        the preset's features of each structure's composition, then the 47 structure descriptors); `data` may
+        then also be a folder of CIF/POSCAR files or an extxyz file, read here as the column ``structure``.
+        Paths in the column are read relative to the table's folder, which the workers must see.
     on_error : ``"fail"`` stops at the first bad formula (its row counted over the whole input); ``"skip"``
         leaves bad rows out and lists them in ``out/_rejected.csv``.
-    rows_per_partition : rows per task and per output file; a worker holds about
-        rows × (input width + 145) × 8 bytes × 3 at once.
+    rows_per_partition : rows per task and per output file (default 200,000 formulas or 5,000 structures,
+        about a minute's work each on one core); a worker holds about rows × (input width + features) × 8
+        bytes × 3 at once.
     scheduler, workers : see `scheduler_from_options`; None runs the same partitions here, one after the
         other, so the files are byte-identical to a cluster run.
     resume : reuse the finished partitions of an interrupted run with the same settings.
@@ -89,21 +107,32 @@ def featurize_parquet(
     if not isinstance(data, pd.DataFrame):
         refuse_overwrite_input(out, data)
     make_featurizer(preset)  # an unknown preset fails here, before any work is sent out
+    source = None if isinstance(data, pd.DataFrame) else str(data)
+    base = source and str(Path(source).resolve())  # the workers' current folder may differ: resolve paths from here
+    if structure_col is not None and source is not None:
+        from matforge.data import read_table
+        from matforge.data._structures import is_structure_source
+
+        path = Path(source)
+        if is_structure_source(path) and not (path.is_dir() and any(path.glob("*.parquet"))):
+            data = read_table(path)  # structure files or frames: their table is made here, its slices sent out
+    column = structure_col or formula_col
+    if rows_per_partition is None:
+        rows_per_partition = 200_000 if structure_col is None else 5_000
     parts = plan_partitions(data, rows_per_partition)
     schema = input_schema(data, parts)
-    if formula_col not in schema.names:
-        raise InputError(f"no column named '{formula_col}'", file=None if isinstance(data, pd.DataFrame) else str(data),
-                         hint=f"Columns are: {', '.join(schema.names)}")  # fmt: skip
-    source = None if isinstance(data, pd.DataFrame) else str(data)
-    settings = {"command": "featurize", "data": source, "formula_col": formula_col, "preset": preset, "on_error": on_error,
+    if column not in schema.names:
+        raise InputError(f"no column named '{column}'", file=source, hint=f"Columns are: {', '.join(schema.names)}")
+    settings = {"command": "featurize", "data": source, "formula_col": formula_col, "structure_col": structure_col, "preset": preset, "on_error": on_error,
                 "rows": [(p.path, p.start, p.stop) for p in parts] if parts and parts[0].path else len(parts)}  # fmt: skip
     output = PartitionedOutput(out, settings, resume=resume and source is not None)
     todo = [p for p in parts if not output.done(p.index)]
-    shared = {"work": str(output.work), "formula_col": formula_col, "preset": preset, "on_error": on_error, "schema": schema, "source": source}
+    shared = {"work": str(output.work), "formula_col": formula_col, "structure_col": structure_col, "preset": preset, "on_error": on_error,
+              "schema": schema, "source": source, "base": base}  # fmt: skip
     with scheduler_from_options(scheduler, workers) as client:
         results = map_partitions(_featurize_part, todo, client=client, shared=shared, label=f"featurizing ({describe_scheduler(scheduler, workers) or 'in-process'})")
     rejected = [row for rows in results for row in rows]
-    extra = {"_rejected.csv": pd.DataFrame(rejected, columns=["row", formula_col, "reason"])} if on_error == "skip" else None
+    extra = {"_rejected.csv": pd.DataFrame(rejected, columns=["row", column, "reason"])} if on_error == "skip" else None
     return output.finish(extra)
 
 
