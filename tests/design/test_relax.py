@@ -73,7 +73,7 @@ def test_relaxed_candidates_take_the_potentials_lattice_constants_and_keep_the_s
     again = space.candidates(0, space.size)  # screening asks for its kept rows a second time
     assert calc.calls == calls and again["structure"].tolist() == frame["structure"].tolist()
     assert [stop - start for start, stop in space.chunks(20_000)] == [5]
-    assert space.blocks[0].max_chunk == 32
+    assert space.max_chunk == 32
 
 
 def test_an_unrelaxed_space_has_no_energy_columns(tmp_path):

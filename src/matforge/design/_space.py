@@ -380,10 +380,16 @@ class DesignSpace:
             parsed = {column: batch.take(np.flatnonzero(ok)) for column, batch in parsed.items()}
         return frame, parsed
 
+    @property
+    def max_chunk(self) -> int | None:
+        """Candidates per chunk (and per cluster task) at most: few where each is relaxed by a potential."""
+        limits = [b.max_chunk for b in self.blocks if getattr(b, "max_chunk", None)]
+        return min(limits) if limits else None
+
     def chunks(self, chunk_size: int = 20_000) -> Iterator[tuple[int, int]]:
         """Index ranges [start, stop) covering the grid in order (shorter where candidates are relaxed)."""
         size = self.size
-        chunk_size = min([chunk_size, *[b.max_chunk for b in self.blocks if getattr(b, "max_chunk", None)]])
+        chunk_size = min(chunk_size, self.max_chunk or chunk_size)
         for start in range(0, size, chunk_size):
             yield start, min(size, start + chunk_size)
 

@@ -130,6 +130,8 @@ def screen_distributed(
     objective = Objective.parse(objective)
     check_columns(predictor, space.columns, space.source)
     size = space.size
+    if space.max_chunk:  # candidates relaxed by a potential: small tasks, so every worker gets some
+        chunk_size, rows_per_partition = min(chunk_size, space.max_chunk), min(rows_per_partition, space.max_chunk)
     per_part = max(chunk_size, -(-rows_per_partition // chunk_size) * chunk_size)
     ranges = [_Range(i, s, min(size, s + per_part)) for i, s in enumerate(range(0, size, per_part))]
     settings = {
