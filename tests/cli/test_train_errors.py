@@ -51,6 +51,8 @@ def _case(name):
             "missing formula column": lambda: (_write(tmp_path, "t.csv", good), ["--target", "y", "--formula-col", "composition"]),
             "no usable column": lambda: (_write(tmp_path, "t.csv", pd.DataFrame({"id": [f"s{i}" for i in range(40)], "y": np.arange(40.0)})), ["--target", "y"]),
             "zero budget": lambda: (_write(tmp_path, "t.csv", good), ["--target", "y", "--budget", "0"]),
+            "unknown preset": lambda: (_write(tmp_path, "t.csv", good), ["--target", "y", "--preset", "magpei"]),
+            "unknown protocol": lambda: (_write(tmp_path, "t.csv", good), ["--target", "y", "--protocol", "loo"]),
         }
         return cases[name]()
 
@@ -61,7 +63,7 @@ CASES = [
     "missing file", "empty file", "header only", "missing target", "all-NaN target", "non-numeric regression target",
     "single class", "one row", "unknown element", "unparseable formula", "wrong encoding", "duplicate column names",
     "inf values", "inf target", "unknown format", "too few folds", "unknown model", "classifier for regression",
-    "missing formula column", "no usable column", "zero budget",
+    "missing formula column", "no usable column", "zero budget", "unknown preset", "unknown protocol",
 ]  # fmt: skip
 
 

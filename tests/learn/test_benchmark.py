@@ -30,7 +30,7 @@ class SpyRegressor(RegressorMixin, BaseEstimator):
 
 
 def _synthetic_steels(folder, n=60, seed=0):
-    """Fe-Ni-Cr alloys with a known linear target, a numeric `row_id` column, some duplicate compositions."""
+    """Fe-Ni-Cr alloys with a known linear target, a numeric `tracer` column (each row's number, under a name that is not dropped as an identifier), some duplicate compositions."""
     rng = np.random.default_rng(seed)
     ni, cr = rng.uniform(0.0, 0.3, n).round(2), rng.uniform(0.0, 0.2, n).round(2)
     ni[5], cr[5] = ni[0], cr[0]  # a duplicate composition in fold 0: both rows must still be predicted
@@ -38,7 +38,7 @@ def _synthetic_steels(folder, n=60, seed=0):
     target = 1000 + 2000 * ni + 500 * cr + rng.normal(0, 5, n)
     task = TASKS["steels"]
     (folder / task.folder).mkdir(parents=True)
-    pd.DataFrame({"composition": formulas, "row_id": np.arange(n), task.target: target}).to_csv(folder / task.folder / task.file)
+    pd.DataFrame({"composition": formulas, "tracer": np.arange(n), task.target: target}).to_csv(folder / task.folder / task.file)
     test_fold = np.arange(n) % 5
     pd.DataFrame({"row": np.arange(n), "mbid": [f"mb-steels-{i + 1:03d}" for i in range(n)], "test_fold": test_fold}).to_csv(folder / task.folder / "folds_matbench_v0.1.csv", index=False)
     return test_fold
@@ -54,7 +54,7 @@ def test_test_rows_never_reach_featurizer_selection_or_search(tmp_path, monkeypa
     original_fit = TableFeaturizer.fit
 
     def fit(self, X, y=None):
-        featurized.append(X["row_id"].to_numpy(dtype=int))
+        featurized.append(X["tracer"].to_numpy(dtype=int))
         return original_fit(self, X, y)
 
     monkeypatch.setattr(TableFeaturizer, "fit", fit)
@@ -73,7 +73,7 @@ def test_test_rows_never_reach_featurizer_selection_or_search(tmp_path, monkeypa
 def test_same_seed_same_results_and_duplicates_predicted(tmp_path):
     _synthetic_steels(tmp_path)
     frame, folds, _ = load_task(tmp_path, "steels")
-    frame = frame.drop(columns="row_id")
+    frame = frame.drop(columns="tracer")
     # a generous time limit and a trial cap that binds first: nothing depends on the machine's speed
     first = run_fold(frame, folds, 0, TASKS["steels"], budget=300.0, max_trials=4, models=["ridge", "knn"], seed=3)
     second = run_fold(frame, folds, 0, TASKS["steels"], budget=300.0, max_trials=4, models=["ridge", "knn"], seed=3)

@@ -80,9 +80,7 @@ def train(
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
-    if verbose:
-        for line in input_summary(dataset):
-            print(line, file=sys.stderr)
+    _check_settings(preset, protocol)  # and so do unknown presets and protocols
     if dataset.task == "regression":
         log_target_option(log_target, dataset.y)  # so does the log of a target that is not positive
     settings = {"target": target, "task": dataset.task, "models": models, "cv": cv, "seed": seed, "preset": preset, "ensemble": ensemble, "protocol": protocol, "max_trials": max_trials, "zero_inflated": zero_inflated, "log_target": log_target, "study": join_study, "data_sha256": data_hash(dataset.frame, dataset.y)}
@@ -98,6 +96,9 @@ def train(
     work.mkdir(parents=True, exist_ok=True)
     (work / "settings.json").write_text(json.dumps(settings, indent=2))
 
+    if verbose:  # after every check of the input, so that bad input still gives one line
+        for line in input_summary(dataset):
+            print(line, file=sys.stderr)
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
@@ -112,6 +113,16 @@ def train(
             name.unlink()
     replace_dir(work, out)
     return out
+
+
+def _check_settings(preset, protocol: str) -> None:
+    from matforge.features import make_featurizer
+    from matforge.learn._automodel import AUTO_PRESETS
+    from matforge.learn._protocols import _check_protocol
+
+    _check_protocol(protocol)
+    for name in AUTO_PRESETS if preset == "auto" else (preset,) if isinstance(preset, str) else preset:
+        make_featurizer(name)
 
 
 def input_summary(dataset) -> list[str]:
