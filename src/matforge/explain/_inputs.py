@@ -14,7 +14,7 @@ def model_output(predictor, F: pd.DataFrame) -> np.ndarray:
     Regression: one column, the ensemble prediction in target units. Classification: one column per class,
     the calibrated probabilities `matforge predict` reports.
     """
-    result = predictor.predict_features(F)
+    result = predictor.predict_features(F, uncertainty=False)
     if predictor.task == "regression":
         return np.asarray(result["prediction"], float)[:, None]
     return np.column_stack([np.asarray(result[f"proba_{c}"], float) for c in predictor.classes])
