@@ -127,3 +127,6 @@ def test_chgnet_relaxes_substituted_salts_to_their_pbe_lattice_constants(tmp_pat
     # PBE (the Materials Project's functional, CHGNet's training data): NaCl 5.69 Å, KCl 6.38 Å (mp-22862, mp-23193)
     assert edges["NaCl"] == pytest.approx(5.69, rel=0.015) and edges["KCl"] == pytest.approx(6.38, rel=0.015)
     assert frame["relax converged"].all() and (frame["energy per atom"] < -2).all()
+    (tmp_path / "americium.yaml").write_text("variables:\n  - type: prototype\n    structure: nacl.cif\n    sites: {Na: [Na, Am]}\n    relax: chgnet\n")
+    with pytest.raises(InputError, match="up to Pu, not Am"):  # beyond CHGNet's training data
+        DesignSpace.from_file(tmp_path / "americium.yaml")

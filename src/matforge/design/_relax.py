@@ -31,6 +31,7 @@ RELAX_COLUMNS = (ENERGY_COLUMN, CONVERGED_COLUMN)
 # potential fitted to a few configurations can collapse or explode a cell far from its data): the candidate
 # keeps its radii-scaled cell and is flagged as not converged
 _VOLUME_FACTOR = 3.0
+_CHGNET_LAST_Z = 94  # Pu
 
 
 class Relaxer:
@@ -87,7 +88,16 @@ class Relaxer:
         return cls(folder, fmax=fmax, steps=steps)
 
     def check_elements(self, elements: set[str], where: str, file: str | None) -> None:
-        """Refuse elements a fitted potential never saw (it would predict them from nothing)."""
+        """Refuse elements the potential never saw (it would predict them from nothing): beyond Pu for CHGNet
+        (its training data, the Materials Project's, ends there), outside a fitted potential's training frames."""
+        if self.potential == "chgnet":
+            from matforge.chem import ELEMENT_INDEX
+
+            beyond = sorted(e for e in elements if ELEMENT_INDEX[e] + 1 > _CHGNET_LAST_Z)
+            if beyond:
+                raise InputError(f"{where}.relax: CHGNet knows the elements up to Pu, not {' '.join(beyond)}", file=file,
+                                 hint="Leave those elements out of the sites, or relax with a potential fitted to them")
+            return
         if not isinstance(self.potential, Path):
             return
         from matforge.atoms._engines import read_card
