@@ -55,6 +55,13 @@ def test_a_named_row_counter_is_dropped_but_a_property_of_the_same_name_is_kept(
     assert "index" in prepare_dataset(repeated, "strength").numeric_cols
 
 
+def test_a_smiles_column_is_named_as_such_when_dropped():
+    smiles = [f"*CC(*){'C' * i}c1ccccc1" if i % 2 else f"*CC(*)C(=O)O{'C' * i}" for i in range(30)]  # 30 polymers
+    data = prepare_dataset(TABLE.assign(psmiles=smiles), "strength")
+    assert "psmiles" in data.dropped_cols and any("'psmiles' dropped: it holds SMILES" in note for note in data.notes)
+    assert any("'sample' dropped" in note and "identifier" in note for note in data.notes)  # S001, S002, ...: not SMILES
+
+
 def test_duplicate_inputs_are_merged_with_the_median_target_and_the_same_composition_is_one_group():
     data = prepare_dataset(TABLE, "strength")
     # each of the 10 (formula, T, atmosphere) inputs appears 3 times; Fe2O3 and Fe4O6 at 300 K in air are the same too

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,18 @@ __all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "d
 MAX_CATEGORIES = 50
 # names that pandas (`to_csv` of a frame: "Unnamed: 0", "index") and data exports give a row counter
 _ROW_NUMBER_NAMES = {"", "index", "idx", "id", "row", "row_id", "#", "no", "no."}
+
+
+_SMILES = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$/\\%.*:]+$")
+
+
+def looks_like_smiles(column: pd.Series) -> bool:
+    """Text cells written as SMILES (``*CC(*)c1ccccc1``): SMILES characters only, no spaces, and bonds, branches or
+    attachment points (``=``, ``#``, ``(``, ``*``) in most cells, which identifiers and names rarely have."""
+    sample = column.dropna().astype(str).head(300)
+    if len(sample) == 0 or not sample.map(lambda v: bool(_SMILES.match(v))).all():
+        return False
+    return bool(sample.str.contains(r"[=#(*]", regex=True).mean() >= 0.5)
 
 
 def is_row_number(name: object, column: pd.Series) -> bool:
@@ -264,6 +277,10 @@ def prepare_dataset(
             n_levels = column.nunique(dropna=True)
             if 1 < n_levels <= MAX_CATEGORIES and n_levels < 0.5 * len(column):
                 categorical_cols.append(name)
+            elif looks_like_smiles(column):
+                dropped.append(name)
+                notes.append(f"column '{name}' dropped: it holds SMILES (molecules or polymer repeat units), which matforge does not "
+                             "featurize; compute descriptors elsewhere (RDKit fingerprints, say) and add them as numeric columns")
             else:
                 dropped.append(name)
                 notes.append(f"column '{name}' dropped: {n_levels} distinct text values (an identifier, not a feature)")
