@@ -60,3 +60,15 @@ def test_fine_tuned_chgnet_round_trips_through_a_run_folder(tmp_path):
     a, b = test[0].copy(), test[0].copy()
     a.calc, b.calc = calc, reloaded
     assert b.get_potential_energy() == pytest.approx(a.get_potential_energy(), abs=1e-5)
+
+
+def test_the_name_chgnet_stands_for_the_pretrained_potential_without_a_run_folder(tmp_path, monkeypatch):
+    from ase.build import bulk
+
+    from matforge.atoms import read_card, relax
+
+    monkeypatch.chdir(tmp_path)  # no folder called chgnet here
+    assert read_card("chgnet")["engine"] == "chgnet"
+    relaxed = relax(bulk("Si", "diamond", 5.30, cubic=True), load_potential("chgnet"), fmax=0.01, cell=True)
+    # PBE (MPtrj) puts diamond Si at about 5.47 Å (mp-149); the cell grows from 5.30 to there
+    assert relaxed.cell.lengths()[0] == pytest.approx(5.47, abs=0.04) and relaxed.info["converged"]

@@ -129,8 +129,21 @@ def save_run(calc, out: str | Path, *, extra: dict | None = None) -> Path:
     return Path(out)
 
 
+PRETRAINED = "chgnet"
+"""Where a potential run folder is asked for, this name (when no folder has it) means CHGNet's pretrained
+potential as it ships, the zero-shot engine without a fitting step."""
+
+
+def is_pretrained_name(run_dir: str | Path) -> bool:
+    return str(run_dir) == PRETRAINED and not Path(run_dir).exists()
+
+
 def read_card(run_dir: str | Path) -> dict:
-    """The card.json of a run folder."""
+    """The card.json of a run folder (for `PRETRAINED`, a card describing CHGNet as it ships)."""
+    if is_pretrained_name(run_dir):
+        return {"card_version": CARD_VERSION, "engine": "chgnet", "description": ENGINES["chgnet"], "options": {}, "seed": None,
+                "training": {"n_frames": None, "source": "MPtrj (Materials Project relaxations), CHGNet's own pretraining"},
+                "versions": _versions(), "units": {"energy": "eV", "forces": "eV/Å", "stress": "eV/Å³"}}  # fmt: skip
     path = Path(run_dir) / "card.json"
     if not path.is_file():
         raise InputError("not a potential run folder (no card.json)", file=str(run_dir),
@@ -145,7 +158,8 @@ def read_card(run_dir: str | Path) -> dict:
 
 
 def load_potential(run_dir: str | Path):
-    """The ASE calculator stored in a run folder written by `save_run` (or `matforge potential fit`)."""
+    """The ASE calculator stored in a run folder written by `save_run` (or `matforge potential fit`), or CHGNet's
+    pretrained one for the name ``"chgnet"``."""
     card = read_card(run_dir)
     model_dir = Path(run_dir) / "model"
     engine = card.get("engine")

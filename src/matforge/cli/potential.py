@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 # Parameters shared by several commands.
-RunFolder = Annotated[Path, typer.Argument(help="run folder written by `matforge potential fit`")]
+RunFolder = Annotated[Path, typer.Argument(help="run folder written by `matforge potential fit`, or chgnet (CHGNet's pretrained potential, offline)")]
 Structure = Annotated[Path, typer.Argument(help="structure file (any format ASE reads)")]
 
 app = typer.Typer(

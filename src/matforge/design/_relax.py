@@ -113,14 +113,9 @@ class Relaxer:
     @property
     def calculator(self):
         if self._calc is None:
-            if self.potential == "chgnet":
-                from matforge.atoms._chgnet import chgnet_calculator
+            from matforge.atoms import load_potential
 
-                self._calc = chgnet_calculator()
-            else:
-                from matforge.atoms import load_potential
-
-                self._calc = load_potential(self.potential)
+            self._calc = load_potential(self.potential)  # "chgnet" is CHGNet as it ships
         return self._calc
 
     def __call__(self, structure):
