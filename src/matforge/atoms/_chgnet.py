@@ -48,7 +48,14 @@ def _load_pretrained():
 
 def chgnet_calculator(model=None):
     """ASE calculator for CHGNet (the pretrained model when `model` is None): eV, eV/Å, eV/Å³."""
+    import warnings
+
     from chgnet.model.dynamics import CHGNetCalculator
+
+    # CHGNet warns at every step of a cell relaxation about torch internals and about constraints pymatgen cannot
+    # hold (ASE applies them): noise in a user's terminal, not something they can act on
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", module="chgnet")
+    warnings.filterwarnings("ignore", message="Only FixAtoms and FixCartesian", module="chgnet")
 
     model = model if model is not None else _load_pretrained()
     with contextlib.redirect_stdout(io.StringIO()):
