@@ -53,8 +53,10 @@ def featurize_command(
     if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
         from matforge.scale import featurize_parquet
 
-        featurize_parquet(data, out, formula_col=formula_col or "formula", structure_col=structure_col, preset=preset, on_error=on_error,
-                          scheduler=scheduler, workers=workers)  # fmt: skip
+        folder = featurize_parquet(data, out, formula_col=formula_col or "formula", structure_col=structure_col, preset=preset, on_error=on_error,
+                                   scheduler=scheduler, workers=workers)  # fmt: skip
+        parts = len(list(folder.glob("part-*.parquet")))
+        typer.echo(f"wrote {parts} Parquet part{'s' * (parts != 1)} to {folder}", err=True)
         return
     import numpy as np
     import pandas as pd
