@@ -8,6 +8,7 @@ import json
 import sys
 import types
 
+import numpy as np
 import pytest
 
 from matforge.cli import app as cli_app
@@ -90,6 +91,24 @@ def test_relax_converges_a_rattled_cell(cli, soap_run, tmp_path):
                          "--fmax", "0.02")
     assert code == 0, err
     assert out.startswith("converged")
+
+
+def test_relax_of_a_folder_writes_one_frame_per_structure_that_screening_reads(cli, soap_run, tmp_path):
+    from ase.build import bulk
+
+    from matforge.data import read_table
+
+    (tmp_path / "cells" / "more").mkdir(parents=True)
+    for i, where in enumerate(["cells/a.cif", "cells/more/b.cif"]):
+        atoms = bulk("Cu", "fcc", 3.6, cubic=True)
+        atoms.rattle(0.04, seed=i)
+        atoms.write(tmp_path / where)
+    code, out, err = cli("potential", "relax", soap_run, tmp_path / "cells", "--out", tmp_path / "relaxed.extxyz", "--fmax", "0.02")
+    assert code == 0, err
+    assert out.startswith("2 structures relaxed (0 not converged")
+    table = read_table(tmp_path / "relaxed.extxyz")  # what screen --candidates and predict read
+    assert table["source"].tolist() == ["cells/a.cif", "cells/more/b.cif"] and table["converged"].all()
+    assert np.allclose(table["energy_per_atom"] * 4, table["relaxed_energy"])
 
 
 def test_properties_compare_with_reference_json(cli, soap_run, tmp_path):

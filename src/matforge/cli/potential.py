@@ -166,20 +166,63 @@ def md_command(
 @app.command("relax")
 def relax_command(
     run: RunFolder,
-    structure: Structure,
-    out: Annotated[Path, typer.Option("--out", "-o", help="relaxed structure (extxyz)")],
+    structure: Annotated[Path, typer.Argument(help="structure file (any format ASE reads), or a folder of CIF/POSCAR files (and its subfolders)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="relaxed structure(s) (extxyz; one frame per structure of a folder)")],
     fmax: Annotated[float, typer.Option(help="force convergence threshold, eV/Å")] = 0.01,
     steps: Annotated[int, typer.Option(help="maximum optimizer steps")] = 500,
     cell: Annotated[bool, typer.Option(help="relax the cell too")] = False,
+    keep_symmetry: Annotated[bool, typer.Option(help="keep each structure's space group (ASE's FixSymmetry)")] = False,
 ) -> None:
-    """Relax atomic positions (and optionally the cell) with BFGS."""
+    """Relax atomic positions (and optionally the cell) with BFGS: one structure, or every structure of a folder.
+
+    A folder's relaxed structures go to one extxyz file, a frame each with its source file, relaxed energy
+    (eV and eV/atom) and convergence, which `matforge screen --candidates` and `matforge predict` read as a table."""
     from matforge.atoms import load_potential, relax
 
     _check_out_dir(out, structure)
+    calc = load_potential(run)
+    if structure.is_dir():
+        _relax_folder(structure, out, calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
+        return
     atoms = _read_structure(structure)
-    result = relax(atoms, load_potential(run), fmax=fmax, steps=steps, cell=cell, out=out)
+    if keep_symmetry:
+        from ase.constraints import FixSymmetry
+
+        atoms.set_constraint(FixSymmetry(atoms))
+    result = relax(atoms, calc, fmax=fmax, steps=steps, cell=cell, out=out)
     state = "converged" if result.info["converged"] else f"NOT converged after {steps} steps"
     typer.echo(f"{state}: energy {result.info['relaxed_energy']:.6f} eV in {result.info['relax_steps']} steps → {out}")
+
+
+def _relax_folder(folder: Path, out: Path, calc, *, fmax: float, steps: int, cell: bool, keep_symmetry: bool) -> None:
+    import ase.io
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from matforge.atoms import relax
+    from matforge.data import parse_structures, read_table
+    from matforge.files import atomic_file
+    from matforge.progress import progress_bar
+
+    table = read_table(folder)
+    structures = parse_structures(table["structure"].to_numpy(dtype=object), source=table.attrs.get("source"), column="structure")
+    frames = []
+    with progress_bar() as bar:
+        task = bar.add_task(f"relaxing {folder.name}", total=len(structures))
+        for source, structure in zip(table["structure"], structures, strict=True):
+            atoms = AseAtomsAdaptor.get_atoms(structure)
+            if keep_symmetry:
+                from ase.constraints import FixSymmetry
+
+                atoms.set_constraint(FixSymmetry(atoms))
+            result = relax(atoms, calc, fmax=fmax, steps=steps, cell=cell)
+            result.set_constraint()
+            result.info.update(source=str(source), energy_per_atom=result.info["relaxed_energy"] / len(result))
+            frames.append(result)
+            bar.advance(task)
+    with atomic_file(out, suffix=".extxyz") as tmp:
+        ase.io.write(str(tmp), frames, format="extxyz")
+    stuck = sum(not f.info["converged"] for f in frames)
+    typer.echo(f"{len(frames)} structures relaxed ({stuck} not converged after {steps} steps) → {out}")
 
 
 @app.command("properties")
