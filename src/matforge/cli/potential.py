@@ -180,11 +180,11 @@ def relax_command(
     from matforge.atoms import load_potential, relax
 
     _check_out_dir(out, structure)
-    calc = load_potential(run)
     if structure.is_dir():
-        _relax_folder(structure, out, calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
+        _relax_folder(structure, out, run, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
         return
-    atoms = _read_structure(structure)
+    atoms = _read_structure(structure)  # a bad file fails before the potential is loaded
+    calc = load_potential(run)
     if keep_symmetry:
         from ase.constraints import FixSymmetry
 
@@ -194,17 +194,18 @@ def relax_command(
     typer.echo(f"{state}: energy {result.info['relaxed_energy']:.6f} eV in {result.info['relax_steps']} steps → {out}")
 
 
-def _relax_folder(folder: Path, out: Path, calc, *, fmax: float, steps: int, cell: bool, keep_symmetry: bool) -> None:
+def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int, cell: bool, keep_symmetry: bool) -> None:
     import ase.io
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from matforge.atoms import relax
+    from matforge.atoms import load_potential, relax
     from matforge.data import parse_structures, read_table
     from matforge.files import atomic_file
     from matforge.progress import progress_bar
 
     table = read_table(folder)
     structures = parse_structures(table["structure"].to_numpy(dtype=object), source=table.attrs.get("source"), column="structure")
+    calc = load_potential(run)  # after the structures, so that a bad file fails first
     frames = []
     with progress_bar() as bar:
         task = bar.add_task(f"relaxing {folder.name}", total=len(structures))
