@@ -118,23 +118,33 @@ def run_md(
     return result
 
 
-def relax(atoms, calc, *, fmax: float = 0.01, steps: int = 500, cell: bool = False,
-          out: str | os.PathLike | None = None):
+def relax(atoms, calc, *, fmax: float = 0.01, steps: int = 500, cell: bool = False, keep_symmetry: bool = False,
+          symprec: float = 0.01, out: str | os.PathLike | None = None):
     """Relax positions (and with `cell`, the cell) with BFGS until the largest force is below `fmax` eV/Å.
 
-    Returns the relaxed copy of `atoms` with ``info["relaxed_energy"]`` (eV) and ``info["converged"]``.
+    With `keep_symmetry` the structure keeps its space group (ASE's FixSymmetry, tolerance `symprec` Å): a
+    prototype stays of its structure type. Returns the relaxed copy of `atoms` (with the constraints it came
+    with) and ``info["relaxed_energy"]`` (eV), ``info["energy_per_atom"]`` (eV/atom), ``info["converged"]``
+    and ``info["relax_steps"]``.
     """
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS
 
+    given = list(atoms.constraints)
     atoms = atoms.copy()
+    if keep_symmetry:
+        from ase.constraints import FixSymmetry
+
+        atoms.set_constraint([*given, FixSymmetry(atoms, symprec=symprec)])
     atoms.calc = calc
     target = FrechetCellFilter(atoms) if cell else atoms
     optimizer = BFGS(target, logfile=None)
     converged = bool(optimizer.run(fmax=fmax, steps=steps))
     energy = float(atoms.get_potential_energy())
     result = atoms.copy()
+    result.set_constraint(given)
     result.info["relaxed_energy"] = energy
+    result.info["energy_per_atom"] = energy / len(result)
     result.info["converged"] = converged
     result.info["relax_steps"] = optimizer.nsteps
     if out is not None:

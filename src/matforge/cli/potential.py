@@ -184,12 +184,7 @@ def relax_command(
         _relax_folder(structure, out, run, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
         return
     atoms = _read_structure(structure)  # a bad file fails before the potential is loaded
-    calc = load_potential(run)
-    if keep_symmetry:
-        from ase.constraints import FixSymmetry
-
-        atoms.set_constraint(FixSymmetry(atoms))
-    result = relax(atoms, calc, fmax=fmax, steps=steps, cell=cell, out=out)
+    result = relax(atoms, load_potential(run), fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry, out=out)
     state = "converged" if result.info["converged"] else f"NOT converged after {steps} steps"
     typer.echo(f"{state}: energy {result.info['relaxed_energy']:.6f} eV in {result.info['relax_steps']} steps → {out}")
 
@@ -210,14 +205,8 @@ def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int
     with progress_bar() as bar:
         task = bar.add_task(f"relaxing {folder.name}", total=len(structures))
         for source, structure in zip(table["structure"], structures, strict=True):
-            atoms = AseAtomsAdaptor.get_atoms(structure)
-            if keep_symmetry:
-                from ase.constraints import FixSymmetry
-
-                atoms.set_constraint(FixSymmetry(atoms))
-            result = relax(atoms, calc, fmax=fmax, steps=steps, cell=cell)
-            result.set_constraint()
-            result.info.update(source=str(source), energy_per_atom=result.info["relaxed_energy"] / len(result))
+            result = relax(AseAtomsAdaptor.get_atoms(structure), calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
+            result.info["source"] = str(source)
             frames.append(result)
             bar.advance(task)
     with atomic_file(out, suffix=".extxyz") as tmp:

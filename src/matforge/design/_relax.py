@@ -119,26 +119,21 @@ class Relaxer:
         return self._calc
 
     def __call__(self, structure):
-        from ase.constraints import FixSymmetry
         from pymatgen.io.ase import AseAtomsAdaptor
 
         from matforge.atoms import relax
 
         atoms = AseAtomsAdaptor.get_atoms(structure)
         with warnings.catch_warnings():
-            # CHGNet converts the constrained atoms to pymatgen and says it drops FixSymmetry there (the
-            # constraint stays on the ASE side, where the optimizer applies it); torch's requires_grad notice
-            warnings.simplefilter("ignore")
-            atoms.set_constraint(FixSymmetry(atoms, symprec=self.symprec))
+            warnings.simplefilter("ignore")  # a user's calculator may warn at every step
             try:
-                relaxed = relax(atoms, self.calculator, fmax=self.fmax, steps=self.steps, cell=True)
+                relaxed = relax(atoms, self.calculator, fmax=self.fmax, steps=self.steps, cell=True, keep_symmetry=True, symprec=self.symprec)
             except (RuntimeError, ValueError, FloatingPointError, np.linalg.LinAlgError):
                 return structure, math.nan, False
-        energy = relaxed.info["relaxed_energy"] / len(relaxed)
+        energy = relaxed.info["energy_per_atom"]
         ratio = relaxed.get_volume() / atoms.get_volume()
         if not math.isfinite(energy) or not (1 / _VOLUME_FACTOR < ratio < _VOLUME_FACTOR):
             return structure, math.nan, False
-        relaxed.set_constraint()
         return AseAtomsAdaptor.get_structure(relaxed), float(energy), bool(relaxed.info["converged"])
 
     def __getstate__(self) -> dict:
