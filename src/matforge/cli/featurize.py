@@ -118,17 +118,13 @@ def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, colum
     """(start, features, slice) per slice of a structure column, as `featurize_chunks` gives for formulas:
     `featurize_structures` with the featurizer's preset (NaN for a cell that cannot be read); the slice's
     ``valid`` and ``errors`` (row in the slice → `InputError`) say which those are."""
-    import numpy as np
-
-    from matforge.data._structures import STRUCTURE_HINT, parse_structures
-    from matforge.errors import InputError
-    from matforge.features._structure import featurize_structures
+    from matforge.features._structure import featurize_structure_cells
 
     for start in range(0, len(values), chunk_rows):
-        structures = parse_structures(values[start : start + chunk_rows], source=source, column=column, on_error="keep")
-        features = featurize_structures(structures, (featurizer,), n_jobs=getattr(featurizer, "n_jobs", 1))
-        errors = {row: InputError(message, file=source, row=start + row, column=column, hint=STRUCTURE_HINT) for row, message in structures.errors.items()}
-        yield start, features, _Slice(np.array([s is not None for s in structures]), errors, len(structures))
+        cells = values[start : start + chunk_rows]
+        features, valid, errors = featurize_structure_cells(cells, (featurizer,), source=source, column=column, first_row=start,
+                                                            n_jobs=getattr(featurizer, "n_jobs", 1))  # fmt: skip
+        yield start, features, _Slice(valid, errors, len(cells))
 
 
 class _Slice:

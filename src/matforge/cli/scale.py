@@ -32,7 +32,7 @@ def featurize_command(
     data: Annotated[Path, typer.Argument(help="Parquet file, folder of Parquet files, or any table matforge reads.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder of part-NNNNN.parquet files.")],
     formula_col: Annotated[str, typer.Option("--formula-col", help="Column holding the formulas.")] = "formula",
-    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column of crystal structures to featurize instead (as 'matforge featurize --structure-col'); DATA may then be a folder of CIF/POSCAR files or an extxyz file.")] = None,
+    structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column of crystal structures to featurize instead (as 'matforge featurize --structure-col'); a folder of CIF/POSCAR files or an extxyz file as DATA is read as the column 'structure'.")] = None,
     preset: Annotated[str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")] = "magpie",
     on_error: Annotated[str, typer.Option("--on-error", help="fail: stop at the first bad formula; skip: leave bad rows out (listed in OUT/_rejected.csv).")] = "fail",
     rows: Annotated[int | None, typer.Option("--rows-per-partition", help="Rows per task and per output file (default 200,000 formulas or 5,000 structures).")] = None,
@@ -41,11 +41,8 @@ def featurize_command(
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore the finished partitions of an interrupted run.")] = False,
 ) -> None:
     """Add composition (or structure) features to a large table, one Parquet partition per task."""
-    from matforge.data._structures import STRUCTURE_COLUMN, is_structure_source
     from matforge.scale import featurize_parquet
 
-    if structure_col is None and is_structure_source(data) and not (data.is_dir() and any(data.glob("*.parquet"))):
-        structure_col = STRUCTURE_COLUMN  # a folder of structure files, or frames
     folder = featurize_parquet(data, out, formula_col=formula_col, structure_col=structure_col, preset=preset, on_error=on_error, rows_per_partition=rows,
                                scheduler=scheduler, workers=workers, resume=not fresh)  # fmt: skip
     _say(f"{folder}: {len(list(folder.glob('part-*.parquet')))} partitions written")

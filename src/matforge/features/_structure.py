@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from matforge._workers import worker_count
 
-__all__ = ["StructureFeatures", "featurize_structures", "structure_feature_names"]
+__all__ = ["StructureFeatures", "featurize_structure_cells", "featurize_structures", "structure_feature_names"]
 
 _STATS = ("mean", "min", "max", "std")
 _PER_SITE = ("nn_distance", "nn_relative_distance", "first_shell_cn", "nn_reduced_mass", "nn_frequency_proxy")
@@ -238,6 +238,21 @@ def featurize_structures(structures, presets, n_jobs: int = 1) -> np.ndarray:
     compositions = parse_compositions(structure_formulas(structures), on_error="keep")
     blocks = [make_featurizer(preset).transform_compositions(compositions) for preset in presets]
     return np.hstack([*blocks, StructureFeatures(n_jobs=n_jobs).fit().transform(structures)])
+
+
+def featurize_structure_cells(cells, presets, *, source: str | None = None, base: str | None = None, column: str | None = None,
+                              first_row: int = 0, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`featurize_structures` of the cells of a structure column, as `matforge featurize` writes them: the
+    features (NaN rows where a cell cannot be read), which rows are valid, and for the others an `InputError`
+    by row of `cells`, naming `source` and the row ``first_row + row``. Paths in the cells are read relative to
+    the folder of `base` (default `source`)."""
+    from matforge.data._structures import STRUCTURE_HINT, parse_structures
+    from matforge.errors import InputError
+
+    structures = parse_structures(cells, source=base or source, column=column, on_error="keep")
+    errors = {row: InputError(message, file=source, row=first_row + row, column=column, hint=STRUCTURE_HINT) for row, message in structures.errors.items()}
+    valid = np.array([s is not None for s in structures], dtype=bool)
+    return featurize_structures(structures, presets, n_jobs=n_jobs), valid, errors
 
 
 def structure_feature_names(presets) -> list[str]:
