@@ -75,10 +75,12 @@ class Relaxer:
             raise InputError(f"{where}: relax_fmax and relax_steps must be positive", file=file)
         if importlib.util.find_spec("ase") is None:
             raise InputError(f"{where}.relax needs ASE", file=file, hint="pip install 'matforge[atoms]'")
-        if value == "chgnet":
+        from matforge.atoms._engines import PRETRAINED
+
+        if value == PRETRAINED:  # the name `load_potential` reads as CHGNet as it ships
             if importlib.util.find_spec("chgnet") is None:
                 raise InputError(f"{where}.relax: chgnet is not installed", file=file, hint="pip install 'matforge[atoms]'")
-            return cls("chgnet", fmax=fmax, steps=steps)
+            return cls(PRETRAINED, fmax=fmax, steps=steps)
         folder = Path(value)
         if not folder.is_absolute() and file is not None:
             folder = Path(file).parent / folder
@@ -90,7 +92,9 @@ class Relaxer:
     def check_elements(self, elements: set[str], where: str, file: str | None) -> None:
         """Refuse elements the potential never saw (it would predict them from nothing): beyond Pu for CHGNet
         (its training data, the Materials Project's, ends there), outside a fitted potential's training frames."""
-        if self.potential == "chgnet":
+        from matforge.atoms._engines import PRETRAINED
+
+        if self.potential == PRETRAINED:
             from matforge.chem import ELEMENT_INDEX
 
             beyond = sorted(e for e in elements if ELEMENT_INDEX[e] + 1 > _CHGNET_LAST_Z)
@@ -115,7 +119,7 @@ class Relaxer:
         if self._calc is None:
             from matforge.atoms import load_potential
 
-            self._calc = load_potential(self.potential)  # "chgnet" is CHGNet as it ships
+            self._calc = load_potential(self.potential)
         return self._calc
 
     def __call__(self, structure):
