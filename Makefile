@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # torch must be in the same pip call as what depends on it, or pip fetches a multi-GB CUDA build;
 # 2.13.0 is the CPU build available from local disk on these machines.
 TORCH  ?= torch==2.13.0
-EXTRAS ?= deep,micro,dev,atoms,design,explain,dist
+EXTRAS ?= deep,micro,dev,atoms,design,explain,dist,polymer
 
 .PHONY: install demo test lint clean
 

@@ -55,11 +55,20 @@ def test_a_named_row_counter_is_dropped_but_a_property_of_the_same_name_is_kept(
     assert "index" in prepare_dataset(repeated, "strength").numeric_cols
 
 
-def test_a_smiles_column_is_named_as_such_when_dropped():
+def test_a_smiles_column_is_an_input_with_rdkit_and_named_as_such_when_dropped_without(monkeypatch):
+    import matforge.data._dataset as dataset
+
     smiles = [f"*CC(*){'C' * i}c1ccccc1" if i % 2 else f"*CC(*)C(=O)O{'C' * i}" for i in range(30)]  # 30 polymers
+    monkeypatch.setattr(dataset, "rdkit_available", lambda: False)
     data = prepare_dataset(TABLE.assign(psmiles=smiles), "strength")
-    assert "psmiles" in data.dropped_cols and any("'psmiles' dropped: it holds SMILES" in note for note in data.notes)
+    assert "psmiles" in data.dropped_cols and any("'psmiles' dropped: it holds SMILES" in note and "matforge[polymer]" in note for note in data.notes)
     assert any("'sample' dropped" in note and "identifier" in note for note in data.notes)  # S001, S002, ...: not SMILES
+    monkeypatch.undo()
+    pytest.importorskip("rdkit")
+    data = prepare_dataset(TABLE.assign(psmiles=smiles), "strength")
+    assert data.smiles_cols == ["psmiles"] and data.formula_cols == ["formula"] and "psmiles" in data.frame.columns
+    # every row a different polymer: nothing merged, and a group is a (composition, polymer) pair
+    assert data.duplicates_merged == 0 and len(set(data.groups)) == 30
 
 
 def test_duplicate_inputs_are_merged_with_the_median_target_and_the_same_composition_is_one_group():

@@ -27,6 +27,7 @@ def featurize_command(
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Column holding the formulas.")] = None,
     structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 47 structure descriptors.")] = None,
+    smiles_col: Annotated[str | None, typer.Option("--smiles-col", help="Column holding polymer repeat units as PSMILES (*CC(*)c1ccccc1) or molecules as SMILES instead: RDKit descriptors, backbone and side-chain descriptors and a 512-bit Morgan count fingerprint ([polymer] extra; --preset does not apply).")] = None,
     preset: Annotated[
         str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")
     ] = "magpie",
@@ -40,7 +41,7 @@ def featurize_command(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
-    """Add composition features (default: the 145 Magpie features of Ward et al. 2016), or structure features, to a table."""
+    """Add composition features (default: the 145 Magpie features of Ward et al. 2016), or structure or polymer features, to a table."""
     import os
 
     from matforge.data._structures import STRUCTURE_COLUMN, is_structure_source
@@ -48,9 +49,11 @@ def featurize_command(
 
     if formula_col is None and structure_col is None and is_structure_source(data):
         structure_col = STRUCTURE_COLUMN  # a folder of structure files, or frames: read as that column
-    if (formula_col is None) == (structure_col is None):
-        raise InputError("give either --formula-col or --structure-col", hint="The column of the table to featurize")
-    if scheduler or workers or os.environ.get("MATFORGE_SCHEDULER"):
+    if sum(c is not None for c in (formula_col, structure_col, smiles_col)) != 1:
+        raise InputError("give one of --formula-col, --structure-col or --smiles-col", hint="The column of the table to featurize")
+    if smiles_col is not None and (scheduler or workers):
+        raise InputError("--smiles-col runs in one process: leave out --scheduler and --workers", hint="--n-jobs uses the cores of this machine")
+    if smiles_col is None and (scheduler or workers or os.environ.get("MATFORGE_SCHEDULER")):
         from matforge.scale import featurize_parquet
 
         folder = featurize_parquet(data, out, formula_col=formula_col or "formula", structure_col=structure_col, preset=preset, on_error=on_error,
@@ -74,10 +77,15 @@ def featurize_command(
         raise InputError("--chunk-rows must be at least 1")
     refuse_overwrite_input(out, data)
     refuse_overwrite_input(rejected_path(out), data)
-    featurizer = make_featurizer(preset, n_jobs=n_jobs)
-    column = formula_col or structure_col
+    column = formula_col or structure_col or smiles_col
+    if smiles_col is not None:
+        from matforge.features import PolymerFeatures
+
+        featurizer = PolymerFeatures(n_jobs=n_jobs)
+    else:
+        featurizer = make_featurizer(preset, n_jobs=n_jobs)
     names = [str(n) for n in featurizer.get_feature_names_out()]
-    chunks_of = featurize_chunks
+    chunks_of = _smiles_chunks if smiles_col is not None else featurize_chunks
     if structure_col is not None:
         from matforge.features._structure import structure_feature_names
 
@@ -125,6 +133,21 @@ def _structure_chunks(featurizer, values, *, chunk_rows: int, source: str, colum
         features, valid, errors = featurize_structure_cells(cells, (featurizer,), source=source, column=column, first_row=start,
                                                             n_jobs=getattr(featurizer, "n_jobs", 1))  # fmt: skip
         yield start, features, _Slice(valid, errors, len(cells))
+
+
+def _smiles_chunks(featurizer, values, *, chunk_rows: int, source: str, column: str):
+    """(start, features, slice) per slice of a SMILES column, as `featurize_chunks` gives for formulas."""
+    import numpy as np
+
+    from matforge.errors import InputError
+    from matforge.features._polymer import smiles_problems
+
+    for start in range(0, len(values), chunk_rows):
+        cells = values[start : start + chunk_rows]
+        problems = smiles_problems(cells)
+        errors = {row: InputError(reason, file=source, row=start + row, column=column, value=cells[row]) for row, reason in problems.items()}
+        valid = np.array([row not in problems for row in range(len(cells))])
+        yield start, featurizer.transform(cells, on_error="nan"), _Slice(valid, errors, len(cells))
 
 
 class _Slice:

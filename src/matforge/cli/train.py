@@ -25,8 +25,9 @@ def train(
     task: str = typer.Option("auto", help="regression, classification or auto (from the target's values)."),
     formula_col: str = typer.Option(None, "--formula-col", help="Formula column(s), comma-separated; detected when omitted."),
     structure_col: str = typer.Option(None, "--structure-col", help="Crystal-structure column(s), comma-separated; detected when omitted. A cell: a path to a CIF/POSCAR file (relative to the table), CIF or POSCAR text, or a pymatgen Structure.as_dict()."),
+    smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column(s), comma-separated: polymer repeat units as PSMILES (*CC(*)c1ccccc1, two * chain ends) or molecules; detected when omitted. Needs the [polymer] extra (RDKit)."),
     drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
-    group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: reduced composition)."),
+    group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: the reduced composition, or the polymer of a SMILES column)."),
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
     budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for model search and evaluation."),
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
@@ -53,7 +54,7 @@ def train(
     from matforge.learn._pipeline import log_target_option, zero_inflated_option
 
     run = train_run(
-        data, target, out, task=task, formula_cols=formula_col, structure_cols=structure_col, drop=drop, group_col=group_col, models=models,
+        data, target, out, task=task, formula_cols=formula_col, structure_cols=structure_col, smiles_cols=smiles_col, drop=drop, group_col=group_col, models=models,
         cv=cv, budget=budget, seed=seed, preset=preset, ensemble=ensemble, protocol=protocol, resume=resume, max_trials=max_trials,
         zero_inflated=zero_inflated_option(zero_inflated), log_target=log_target_option(log_target), n_jobs=n_jobs, verbose=True, command=" ".join(sys.argv), scheduler=scheduler, workers=workers, join_study=join_study, storage=storage,
     )  # fmt: skip

@@ -5,6 +5,7 @@ from matforge.data._dataset import (
     Problem,
     composition_keys,
     detect_formula_columns,
+    detect_smiles_columns,
     detect_structure_columns,
     prepare_dataset,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Problem",
     "composition_keys",
     "detect_formula_columns",
+    "detect_smiles_columns",
     "detect_structure_columns",
     "align_structure_column",
     "parse_structures",

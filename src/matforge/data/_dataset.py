@@ -18,7 +18,7 @@ from matforge.data._structures import (
 )
 from matforge.errors import InputError
 
-__all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "detect_structure_columns", "composition_keys"]
+__all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "detect_structure_columns", "detect_smiles_columns", "composition_keys"]
 
 MAX_CATEGORIES = 50
 # names that pandas (`to_csv` of a frame: "Unnamed: 0", "index") and data exports give a row counter
@@ -35,6 +35,21 @@ def looks_like_smiles(column: pd.Series) -> bool:
     if len(sample) == 0 or not sample.map(lambda v: bool(_SMILES.match(v))).all():
         return False
     return bool(sample.str.contains(r"[=#(*]", regex=True).mean() >= 0.5)
+
+
+def rdkit_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("rdkit") is not None
+
+
+def detect_smiles_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Text columns written as SMILES (`looks_like_smiles`): polymer repeat units (``*CC(*)c1ccccc1``) or
+    molecules, featurized by `matforge.features.PolymerFeatures` (needs RDKit, the ``[polymer]`` extra)."""
+    return [
+        name for name in frame.columns
+        if name not in exclude and not pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]) and looks_like_smiles(frame[name])
+    ]  # fmt: skip
 
 
 def is_row_number(name: object, column: pd.Series) -> bool:
@@ -88,6 +103,7 @@ class Dataset:
     duplicates_merged: int = 0
     weights: np.ndarray | None = None
     structure_cols: list[str] = field(default_factory=list)
+    smiles_cols: list[str] = field(default_factory=list)
 
     @property
     def classes(self) -> list:
@@ -96,7 +112,7 @@ class Dataset:
     def describe(self) -> dict:
         return {
             "source": self.source, "target": self.target, "task": self.task, "n_samples": int(len(self.y)),
-            "formula_cols": self.formula_cols, "structure_cols": self.structure_cols, "numeric_cols": self.numeric_cols,
+            "formula_cols": self.formula_cols, "structure_cols": self.structure_cols, "smiles_cols": self.smiles_cols, "numeric_cols": self.numeric_cols,
             "categorical_cols": self.categorical_cols, "dropped_cols": self.dropped_cols,
             "duplicates_merged": self.duplicates_merged, "n_groups": int(len(np.unique(self.groups))),
             "notes": self.notes,
@@ -190,6 +206,7 @@ def prepare_dataset(
     source: str | None = None,
     aggregate_duplicates: bool | str = "auto",
     structure_cols: str | list[str] | None = None,
+    smiles_cols: str | list[str] | None = None,
 ) -> Dataset:
     """Validate a table for training and give each column its role.
 
@@ -203,6 +220,10 @@ def prepare_dataset(
     structure_cols : crystal-structure column(s) (`matforge.data.parse_structures`); detected when None. A
         structure's composition counts as its formula for groups; duplicates are the same structure (reduced
         composition and volume per atom), so polymorphs stay apart.
+    smiles_cols : SMILES column(s): polymer repeat units written as PSMILES (two ``*`` chain ends) or molecules,
+        featurized by `matforge.features.PolymerFeatures` (RDKit, the ``[polymer]`` extra); detected when None
+        and RDKit is installed. The same polymer written from another atom of its repeat unit
+        (``*CC(*)C``, ``*C(C)C*``) is one group and one duplicate (`matforge.features.polymer_keys`).
     drop : columns to ignore (identifiers, leaky columns).
     group_col : column whose values define CV groups (default: the reduced composition of the formula columns
         and the values of the process columns, so one material never sits in both train and test).
@@ -245,17 +266,26 @@ def prepare_dataset(
     keep = y.notna().to_numpy()
 
     exclude = (target, *drop_cols, *([group_col] if group_col else []))
-    given_formula_cols, given_structure_cols = _split(formula_cols), _split(structure_cols)
-    for name, role in [(n, "formula") for n in given_formula_cols] + [(n, "structure") for n in given_structure_cols]:
+    given_formula_cols, given_structure_cols, given_smiles_cols = _split(formula_cols), _split(structure_cols), _split(smiles_cols)
+    if given_smiles_cols and not rdkit_available():
+        raise InputError("SMILES columns need RDKit, which is not installed", column=given_smiles_cols[0], hint="pip install 'matforge[polymer]'")
+    for name, role in [(n, "formula") for n in given_formula_cols] + [(n, "structure") for n in given_structure_cols] + [(n, "SMILES") for n in given_smiles_cols]:
         if name not in frame.columns:
             raise InputError(f"no {role} column '{name}'", file=source, column=name, hint=f"Columns are: {', '.join(map(str, frame.columns))}")
     frame.attrs["source"] = source  # paths in a structure column are relative to the table
-    structure_list = given_structure_cols or detect_structure_columns(frame, exclude=(*exclude, *given_formula_cols))
-    formula_list = given_formula_cols or detect_formula_columns(frame, exclude=(*exclude, *structure_list))
-    numeric_cols, categorical_cols, dropped = [], [], list(drop_cols)
+    structure_list = given_structure_cols or detect_structure_columns(frame, exclude=(*exclude, *given_formula_cols, *given_smiles_cols))
+    formula_list = given_formula_cols or detect_formula_columns(frame, exclude=(*exclude, *structure_list, *given_smiles_cols))
+    smiles_list = given_smiles_cols or (detect_smiles_columns(frame, exclude=(*exclude, *structure_list, *formula_list)) if rdkit_available() else [])
     notes: list[str] = []
+    if not given_smiles_cols:
+        for name in [c for c in smiles_list if frame[c].notna().mean() < 0.9]:
+            # a SMILES column filled for a few rows (monomers known for some polymers) is not the input
+            smiles_list.remove(name)
+            drop_cols.append(name)
+            notes.append(f"column '{name}' dropped: SMILES in only {int(frame[name].notna().sum())} of {len(frame)} rows; name it with --smiles-col to learn from it (every row then needs one)")
+    numeric_cols, categorical_cols, dropped = [], [], list(drop_cols)
     for name in frame.columns:
-        if name in exclude or name in formula_list or name in structure_list:
+        if name in exclude or name in drop_cols or name in formula_list or name in structure_list or name in smiles_list:
             continue
         column = frame[name]
         if pd.api.types.is_bool_dtype(column):
@@ -279,8 +309,9 @@ def prepare_dataset(
                 categorical_cols.append(name)
             elif looks_like_smiles(column):
                 dropped.append(name)
-                notes.append(f"column '{name}' dropped: it holds SMILES (molecules or polymer repeat units), which matforge does not "
-                             "featurize; compute descriptors elsewhere (RDKit fingerprints, say) and add them as numeric columns")
+                # (only without RDKit: with it, such a column was taken as a SMILES column above)
+                notes.append(f"column '{name}' dropped: it holds SMILES (molecules or polymer repeat units), which need RDKit to "
+                             "featurize: pip install 'matforge[polymer]'")
             else:
                 dropped.append(name)
                 notes.append(f"column '{name}' dropped: {n_levels} distinct text values (an identifier, not a feature)")
@@ -297,7 +328,14 @@ def prepare_dataset(
             frame[name] = [v if isinstance(v, str) or v is None else json.dumps(v) if isinstance(v, dict) else v.to_json() for v in frame[name]]
         for r, message in sorted(structures[name].errors.items()):
             problems.append(Problem(r, name, None, message))
-    if not formula_list and not structure_list and not numeric_cols and not categorical_cols:
+    polymers = {}
+    for name in smiles_list:
+        from matforge.features._polymer import polymer_keys, smiles_problems
+
+        for r, reason in sorted(smiles_problems(frame[name].to_numpy(dtype=object)).items()):
+            problems.append(Problem(r, name, frame[name].iat[r], reason))
+        polymers[name] = polymer_keys(frame[name].to_numpy(dtype=object))
+    if not formula_list and not structure_list and not smiles_list and not numeric_cols and not categorical_cols:
         raise InputError(
             "no usable input column: no formula or structure column was recognised and no numeric column is left",
             file=source, hint="Name the formula column with --formula-col",
@@ -315,7 +353,7 @@ def prepare_dataset(
         rare = counts[counts < 2]
         if len(rare):
             notes.append(f"classes with a single example: {', '.join(map(str, rare.index))}")
-    inputs = formula_list + structure_list + numeric_cols + categorical_cols
+    inputs = formula_list + structure_list + smiles_list + numeric_cols + categorical_cols
     structures = {name: [structures[name][i] for i in np.flatnonzero(keep)] for name in structures}
     # a structure's composition stands for its formula in the groups
     formulas = {**{c: frame[c].to_numpy(dtype=object) for c in formula_list}, **{c: structure_formulas(structures[c]) for c in structure_list}}
@@ -333,12 +371,14 @@ def prepare_dataset(
     comp_keys = [composition_keys(values) for values in formulas.values()]
     process_keys = [frame[c].astype(str).to_numpy() for c in numeric_cols + categorical_cols]
     # identical inputs (composition, structure and process values) are duplicates; the same composition is one group
-    input_keys = comp_keys[: len(formula_list)] + [structure_keys(structures[c]) for c in structure_list]
+    polymer_key_list = [polymers[c][keep] for c in smiles_list]
+    input_keys = comp_keys[: len(formula_list)] + [structure_keys(structures[c]) for c in structure_list] + polymer_key_list
     duplicate_key = np.array(["|".join(map(str, p)) for p in zip(*(input_keys + process_keys))], dtype=object)
     if group_col:
         groups = frame[group_col].astype(str).to_numpy()
-    elif comp_keys:
-        groups = np.array(["|".join(p) for p in zip(*comp_keys)], dtype=object)
+    elif comp_keys or polymer_key_list:
+        # the same composition, or the same polymer however its repeat unit is written, is one group
+        groups = np.array(["|".join(p) for p in zip(*comp_keys, *polymer_key_list)], dtype=object)
     else:
         groups = np.arange(len(y)).astype(str)
 
@@ -361,9 +401,9 @@ def prepare_dataset(
         frame = frame.iloc[first].reset_index(drop=True)
         y = pd.Series(median.loc[duplicate_key[first]].to_numpy(), name=target)
         row_ids, groups = row_ids[first], groups[first]
-        notes.append(f"{merged} duplicate rows (identical inputs: composition or structure, and process values) merged into their first row with the median target, weighted by their number in fits and scores")
+        notes.append(f"{merged} duplicate rows (identical inputs: composition, structure or polymer, and process values) merged into their first row with the median target, weighted by their number in fits and scores")
     elif task == "regression" and n_duplicates:
-        notes.append(f"{n_duplicates} duplicate rows (identical inputs: composition or structure, and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
+        notes.append(f"{n_duplicates} duplicate rows (identical inputs: composition, structure or polymer, and process values) kept as rows, grouped together in CV (not merged: a large table, or asked)")
     elif task == "classification" and n_duplicates:
         labels = pd.Series(y.to_numpy()).groupby(duplicate_key).nunique()
         conflicts = int((labels > 1).sum())
@@ -375,5 +415,5 @@ def prepare_dataset(
     return Dataset(
         frame=inputs_frame, y=y.rename(target), target=target, task=task, formula_cols=formula_list,
         numeric_cols=numeric_cols, categorical_cols=categorical_cols, groups=groups, row_ids=row_ids,
-        source=source, notes=notes, dropped_cols=dropped, duplicates_merged=merged, weights=weights, structure_cols=structure_list,
+        source=source, notes=notes, dropped_cols=dropped, duplicates_merged=merged, weights=weights, structure_cols=structure_list, smiles_cols=smiles_list,
     )  # fmt: skip

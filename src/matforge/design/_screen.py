@@ -113,7 +113,7 @@ def required_columns(predictor) -> list[str]:
     featurizer = getattr(predictor, "featurizer", None)
     if featurizer is None:
         return list(getattr(predictor, "input_columns", []))
-    return [*featurizer.formula_cols, *getattr(featurizer, "structure_cols", ()), *featurizer.numeric_cols, *featurizer.categorical_cols]
+    return [*featurizer.formula_cols, *getattr(featurizer, "structure_cols", ()), *getattr(featurizer, "smiles_cols", ()), *featurizer.numeric_cols, *featurizer.categorical_cols]
 
 
 def check_columns(predictor, columns: list[str], source: str | None) -> None:

@@ -1,4 +1,4 @@
-"""Featurizers: scikit-learn transformers that turn formulas (and crystal structures) into numbers.
+"""Featurizers: scikit-learn transformers that turn formulas (and crystal structures, polymer SMILES) into numbers.
 
 Every featurizer carries its labels (`get_feature_names_out`) and its papers (`citations()`); presets such as
 ``"magpie"`` give the same values as matminer, computed on whole columns with numpy.
@@ -16,6 +16,7 @@ from matforge.features._composition import (
     ValenceOrbital,
 )
 from matforge.features._perovskite import PerovskiteDescriptors, perovskite_sites
+from matforge.features._polymer import PolymerFeatures, polymer_keys
 from matforge.features._ranked import RankedFractions
 from matforge.features._registry import FEATURIZERS, PRESETS, CompositionFeatures, featurize, make_featurizer
 from matforge.features._stream import featurize_chunks
@@ -32,6 +33,7 @@ __all__ = [
     "ElementProperty",
     "IonProperty",
     "PerovskiteDescriptors",
+    "PolymerFeatures",
     "RankedFractions",
     "Stoichiometry",
     "StructureFeatures",
@@ -42,4 +44,5 @@ __all__ = [
     "formulas_from",
     "make_featurizer",
     "perovskite_sites",
+    "polymer_keys",
 ]

@@ -1,5 +1,5 @@
-"""A whole input table → feature matrix: formula and structure columns featurized, process columns passed
-through."""
+"""A whole input table → feature matrix: formula, structure and SMILES columns featurized, process columns
+passed through."""
 
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ __all__ = ["TableFeaturizer"]
 
 class TableFeaturizer(TransformerMixin, BaseEstimator):
     """Featurize each formula column with a preset, each structure column with the preset (applied to the
-    structure's composition) and `StructureFeatures`, keep numeric and categorical columns as they are.
+    structure's composition) and `StructureFeatures`, each SMILES column (polymer repeat units or molecules)
+    with `PolymerFeatures`, keep numeric and categorical columns as they are.
 
     Composition and structure features depend on one row only, so this step learns nothing from other rows and cannot
     leak between CV folds; encoders and scalers that do learn sit inside each model's pipeline.
 
     Parameters
     ----------
-    formula_cols, numeric_cols, categorical_cols, structure_cols : the roles of the input columns (a structure
-        cell: see `matforge.data.parse_structures`).
+    formula_cols, numeric_cols, categorical_cols, structure_cols, smiles_cols : the roles of the input columns
+        (a structure cell: see `matforge.data.parse_structures`; a SMILES cell: `matforge.features.PolymerFeatures`).
     presets : feature sets to compute per formula column; the first is the main set, ``"fractions"`` adds the
         element-fraction columns used by the atom-table CNN.
     n_jobs : processes for parsing large formula columns and featurizing large structure columns (-1: all cores).
@@ -35,23 +36,25 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
     """
 
     # a featurizer saved before structure columns existed has no such attribute: this default stands in for it
-    # (its predictions, repr and get_params keep working)
+    # (its predictions, repr and get_params keep working); the same for SMILES columns
     structure_cols = ()
+    smiles_cols = ()
 
-    def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1, structure_cols=()):
+    def __init__(self, formula_cols=(), numeric_cols=(), categorical_cols=(), presets=("magpie",), n_jobs=1, structure_cols=(), smiles_cols=()):
         self.formula_cols = formula_cols
         self.numeric_cols = numeric_cols
         self.categorical_cols = categorical_cols
         self.presets = presets
         self.n_jobs = n_jobs
         self.structure_cols = structure_cols
+        self.smiles_cols = smiles_cols
 
     @property
     def _structure_cols(self) -> list[str]:
         return list(self.structure_cols)
 
     def _prefix(self, column: str, preset: str) -> str:
-        many = len(self.formula_cols) + len(self._structure_cols) > 1
+        many = len(self.formula_cols) + len(self._structure_cols) + len(self.smiles_cols) > 1
         if preset == "fractions":
             return f"frac[{column}] " if many else "frac "
         return f"{column}: " if many else ""
@@ -70,6 +73,14 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
                 names = [self._prefix(column, "structure") + n for n in StructureFeatures.feature_labels()]
                 sets["main"] += names
                 order += names
+        self.smiles_features_ = {}
+        for column in self.smiles_cols:
+            from matforge.features._polymer import PolymerFeatures
+
+            names = [self._prefix(column, "smiles") + n for n in PolymerFeatures().feature_labels()]
+            self.smiles_features_[column] = names
+            sets["main"] += names
+            order += names
         self.feature_sets_ = sets
         self.columns_ = order + sets["process"]
         self.n_features_in_ = X.shape[1]
@@ -80,7 +91,7 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         if not isinstance(X, pd.DataFrame):
             raise InputError("a table (DataFrame) with named columns is needed")
         given = set(X.columns) | set(parsed or ())
-        missing = [c for c in [*self.formula_cols, *self._structure_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
+        missing = [c for c in [*self.formula_cols, *self._structure_cols, *self.smiles_cols, *self.numeric_cols, *self.categorical_cols] if c not in given]
         if missing:
             others = f" (nor {', '.join(map(repr, missing[1:]))})" if len(missing) > 1 else ""
             raise InputError(
@@ -110,6 +121,12 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         for column in self._structure_cols:
             structures = parse_structures(X[column].to_numpy(dtype=object), source=X.attrs.get("source"), column=column, on_error="raise" if on_error == "raise" else "keep")
             numeric.append(self._fitted_columns(column, featurize_structures(structures, self.presets, n_jobs=self.n_jobs)))
+        for column in self.smiles_cols:
+            from matforge.features._polymer import PolymerFeatures
+
+            polymer = PolymerFeatures(n_jobs=self.n_jobs)
+            values = polymer.transform(X[column].to_numpy(dtype=object), on_error="raise" if on_error == "raise" else "nan", source=X.attrs.get("source"), column=column)
+            numeric.append(self._fitted_smiles_columns(column, values, polymer.feature_labels()))
         for column in self.numeric_cols:
             numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued
@@ -135,6 +152,21 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         fitted = set(self.columns_)
         keep = [i for i, name in enumerate(names) if name in fitted]
         return values if len(keep) == len(names) else values[:, keep]
+
+    def _fitted_smiles_columns(self, column: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
+        """`values` of a SMILES column in the order the featurizer was fitted with, found by name: RDKit's list of
+        descriptors grows between its versions, and a run saved with another version must not read shifted
+        columns (a descriptor this version lacks is NaN, imputed as missing)."""
+        prefix = self._prefix(column, "smiles")
+        position = {prefix + name: i for i, name in enumerate(labels)}
+        fitted = self.smiles_features_[column]
+        if [position.get(name) for name in fitted] == list(range(len(labels))):
+            return values
+        out = np.full((len(values), len(fitted)), np.nan)
+        for j, name in enumerate(fitted):
+            if name in position:
+                out[:, j] = values[:, position[name]]
+        return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(self.columns_, dtype=object)

@@ -84,9 +84,10 @@ class AutoModel(BaseEstimator):
         ``"auto"`` means `AUTO_PRESETS`. The final stage's choice is ``preset_``, its screen scores
         ``preset_scores_``, and the outer folds' choices ``fold_presets_``.
         The screen ranks presets for tree models; where a linear model is the best fit, fix the preset.
-    formula_cols, numeric_cols, categorical_cols, structure_cols : column roles (detected when all are None). A
-        structure column (`matforge.data.parse_structures`) gets the preset's composition features of each
-        structure's composition and `matforge.features.StructureFeatures`.
+    formula_cols, numeric_cols, categorical_cols, structure_cols, smiles_cols : column roles (detected when all
+        are None). A structure column (`matforge.data.parse_structures`) gets the preset's composition features
+        of each structure's composition and `matforge.features.StructureFeatures`; a SMILES column (polymer
+        repeat units or molecules) `matforge.features.PolymerFeatures`.
     protocol : ``"group"`` (grouped by composition) or ``"kfold"``.
     seed : seed of splits, samplers and models; the same seed gives the same run.
     n_jobs : threads per model fit; also worker processes for featurizing large structure columns.
@@ -118,7 +119,7 @@ class AutoModel(BaseEstimator):
         is seeded by its process, so they propose different configurations; `max_trials` counts all of them).
     """
 
-    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="auto", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None, structure_cols=None):
+    def __init__(self, task="auto", models=None, budget=120.0, cv=5, inner_cv=3, ensemble=3, preset="auto", formula_cols=None, numeric_cols=None, categorical_cols=None, protocol="group", seed=0, n_jobs=1, max_trials=40, zero_inflated="auto", log_target="auto", select_features=None, evaluate=True, verbose=False, scheduler=None, workers=None, study=None, storage=None, structure_cols=None, smiles_cols=None):
         self.task = task
         self.models = models
         self.budget = budget
@@ -143,20 +144,25 @@ class AutoModel(BaseEstimator):
         self.study = study
         self.storage = storage
         self.structure_cols = structure_cols
+        self.smiles_cols = smiles_cols
 
     # ------------------------------------------------------------------ setup
     def _roles(self, X: pd.DataFrame, y) -> None:
-        from matforge.data import detect_formula_columns, detect_structure_columns
+        from matforge.data import detect_formula_columns, detect_smiles_columns, detect_structure_columns
+        from matforge.data._dataset import rdkit_available
 
-        if self.formula_cols is None and self.numeric_cols is None and self.categorical_cols is None and self.structure_cols is None:
+        if self.formula_cols is None and self.numeric_cols is None and self.categorical_cols is None and self.structure_cols is None and self.smiles_cols is None:
             structure = detect_structure_columns(X)
             formula = detect_formula_columns(X, exclude=tuple(structure))
-            numeric = [c for c in X.columns if c not in formula and c not in structure and pd.api.types.is_numeric_dtype(X[c])]
-            categorical = [c for c in X.columns if c not in formula and c not in structure and c not in numeric]
+            smiles = detect_smiles_columns(X, exclude=(*structure, *formula)) if rdkit_available() else []
+            taken = {*formula, *structure, *smiles}
+            numeric = [c for c in X.columns if c not in taken and pd.api.types.is_numeric_dtype(X[c])]
+            categorical = [c for c in X.columns if c not in taken and c not in numeric]
         else:
             formula, numeric, categorical = list(self.formula_cols or []), list(self.numeric_cols or []), list(self.categorical_cols or [])
-            structure = list(self.structure_cols or [])
+            structure, smiles = list(self.structure_cols or []), list(self.smiles_cols or [])
         self.formula_cols_, self.numeric_cols_, self.categorical_cols_, self.structure_cols_ = formula, numeric, categorical, structure
+        self.smiles_cols_ = smiles
         task = self.task
         if task in (None, "auto"):
             from matforge.data._dataset import _detect_task
@@ -165,7 +171,15 @@ class AutoModel(BaseEstimator):
         self.task_ = task
 
     def _model_names(self) -> list[str]:
-        return resolve_models(self.models, self.task_, self.n_samples_)
+        names = resolve_models(self.models, self.task_, self.n_samples_)
+        if self.formula_cols_ or self.structure_cols_:
+            return names
+        # element fractions come from compositions: without a formula or structure column such a model would
+        # see the process columns only (a table of SMILES: no column at all)
+        fraction_models = [n for n in names if get_model(n).uses_fractions]
+        if fraction_models and self.models not in (None, "auto", "default", "all") and self.models != ["all"]:
+            raise InputError(f"model '{fraction_models[0]}' reads element fractions, and the table has no formula or structure column", hint="Leave it out of --models")
+        return [n for n in names if n not in fraction_models]
 
     def _preset_candidates(self) -> tuple[str, ...]:
         """The presets a stage chooses from (one: no choice)."""
@@ -180,7 +194,7 @@ class AutoModel(BaseEstimator):
         """Each candidate preset's main columns, all of them columns of the largest (the last) candidate, which
         is what the featurizer computes."""
         candidates = self._preset_candidates()
-        out = {c: TableFeaturizer(self.formula_cols_, (), (), presets=(c,), structure_cols=self.structure_cols_).fit(X).feature_sets_["main"] for c in candidates}
+        out = {c: TableFeaturizer(self.formula_cols_, (), (), presets=(c,), structure_cols=self.structure_cols_, smiles_cols=self.smiles_cols_).fit(X).feature_sets_["main"] for c in candidates}
         largest = set(out[candidates[-1]])
         for c in candidates[:-1]:
             if not set(out[c]) <= largest:
@@ -391,7 +405,7 @@ class AutoModel(BaseEstimator):
         fractions = ["fractions"] if any(get_model(m).uses_fractions for m in self.model_names_) else []
         self._main_by_preset = self._preset_columns(X)
         # the largest candidate holds every candidate's columns: featurized once, each stage selects its own
-        self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self._preset_candidates()[-1], *fractions), n_jobs=self.n_jobs, structure_cols=self.structure_cols_).fit(X)
+        self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self._preset_candidates()[-1], *fractions), n_jobs=self.n_jobs, structure_cols=self.structure_cols_, smiles_cols=self.smiles_cols_).fit(X)
         F = self.featurizer_.transform(X)
 
         work = Path(work_dir) if work_dir is not None else None
@@ -481,7 +495,7 @@ class AutoModel(BaseEstimator):
         self.preset_, self.preset_scores_ = final["preset"], final["preset_scores"]
         if self.preset_ != self._preset_candidates()[-1]:
             # the saved featurizer computes only the chosen preset (the members select columns by name)
-            self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self.preset_, *fractions), n_jobs=self.n_jobs, structure_cols=self.structure_cols_).fit(X)
+            self.featurizer_ = TableFeaturizer(self.formula_cols_, self.numeric_cols_, self.categorical_cols_, presets=(self.preset_, *fractions), n_jobs=self.n_jobs, structure_cols=self.structure_cols_, smiles_cols=self.smiles_cols_).fit(X)
         self.study_ = {"name": self.study, "storage": _masked(self.storage)} if self.study else None
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)

@@ -33,7 +33,7 @@ def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("matforge", "numpy", "pandas", "scikit-learn", "lightgbm", "optuna", "pymatgen", "matminer", "skops", "torch"):
+    for name in ("matforge", "numpy", "pandas", "scikit-learn", "lightgbm", "optuna", "pymatgen", "matminer", "skops", "torch", "rdkit"):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
@@ -114,8 +114,9 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "matforge_run": 1,
         "task": task,
         "target": dataset.target,
-        "inputs": {"formula_cols": model.formula_cols_, "structure_cols": model.structure_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
-        "feature_preset": model.preset_,
+        "inputs": {"formula_cols": model.formula_cols_, "structure_cols": model.structure_cols_, "smiles_cols": model.smiles_cols_, "numeric_cols": model.numeric_cols_, "categorical_cols": model.categorical_cols_},
+        # composition presets do not apply to a table of SMILES and process columns only
+        "feature_preset": model.preset_ if model.formula_cols_ or model.structure_cols_ else None,
         "feature_preset_choice": {"asked": model.preset if isinstance(model.preset, str) else list(model.preset), "final_screen": model.preset_scores_ or "not screened: too little budget per stage, the first candidate kept", "outer_folds": model.fold_presets_} if len(model._preset_candidates()) > 1 and (model.formula_cols_ or model.structure_cols_) else None,
         "features": list(model.featurizer_.get_feature_names_out()),
         "classes": model.classes_,
@@ -141,6 +142,10 @@ def _citations(model) -> list[str]:
     cites = list(make_featurizer(model.preset_).citations()) if model.formula_cols_ or model.structure_cols_ else []
     if model.structure_cols_:
         cites += StructureFeatures.citations()
+    if model.smiles_cols_:
+        from matforge.features._polymer import PolymerFeatures
+
+        cites += PolymerFeatures.citations()
     for name in model.model_names_:
         cite = get_model(name).citation
         if cite not in cites:

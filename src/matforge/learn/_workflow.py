@@ -26,6 +26,7 @@ def train(
     task: str | None = None,
     formula_cols: str | list[str] | None = None,
     structure_cols: str | list[str] | None = None,
+    smiles_cols: str | list[str] | None = None,
     drop: str | list[str] | None = None,
     group_col: str | None = None,
     models: str | list[str] | None = None,
@@ -58,7 +59,8 @@ def train(
     (``"auto"``, True, False) models a regression target with a point mass at its minimum as gate + regressor;
     `log_target` (``"auto"``, True, False) lets the search fit a strictly positive, right-skewed one on a log
     scale as well (see `AutoModel`). `structure_cols` name crystal-structure columns (detected when None, as
-    formula columns are; see `matforge.data.parse_structures`).
+    formula columns are; see `matforge.data.parse_structures`), `smiles_cols` SMILES columns of polymer repeat
+    units or molecules (detected when None and RDKit, the ``[polymer]`` extra, is installed).
     """
     from matforge.data import prepare_dataset, read_table
     from matforge.files import refuse_overwrite_input, replace_dir
@@ -78,7 +80,7 @@ def train(
         raise InputError(f"--cv must be at least 2, not {cv}")
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
-    dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols)
+    dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols, smiles_cols=smiles_cols)
     resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
     _check_settings(preset, protocol)  # and so do unknown presets and protocols
     if dataset.task == "regression":
@@ -102,7 +104,7 @@ def train(
     model = AutoModel(
         task=dataset.task, models=models, budget=budget, cv=cv, ensemble=ensemble, preset=preset,
         formula_cols=dataset.formula_cols, numeric_cols=dataset.numeric_cols, categorical_cols=dataset.categorical_cols,
-        structure_cols=dataset.structure_cols, protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, log_target=log_target, verbose=verbose,
+        structure_cols=dataset.structure_cols, smiles_cols=dataset.smiles_cols, protocol=protocol, seed=seed, n_jobs=n_jobs, max_trials=max_trials, zero_inflated=zero_inflated, log_target=log_target, verbose=verbose,
         scheduler=scheduler, workers=workers, study=join_study, storage=storage,
     )  # fmt: skip
     model.fit(dataset.frame, dataset.y, dataset.groups, sample_weight=dataset.weights, work_dir=work)
@@ -128,7 +130,7 @@ def _check_settings(preset, protocol: str) -> None:
 def input_summary(dataset) -> list[str]:
     """What `train` will learn from, in a user's words: each column's role, then the notes of reading the table
     (dropped identifiers, merged duplicates, outliers), so a wrongly kept or dropped column is seen before the fit."""
-    roles = [("composition", dataset.formula_cols), ("structure", dataset.structure_cols), ("numeric", dataset.numeric_cols),
+    roles = [("composition", dataset.formula_cols), ("structure", dataset.structure_cols), ("SMILES", dataset.smiles_cols), ("numeric", dataset.numeric_cols),
              ("categorical", dataset.categorical_cols)]
     described = "; ".join(f"{role} {', '.join(repr(str(c)) for c in columns)}" for role, columns in roles if columns)
     return [f"{len(dataset.y)} rows, {dataset.task} of '{dataset.target}' from {described}", *dataset.notes]

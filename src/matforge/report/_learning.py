@@ -13,13 +13,17 @@ __all__ = ["learning_curve", "learning_curve_figure", "domain_check"]
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 
-def _groups(table: pd.DataFrame, formula_cols: list[str], structure_cols: list[str] = ()) -> np.ndarray:
+def _groups(table: pd.DataFrame, formula_cols: list[str], structure_cols: list[str] = (), smiles_cols: list[str] = ()) -> np.ndarray:
     from matforge.data import composition_keys
     from matforge.data._structures import input_formulas
 
-    if not formula_cols and not structure_cols:
+    if not formula_cols and not structure_cols and not smiles_cols:
         return np.arange(len(table)).astype(str)
     keys = [composition_keys(formulas) for formulas in input_formulas(table, formula_cols, structure_cols)]
+    if smiles_cols:
+        from matforge.features._polymer import polymer_keys
+
+        keys += [polymer_keys(table[c].to_numpy(dtype=object)) for c in smiles_cols]
     return np.array(["|".join(parts) for parts in zip(*keys, strict=True)], dtype=object)
 
 
@@ -55,7 +59,7 @@ def learning_curve(run, table: pd.DataFrame | None = None, *, fractions=FRACTION
     F = predictor.featurizer.transform(table)
     y = table[target].to_numpy(float) if task == "regression" else table[target].astype(str).to_numpy()
     classes = predictor.classes
-    splits = make_splits(task, y, _groups(table, card["inputs"]["formula_cols"], card["inputs"].get("structure_cols", [])), folds, seed)
+    splits = make_splits(task, y, _groups(table, card["inputs"]["formula_cols"], card["inputs"].get("structure_cols", []), card["inputs"].get("smiles_cols", [])), folds, seed)
     rng = np.random.default_rng(seed)
     records = []
     for train, test in splits:

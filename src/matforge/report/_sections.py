@@ -98,8 +98,8 @@ def data_section(ctx: ReportContext) -> str:
     notes = d.get("notes") or []
     facts = [
         ("source", d.get("source") or "table given in Python"), ("rows used for training", ctx.metrics["n_samples"]),
-        ("distinct compositions (CV groups)", d.get("n_groups", "?")), ("duplicate rows merged", d.get("duplicates_merged", 0)),
-        ("formula columns", ", ".join(d.get("formula_cols", [])) or "none"), ("structure columns", ", ".join(d.get("structure_cols", [])) or "none"), ("process columns", ", ".join(d.get("numeric_cols", []) + d.get("categorical_cols", [])) or "none"),
+        ("distinct compositions or polymers (CV groups)", d.get("n_groups", "?")), ("duplicate rows merged", d.get("duplicates_merged", 0)),
+        ("formula columns", ", ".join(d.get("formula_cols", [])) or "none"), ("structure columns", ", ".join(d.get("structure_cols", [])) or "none"), *([("SMILES columns", ", ".join(d["smiles_cols"]))] if d.get("smiles_cols") else []), ("process columns", ", ".join(d.get("numeric_cols", []) + d.get("categorical_cols", [])) or "none"),
         ("columns ignored", ", ".join(d.get("dropped_cols", [])) or "none"),
     ]  # fmt: skip
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts)
@@ -270,7 +270,7 @@ def provenance_section(ctx: ReportContext) -> str:
     card = ctx.card
     facts = [
         ("target", card.get("target")), ("task", card.get("task")), ("final model", card.get("best_model")),
-        ("ensemble members", members_text(card)), ("feature preset", card.get("feature_preset")),
+        ("ensemble members", members_text(card)), ("feature preset", card.get("feature_preset") or "none (no formula or structure column)"),
         ("number of features", len(card.get("features", []))), ("training data sha256", card.get("data", {}).get("sha256")),
         ("seed", card.get("seed")), ("command", card.get("command") or "Python API"),
         ("versions", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items())),

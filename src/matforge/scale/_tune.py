@@ -131,7 +131,7 @@ def tune_worker(
     if task not in spec.tasks:
         raise InputError(f"model '{spec.name}' does not do {task}")
     presets = (preset, "fractions") if spec.uses_fractions else (preset,)
-    featurizer = TableFeaturizer(dataset.formula_cols, dataset.numeric_cols, dataset.categorical_cols, presets=presets, structure_cols=dataset.structure_cols).fit(dataset.frame)
+    featurizer = TableFeaturizer(dataset.formula_cols, dataset.numeric_cols, dataset.categorical_cols, presets=presets, structure_cols=dataset.structure_cols, smiles_cols=dataset.smiles_cols).fit(dataset.frame)
     F = featurizer.transform(dataset.frame)
     columns = spec.columns(featurizer.feature_sets_)
     y = dataset.y.to_numpy(dtype=float) if task == "regression" else dataset.y.astype(str).to_numpy()
