@@ -51,6 +51,9 @@ def test_the_same_polymer_written_from_another_atom_has_one_key():
     keys = polymer_keys(["*CC(*)C", "*C(C)C*", "*CC*", "*CCCC*", "*C(F)(F)*", "*C(*)(F)F", "*CC(*)c1ccccc1", "CCO"])
     assert keys[0] == keys[1] and keys[2] == keys[3] and keys[4] == keys[5]
     assert len(set(keys)) == 5
+    # cis- and trans-1,4-polybutadiene are different polymers (a ring of four cannot hold the double bond's stereo)
+    cis, trans, plain = polymer_keys(["*C/C=C\\C*", "*/C=C/CC*", "*CC=CC*"])
+    assert len({cis, trans, plain}) == 3
 
 
 def test_a_bad_cell_is_named_by_row():

@@ -253,10 +253,11 @@ def polymer_keys(smiles) -> np.ndarray:
     """A key per cell equal for the same polymer or molecule however it is written: RDKit's canonical SMILES of
     the repeat unit closed into a ring, its two chain ends bonded to each other (where they are the same atom
     or already bonded, two copies of the unit closed head to tail). ``*CC(*)C`` and ``*C(C)C*`` (the same chain
-    cut at another atom) share a key, and so do ``*CC*`` and ``*CCCC*``. A molecule's key is its canonical
-    SMILES; a cell that does not parse keeps its text. (On the 7,252 PolyMetriX repeat units: 6,913 distinct
-    polymers, 1.7 s; the ring of two units alone took 65 s, RDKit's ring perception and canonical ranking
-    of large symmetric macrocycles being slow.)"""
+    cut at another atom) share a key, and so do ``*CC*`` and ``*CCCC*``. A unit with stereo marks
+    (``*/C=C/CC*``, trans) keeps its canonical SMILES, so it is matched only when written the same way. A
+    molecule's key is its canonical SMILES; a cell that does not parse keeps its text. (On the 7,252
+    PolyMetriX repeat units: 6,923 distinct polymers, in 2-6 s; a ring of two units for every unit took 65 s,
+    RDKit's ring perception and canonical ranking of large symmetric macrocycles being slow.)"""
     Chem = _require_rdkit()
     keys = np.empty(len(smiles), dtype=object)
     for i, (text, mol) in enumerate(zip(smiles, parse_smiles_column(list(smiles), on_error="keep"))):
@@ -275,6 +276,10 @@ def _closed_ring(mol, stars) -> str | None:
 
     ends = [mol.GetAtomWithIdx(s).GetNeighbors()[0].GetIdx() for s in stars]
     if ends[0] == ends[1]:
+        return None
+    if any(b.GetStereo() != Chem.BondStereo.STEREONONE for b in mol.GetBonds()) or any(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms()):
+        # a small ring cannot carry the cis/trans of a chain double bond (RDKit drops it below 8 atoms), and
+        # cis- and trans-polybutadiene are different polymers: a unit with stereo keeps its own SMILES
         return None
     bond = mol.GetAtomWithIdx(stars[0]).GetBonds()[0].GetBondType()
     if mol.GetBondBetweenAtoms(*ends) is None:
