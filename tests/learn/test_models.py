@@ -92,3 +92,15 @@ def test_table_features_are_one_block_and_infinite_process_values_count_as_missi
     plain = TableFeaturizer(["formula"], ["T"]).fit(table)
     values = plain.transform(table)
     assert values._mgr.nblocks == 1  # read back by the models without a copy
+
+
+def test_models_on_element_fractions_are_left_out_of_tables_without_compositions():
+    from matforge.errors import InputError
+    from matforge.models import MODELS, resolve_models
+
+    assert "extra_trees_fractions" in resolve_models(None, "regression", 300)
+    names = resolve_models(None, "regression", 300, compositions=False)
+    assert names and not any(MODELS[n].uses_fractions for n in names)
+    assert not any(MODELS[n].uses_fractions for n in resolve_models("all", "regression", 300, compositions=False))
+    with pytest.raises(InputError, match="reads element fractions"):
+        resolve_models("lightgbm,extra_trees_fractions", "regression", 300, compositions=False)

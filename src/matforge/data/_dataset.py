@@ -45,7 +45,10 @@ def rdkit_available() -> bool:
 
 def detect_smiles_columns(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
     """Text columns written as SMILES (`looks_like_smiles`): polymer repeat units (``*CC(*)c1ccccc1``) or
-    molecules, featurized by `matforge.features.PolymerFeatures` (needs RDKit, the ``[polymer]`` extra)."""
+    molecules, featurized by `matforge.features.PolymerFeatures`; none without RDKit (the ``[polymer]`` extra),
+    which that needs."""
+    if not rdkit_available():
+        return []
     return [
         name for name in frame.columns
         if name not in exclude and not pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]) and looks_like_smiles(frame[name])
@@ -275,7 +278,7 @@ def prepare_dataset(
     frame.attrs["source"] = source  # paths in a structure column are relative to the table
     structure_list = given_structure_cols or detect_structure_columns(frame, exclude=(*exclude, *given_formula_cols, *given_smiles_cols))
     formula_list = given_formula_cols or detect_formula_columns(frame, exclude=(*exclude, *structure_list, *given_smiles_cols))
-    smiles_list = given_smiles_cols or (detect_smiles_columns(frame, exclude=(*exclude, *structure_list, *formula_list)) if rdkit_available() else [])
+    smiles_list = given_smiles_cols or detect_smiles_columns(frame, exclude=(*exclude, *structure_list, *formula_list))
     notes: list[str] = []
     if not given_smiles_cols:
         for name in [c for c in smiles_list if frame[c].notna().mean() < 0.9]:

@@ -150,23 +150,26 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
         names = [self._prefix(column, preset) + n for preset in self.presets for n in make_featurizer(preset).get_feature_names_out()]
         names += [self._prefix(column, "structure") + n for n in StructureFeatures.feature_labels()]
         fitted = set(self.columns_)
-        keep = [i for i, name in enumerate(names) if name in fitted]
-        return values if len(keep) == len(names) else values[:, keep]
+        return _by_name(values, names, [name for name in names if name in fitted])
 
     def _fitted_smiles_columns(self, column: str, values: np.ndarray, labels: list[str]) -> np.ndarray:
         """`values` of a SMILES column in the order the featurizer was fitted with, found by name: RDKit's list of
         descriptors grows between its versions, and a run saved with another version must not read shifted
         columns (a descriptor this version lacks is NaN, imputed as missing)."""
         prefix = self._prefix(column, "smiles")
-        position = {prefix + name: i for i, name in enumerate(labels)}
-        fitted = self.smiles_features_[column]
-        if [position.get(name) for name in fitted] == list(range(len(labels))):
-            return values
-        out = np.full((len(values), len(fitted)), np.nan)
-        for j, name in enumerate(fitted):
-            if name in position:
-                out[:, j] = values[:, position[name]]
-        return out
+        return _by_name(values, [prefix + name for name in labels], self.smiles_features_[column])
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(self.columns_, dtype=object)
+
+
+def _by_name(values: np.ndarray, names: list[str], wanted: list[str]) -> np.ndarray:
+    """The columns `wanted` of `values` (whose columns are `names`), in that order; NaN for a name not there."""
+    if wanted == names:
+        return values
+    position = {name: i for i, name in enumerate(names)}
+    out = np.full((len(values), len(wanted)), np.nan)
+    for j, name in enumerate(wanted):
+        if name in position:
+            out[:, j] = values[:, position[name]]
+    return out

@@ -149,12 +149,11 @@ class AutoModel(BaseEstimator):
     # ------------------------------------------------------------------ setup
     def _roles(self, X: pd.DataFrame, y) -> None:
         from matforge.data import detect_formula_columns, detect_smiles_columns, detect_structure_columns
-        from matforge.data._dataset import rdkit_available
 
         if self.formula_cols is None and self.numeric_cols is None and self.categorical_cols is None and self.structure_cols is None and self.smiles_cols is None:
             structure = detect_structure_columns(X)
             formula = detect_formula_columns(X, exclude=tuple(structure))
-            smiles = detect_smiles_columns(X, exclude=(*structure, *formula)) if rdkit_available() else []
+            smiles = detect_smiles_columns(X, exclude=(*structure, *formula))
             taken = {*formula, *structure, *smiles}
             numeric = [c for c in X.columns if c not in taken and pd.api.types.is_numeric_dtype(X[c])]
             categorical = [c for c in X.columns if c not in taken and c not in numeric]
@@ -171,15 +170,7 @@ class AutoModel(BaseEstimator):
         self.task_ = task
 
     def _model_names(self) -> list[str]:
-        names = resolve_models(self.models, self.task_, self.n_samples_)
-        if self.formula_cols_ or self.structure_cols_:
-            return names
-        # element fractions come from compositions: without a formula or structure column such a model would
-        # see the process columns only (a table of SMILES: no column at all)
-        fraction_models = [n for n in names if get_model(n).uses_fractions]
-        if fraction_models and self.models not in (None, "auto", "default", "all") and self.models != ["all"]:
-            raise InputError(f"model '{fraction_models[0]}' reads element fractions, and the table has no formula or structure column", hint="Leave it out of --models")
-        return [n for n in names if n not in fraction_models]
+        return resolve_models(self.models, self.task_, self.n_samples_, compositions=bool(self.formula_cols_ or self.structure_cols_))
 
     def _preset_candidates(self) -> tuple[str, ...]:
         """The presets a stage chooses from (one: no choice)."""

@@ -81,7 +81,8 @@ def train(
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols, smiles_cols=smiles_cols)
-    resolve_models(models, dataset.task, len(dataset.y))  # unknown or unfit model names fail before anything is written
+    # unknown or unfit model names fail before anything is written
+    resolve_models(models, dataset.task, len(dataset.y), compositions=bool(dataset.formula_cols or dataset.structure_cols))
     _check_settings(preset, protocol)  # and so do unknown presets and protocols
     if dataset.task == "regression":
         log_target_option(log_target, dataset.y)  # so does the log of a target that is not positive

@@ -378,13 +378,14 @@ def _default_names(task: str, n_samples: int) -> list[str]:
     return names
 
 
-def resolve_models(models: str | list[str] | None, task: str, n_samples: int) -> list[str]:
+def resolve_models(models: str | list[str] | None, task: str, n_samples: int, compositions: bool = True) -> list[str]:
     """The model names to train: the default set (None), every available one ("all"), or the names given,
-    checked against the task and the installed extras."""
-    if models in (None, "auto", "default"):
-        names = default_models(task, n_samples)
-    elif models == "all" or models == ["all"]:
-        names = available_models(task)
+    checked against the task and the installed extras. Without `compositions` (a table with no formula or
+    structure column) the models that read element fractions are left out of the default and "all" sets, and
+    refused when named: they would see the process columns only, or no column at all."""
+    if models in (None, "auto", "default") or models == "all" or models == ["all"]:
+        names = default_models(task, n_samples) if models in (None, "auto", "default") else available_models(task)
+        names = names if compositions else [n for n in names if not MODELS[n].uses_fractions]
     else:
         requested = [m for m in (models.split(",") if isinstance(models, str) else models) if m]
         names = []
@@ -394,6 +395,8 @@ def resolve_models(models: str | list[str] | None, task: str, n_samples: int) ->
                 raise InputError(f"model '{spec.name}' does not do {task}", hint=f"Models for {task}: {', '.join(available_models(task))}")
             if not spec.available():
                 raise InputError(f"model '{spec.name}' needs the [{spec.extra}] extra", hint=f"pip install 'matforge[{spec.extra}]'")
+            if spec.uses_fractions and not compositions:
+                raise InputError(f"model '{spec.name}' reads element fractions, and the table has no formula or structure column", hint="Leave it out of --models")
             if spec.name not in names:
                 names.append(spec.name)
     if not names:
