@@ -126,6 +126,15 @@ def test_help_lists_the_command(capsys):
     assert "--formula-col" in capsys.readouterr().out
 
 
+def test_help_texts_keep_the_names_of_extras(capsys):
+    # rich reads "[dist]" as a markup tag and drops it unless escaped
+    for command, extras in ((["train"], ("[polymer]", "[dist]")), (["featurize"], ("[polymer]", "[dist]")), (["screen"], ("[dist]",)), (["benchmark", "matbench"], ("[dist]",))):
+        assert main([*command, "--help"]) == 0
+        out = capsys.readouterr().out
+        for extra in extras:
+            assert extra in out, (command, extra)
+
+
 def test_a_structure_column_gets_composition_and_structure_features_and_bad_cells_are_skipped(tmp_path, capsys):
     from pymatgen.core import Lattice, Structure
 

@@ -27,7 +27,7 @@ def matbench(
     preset: Annotated[str, typer.Option("--preset", help="Composition feature preset for every task; auto (default): each fold picks magpie_extended or magpie_wide on its training rows (see PRESETS).")] = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER). The data travel with the tasks, so workers need no access to --data-dir.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the folds on a Dask cluster: tcp://HOST:PORT, or 'local' (\\[dist] extra; default $MATFORGE_SCHEDULER). The data travel with the tasks, so workers need no access to --data-dir.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of --scheduler local (default: one per core).")] = None,
 ) -> None:
     """MatBench v0.1: train on each official fold's training rows, score its test rows, compare with the leaderboard."""

@@ -35,7 +35,7 @@ def screen(
     in_domain_only: Annotated[bool, typer.Option("--in-domain-only", help="Keep only candidates inside the model's domain.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Candidates featurized at once (bounds memory).")] = 20_000,
     summary: Annotated[Path | None, typer.Option("--summary", help="Also write the counts (screened, in domain, per class) as JSON.")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler for a --space screen (tcp://HOST:PORT or local; [dist] extra); resumes from finished partitions.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler for a --space screen (tcp://HOST:PORT or local; \\[dist] extra); resumes from finished partitions.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
     """Score every candidate of a design space (or table) with a trained model and keep the best."""

@@ -27,7 +27,7 @@ def featurize_command(
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet: the input columns plus features.")],
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Column holding the formulas.")] = None,
     structure_col: Annotated[str | None, typer.Option("--structure-col", help="Column holding crystal structures instead (CIF/POSCAR paths relative to the table, CIF or POSCAR text, or pymatgen dicts): the preset's features of each structure's composition plus 47 structure descriptors.")] = None,
-    smiles_col: Annotated[str | None, typer.Option("--smiles-col", help="Column holding polymer repeat units as PSMILES (*CC(*)c1ccccc1) or molecules as SMILES instead: RDKit descriptors, backbone and side-chain descriptors and a 512-bit Morgan count fingerprint ([polymer] extra; --preset does not apply).")] = None,
+    smiles_col: Annotated[str | None, typer.Option("--smiles-col", help="Column holding polymer repeat units as PSMILES (*CC(*)c1ccccc1) or molecules as SMILES instead: RDKit descriptors, backbone and side-chain descriptors and a 512-bit Morgan count fingerprint (\\[polymer] extra; --preset does not apply).")] = None,
     preset: Annotated[
         str, typer.Option("--preset", help="Feature preset or featurizer name(s), comma-separated.")
     ] = "magpie",
@@ -38,7 +38,7 @@ def featurize_command(
     ] = "fail",  # fmt: skip
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads for the feature computation, processes for structures (-1: all cores).")] = 1,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows featurized at once (bounds memory).")] = 16384,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts.")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; \\[dist] extra); --out is then a folder of Parquet parts.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
     """Add composition features (default: the 145 Magpie features of Ward et al. 2016), or structure or polymer features, to a table."""

@@ -25,7 +25,7 @@ def train(
     task: str = typer.Option("auto", help="regression, classification or auto (from the target's values)."),
     formula_col: str = typer.Option(None, "--formula-col", help="Formula column(s), comma-separated; detected when omitted."),
     structure_col: str = typer.Option(None, "--structure-col", help="Crystal-structure column(s), comma-separated; detected when omitted. A cell: a path to a CIF/POSCAR file (relative to the table), CIF or POSCAR text, or a pymatgen Structure.as_dict()."),
-    smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column(s), comma-separated: polymer repeat units as PSMILES (*CC(*)c1ccccc1, two * chain ends) or molecules; detected when omitted. Needs the [polymer] extra (RDKit)."),
+    smiles_col: str = typer.Option(None, "--smiles-col", help="SMILES column(s), comma-separated: polymer repeat units as PSMILES (*CC(*)c1ccccc1, two * chain ends) or molecules; detected when omitted. Needs the \\[polymer] extra (RDKit)."),
     drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
     group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: the reduced composition, or the polymer of a SMILES column)."),
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
@@ -40,7 +40,7 @@ def train(
     zero_inflated: str = typer.Option("auto", "--zero-inflated", help="auto, yes or no: model a regression target that sits at its minimum for >= 20% of rows (band gap 0 of metals) as a classifier 'above the minimum?' plus a regressor on the rows above it."),
     log_target: str = typer.Option("auto", "--log-target", help="auto (default), yes or no: fit regression models to log(target). auto: the search tries both scales where the target is strictly positive with a long right tail (skewness > 2, less on the log scale); yes: always (positive targets only)."),
     n_jobs: int = typer.Option(1, "--n-jobs", help="Threads per model fit; also processes for featurizing 1,000 or more crystal structures."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' ([dist] extra; default $MATFORGE_SCHEDULER)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Fit the outer CV folds on a Dask cluster: tcp://HOST:PORT, or 'local' (\\[dist] extra; default $MATFORGE_SCHEDULER)."),
     workers: int = typer.Option(None, "--workers", help="Workers of --scheduler local (default: one per core)."),
     join_study: str = typer.Option(None, "--join-study", help="Add every search's trials to this shared Optuna study (with --storage); other train processes giving the same name cooperate."),
     storage: str = typer.Option(None, "--storage", help="Database of the shared study: sqlite:///file.db (one machine) or postgresql://user:pass@host/db."),
@@ -75,7 +75,7 @@ def predict(
     data: Path = typer.Argument(..., help="Table with the same input columns; for a model of one structure column also a folder of CIF/POSCAR files, one such file, or an extxyz file."),
     out: Path = typer.Option(..., "--out", "-o", help="Output table (csv, tsv, parquet, xlsx, json)."),
     on_error: str = typer.Option("fail", "--on-error", help="fail: stop at a bad row; skip: leave its prediction empty."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; [dist] extra); --out is then a folder of Parquet parts."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler (tcp://HOST:PORT or local; \\[dist] extra); --out is then a folder of Parquet parts."),
     workers: int = typer.Option(None, "--workers", help="Workers of a local Dask cluster (with --scheduler local)."),
 ) -> None:
     """Predict every row of DATA (same order), with uncertainty and an in-domain flag."""
