@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -44,14 +46,60 @@ def test_nested_cv_never_fits_on_a_test_fold(regression_table, spy_model):
     table = regression_table.assign(row_id=np.arange(len(regression_table)))
     model = AutoModel(models=spy_model, budget=5, cv=4, inner_cv=3, ensemble=1, max_trials=1, seed=0, formula_cols=["formula"], numeric_cols=["row_id"], categorical_cols=[])
     model.fit(table[["formula", "row_id"]], table["hardness"])
+    # the plan's timing fit (`AutoModel._plan`), on part of the first outer fold's training rows
+    probe, stages = SEEN[0], SEEN[1:]
+    assert probe <= set(model.splits_[0][0].tolist()) and not probe & set(model.splits_[0][1].tolist())
     # inner folds of the default trial (the inner CV is repeated on small tables) + the refit of the chosen configuration
-    fits_per_stage = 3 * model._inner_repeats(len(table)) + 1
-    assert len(SEEN) == fits_per_stage * (len(model.splits_) + 1)
+    fits_per_stage = 3 * model._stage_repeats(len(table)) + 1
+    assert model._stage_repeats(len(table)) == 3  # the spy costs nothing: the budget pays for the repeats
+    assert len(stages) == fits_per_stage * (len(model.splits_) + 1)
     for k, (train_rows, test_rows) in enumerate(model.splits_):
-        for seen in SEEN[k * fits_per_stage : (k + 1) * fits_per_stage]:
+        for seen in stages[k * fits_per_stage : (k + 1) * fits_per_stage]:
             assert seen <= set(train_rows.tolist())
             assert not seen & set(test_rows.tolist())
     assert (model.oof_fold_ >= 0).all()
+
+
+class Sleepy(RegressorMixin, BaseEstimator):
+    """A mean predictor whose fit takes 50 ms: a model whose default configuration costs time."""
+
+    def fit(self, X, y):
+        import time
+
+        time.sleep(0.05)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+@pytest.fixture
+def sleepy_model():
+    MODELS["sleepy"] = ModelSpec("sleepy", "slow mean", ("regression",), lambda task, p, seed, n_jobs: Sleepy(), lambda t: {}, {}, "test double, not a model of anything")
+    yield "sleepy"
+    del MODELS["sleepy"]
+
+
+def test_a_budget_below_the_floor_drops_the_repeats_and_the_models_it_cannot_pay_for(regression_table, sleepy_model, tmp_path):
+    from matforge.learn import unreached_models
+
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    kwargs = dict(models=f"{sleepy_model},ridge", ensemble=2, cv=3, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    # half a second for the whole fit: the floor (the two models' default trials, 3 x 3 inner fits) cannot fit
+    tight = AutoModel(budget=0.5, **kwargs).fit(X, y)
+    assert tight.plan_["inner_repeats"] == 1 and tight.plan_["floor_models"] == 1 and tight._stage_repeats(len(X)) == 1
+    assert tight.plan_["probe_seconds"][sleepy_model] >= 0.05
+    assert unreached_models(tight.leaderboard_) == ["ridge"] and tight.best_model_ == sleepy_model
+    ample = AutoModel(budget=600, **kwargs).fit(X, y)
+    assert ample.plan_["inner_repeats"] == 3 and ample.plan_["floor_models"] == 2 and ample._stage_repeats(len(X)) == 3
+    assert unreached_models(ample.leaderboard_) == []
+    # the run folder says so: the model card's protocol, the report's model-selection text
+    run = train(regression_table, "hardness", tmp_path / "tight", budget=0.5, **{k: v for k, v in kwargs.items() if k not in ("formula_cols", "numeric_cols", "categorical_cols")})
+    protocol = json.loads((run / "metrics.json").read_text())["protocol"]  # (load_run refuses the test double)
+    assert protocol["inner_repeats"] == 1 and protocol["repeat_plan"]["floor_models"] == 1
+    report = (run / "report.html").read_text()
+    assert "never reached within the budget (ridge)" in report and "not repeated" in report
 
 
 def test_same_seed_gives_the_same_run(regression_table):

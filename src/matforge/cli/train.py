@@ -29,7 +29,7 @@ def train(
     drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
     group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: the reduced composition, or the polymer of a SMILES column)."),
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
-    budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for model search and evaluation."),
+    budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (the report comes on top). Where it cannot pay for every stage's default trials, the inner CV is not repeated and later models are skipped; the summary names them."),
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
     preset: str = typer.Option("auto", "--preset", help="Composition feature preset. auto (default): each CV stage picks magpie_extended (Magpie + element fractions) or magpie_wide (+ statistics of Deml's and pymatgen's element data) on its own training rows; magpie_ranked adds fractions ranked by element property; all: matforge.features.PRESETS."),
     ensemble: int = typer.Option(3, "--ensemble", help="Ensemble selection draws from the top N models and, up to 50,000 rows, each one's N best configurations (1: single best)."),
@@ -67,6 +67,14 @@ def _summary(run: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())
     scores = ", ".join(f"{m} {v['mean']:.4g} ± {v['std']:.2g}" for m, v in metrics["cv"].items())
     _say(f"{run}: {metrics['task']} of '{metrics['target']}' on {metrics['n_samples']} rows; best {metrics['best_model']}; nested CV {scores}")
+    if (run / "leaderboard.csv").exists():
+        import pandas as pd
+
+        from matforge.learn import unreached_models
+
+        unreached = unreached_models(pd.read_csv(run / "leaderboard.csv"))
+        if unreached:
+            _say(f"not reached within --budget {metrics['budget_seconds']:g} s (the fit took {metrics['fit_seconds']:.0f} s): {', '.join(unreached)}; a larger --budget tries them")
 
 
 @app.command()

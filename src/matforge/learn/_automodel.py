@@ -52,7 +52,7 @@ AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 SCREEN_SHARE = 0.1
 """About this share of a stage's part of the budget goes to choosing its preset (`AutoModel._choose_preset`)."""
 
-__all__ = ["AutoModel"]
+__all__ = ["AutoModel", "unreached_models"]
 
 
 class AutoModel(BaseEstimator):
@@ -69,7 +69,10 @@ class AutoModel(BaseEstimator):
     ----------
     task : ``"auto"``, ``"regression"`` or ``"classification"``.
     models : names from `matforge.models.MODELS` (``"all"`` for every available one); None = a strong default set.
-    budget : wall-clock seconds for the whole fit, split over the outer folds, the final fit and the models.
+    budget : wall-clock seconds for the whole fit (featurizing included), split over the outer folds, the final
+        fit and the models. Whatever the budget, each stage evaluates the default configuration of its first
+        models (the floor); a timed probe sizes that floor to the budget first (`_plan`: fewer inner-CV repeats,
+        fewer models), and `unreached_models` names the models no stage reached.
     cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows the inner CV is
         repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
     ensemble : size of the pool the members are drawn from (1 = the single best): the best configurations of the
@@ -201,7 +204,7 @@ class AutoModel(BaseEstimator):
             return next(iter(candidates)), {}
         return screen_columns(
             candidates, self.task_, F, y, groups, categorical=self.categorical_cols_, classes=self.classes_, inner_folds=self._inner_folds(len(y)),
-            inner_repeats=self._inner_repeats(len(y)), seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights,
+            inner_repeats=self._stage_repeats(len(y)), seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights,
             # a share of the stage's nominal time, not of the clock's, so the same budget screens the same rows
             seconds=SCREEN_SHARE * float(self.budget) / (len(self.splits_) + 1),
         )  # fmt: skip
@@ -209,7 +212,8 @@ class AutoModel(BaseEstimator):
     # ------------------------------------------------------------------ one stage
     def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress, weights: np.ndarray | None = None) -> dict:
         """Tune every model on (F, y) until `deadline` (monotonic seconds), fit each model's best configuration,
-        rank them. Each model's default configuration is always evaluated, even past the deadline. `weights`
+        rank them. The first ``floor_models_`` models (`_plan`) are evaluated even past the deadline (their
+        default configuration at least), later ones are skipped then. `weights`
         (per row) weight the fits, the inner-CV scores and the ensemble selection."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
@@ -225,26 +229,19 @@ class AutoModel(BaseEstimator):
             self.zero_inflated_ = zero_inflated
             self.log_target_ = log_target
         for i, model in enumerate(self.model_names_):
-            if time.monotonic() > deadline and len(fitted) >= max(1, self.ensemble):
+            if time.monotonic() > deadline and len(fitted) >= getattr(self, "floor_models_", max(1, self.ensemble)):
                 # out of time: later models are skipped rather than blowing the budget (left blank in the leaderboard)
                 if progress is not None:
                     progress.advance(self._task_id)
                 continue
             # 70% of what is left for searching, the rest for fitting the chosen configurations
             per_model = max(0.0, (deadline - time.monotonic()) * 0.7 / (len(self.model_names_) - i))
-            spec = get_model(model)
-            if self.select_features:
-                # carried as a fixed parameter so that search, final fit and the saved pipeline all select
-                spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
-            if zero_inflated:
-                spec = replace(spec, defaults={**spec.defaults, "_zero_inflated": True})
-            if log_target:
-                spec = _with_log_target(spec, log_target)
+            spec = self._stage_spec(model, zero_inflated, log_target)
             result = tune(
                 spec, self.task_, F, y, groups, columns=columns(spec), categorical=self.categorical_cols_,
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
                 study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
-                inner_repeats=self._inner_repeats(len(y)), max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
+                inner_repeats=self._stage_repeats(len(y)), max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
                 keep=self._kept_trials(len(y)),
             )  # fmt: skip
             tuned.append(result)
@@ -277,6 +274,19 @@ class AutoModel(BaseEstimator):
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
 
+    def _stage_spec(self, model: str, zero_inflated: bool, log_target: str | bool):
+        """`model`'s spec as a stage searches it: with the feature selection, the zero-inflated gate and the
+        target's scale of this fit."""
+        spec = get_model(model)
+        if self.select_features:
+            # carried as a fixed parameter so that search, final fit and the saved pipeline all select
+            spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
+        if zero_inflated:
+            spec = replace(spec, defaults={**spec.defaults, "_zero_inflated": True})
+        if log_target:
+            spec = _with_log_target(spec, log_target)
+        return spec
+
     def _kept_trials(self, n_rows: int) -> int:
         """How many of each search's best configurations are ensemble candidates: `ensemble`, or only the best
         above `LARGE_ROWS` rows, where each extra member is one more fit on all rows (the attention model's
@@ -298,6 +308,64 @@ class AutoModel(BaseEstimator):
         configurations (MatBench steels, about 250 training rows, 5 official folds, budget 400: 80.07 MPa with
         one inner 3-fold split, 77.82 repeated; docs/benchmark.md), else once."""
         return 3 if n_rows <= SMALL_ROWS else 1
+
+    def _stage_repeats(self, n_rows: int) -> int:
+        """The inner-CV repeats of a stage of `n_rows` rows in this fit: `_inner_repeats`, at most
+        ``inner_repeats_`` (1 where `_plan` found that the budget cannot pay for repeats)."""
+        return min(self._inner_repeats(n_rows), getattr(self, "inner_repeats_", 3))
+
+    def _plan(self, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, work: Path | None, seconds: float) -> tuple[int, int]:
+        """What every stage of this fit does whatever the budget, sized to it: (the most inner-CV repeats, how
+        many models a stage evaluates past its deadline).
+
+        Past its deadline a stage still evaluates the default configuration of its first `ensemble` models
+        (so that there is a choice and an ensemble), and the repeated inner CV of small tables triples that
+        floor. Where the floor does not fit, the budget stops nothing and a run takes a multiple of it: 312
+        MatBench steels rows took 114 s with ``--budget 30`` and 112 s with ``--budget 60`` (the same three
+        models in every stage, none searched). So one fit and prediction of each of those models' default
+        configuration, on as many rows as an inner fold, is timed first (about a tenth of one default trial),
+        a floor is estimated as (inner folds x repeats + 1) such fits per model, and within `seconds` (a
+        stage's share of the budget when the stages run one after another, less the preset screen's share;
+        outer folds on a cluster have more, so the plan is a cautious one there): the repeats are kept where all the floor
+        models fit with them, else the inner CV runs once; then the first models that fit (at least one) make
+        the floor. Probing stops at the first model that does not fit (on a 4,600-row table one fit of LightGBM
+        with its zero-inflated gate took 13 s on the busy 2-core machine). A timing, so a borderline table can go either way on a busy machine: ``plan_`` records the
+        probe and the choices, the model card the repeats. A fit resumed from `work` keeps the plan it
+        started with (its finished trials were scored with it). The probe fits on training rows of the first
+        stage only, never on an outer test fold."""
+        stages = [train for train, _ in self.splits_] or [np.arange(len(y))]
+        most = self._inner_repeats(min(len(train) for train in stages))
+        saved = work / "plan.json" if work is not None else None
+        if saved is not None and saved.exists():
+            self.plan_ = json.loads(saved.read_text())
+            return int(self.plan_["inner_repeats"]), int(self.plan_["floor_models"])
+        folds = self._inner_folds(len(stages[0]))
+        rows = np.random.default_rng(self.seed).permutation(stages[0])
+        fit_rows, predict_rows = rows[: len(rows) * (folds - 1) // folds], rows[len(rows) * (folds - 1) // folds :]
+        zero_inflated = self._zero_inflated(y[fit_rows])
+        log_target = False if zero_inflated else self._log_target(y[fit_rows])
+        sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[self._preset_candidates()[-1]]}
+        available = (1 - SCREEN_SHARE) * seconds
+        probe, repeats, floor = {}, most, 0
+        for model in self.model_names_[: max(1, self.ensemble)]:
+            spec = self._stage_spec(model, zero_inflated, log_target)
+            start = time.monotonic()
+            try:
+                pipeline = fit_pipeline(spec, self.task_, spec.defaults, F.iloc[fit_rows], y[fit_rows], columns=spec.columns(sets), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=None if weights is None else weights[fit_rows])
+                predict_with(pipeline, self.task_, F.iloc[predict_rows], self.classes_)
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                pass  # a model that fails here fails in its search too, where it is reported
+            probe[model] = time.monotonic() - start
+            if sum(probe.values()) * (folds * repeats + 1) > available:
+                repeats = 1  # the repeats are dropped first, then models
+            if sum(probe.values()) * (folds * repeats + 1) > available:
+                break  # the probe is not free either (a big table's fits take seconds): no model past this one fits
+            floor += 1
+        floor = max(1, floor)
+        self.plan_ = {"inner_repeats": repeats, "repeats_wanted": most, "floor_models": floor, "probe_seconds": probe, "stage_seconds": seconds}
+        if saved is not None:
+            saved.write_text(json.dumps(self.plan_))
+        return repeats, floor
 
     def _zero_inflated(self, y: np.ndarray) -> bool:
         """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
@@ -412,6 +480,7 @@ class AutoModel(BaseEstimator):
             storage = study_storage(self.storage)
         self.splits_ = make_splits(self.task_, y_values, groups, self.cv, self.seed, self.protocol) if self.evaluate else []
         stage_budget = float(self.budget) / (len(self.splits_) + 1)
+        self.inner_repeats_, self.floor_models_ = self._plan(F, y_values, weights, work, (float(self.budget) - (time.monotonic() - start_time)) / (len(self.splits_) + 1))
         n = len(X)
         oof = np.zeros(n) if self.task_ == "regression" else np.zeros((n, len(self.classes_)))
         spread = np.zeros(n)
@@ -569,6 +638,14 @@ class AutoModel(BaseEstimator):
     def predict_table(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predictions with uncertainty and the in-domain flag (see `Predictor.predict_table`)."""
         return self.predictor_.predict_table(X)
+
+
+def unreached_models(board: pd.DataFrame) -> list[str]:
+    """The models of a leaderboard (`AutoModel.leaderboard_`, ``leaderboard.csv``) that no stage had time to
+    evaluate (no score at all): past a stage's deadline, once its first `ensemble` models are fitted, the
+    later ones are skipped."""
+    scores = [c for c in board.columns if c.endswith("_mean")]
+    return board.loc[board[scores].isna().all(axis=1), "model"].tolist() if scores else []
 
 
 def _with_log_target(spec, mode: str | bool):

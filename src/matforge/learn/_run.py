@@ -56,7 +56,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "task": task,
         "target": dataset.target,
         "n_samples": int(len(dataset.y)),
-        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model._inner_folds(len(dataset.y)), "inner_repeats": model._inner_repeats(len(dataset.y)), "seed": int(model.seed)},
+        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model._inner_folds(len(dataset.y)), "inner_repeats": model._stage_repeats(len(dataset.y)), "seed": int(model.seed)},
         "best_model": model.best_model_,
         "cv": {m: {"mean": v["mean"], "std": v["std"]} for m, v in model.cv_scores_.items()},
         "cv_folds": {m: v["folds"] for m, v in model.cv_scores_.items()},
@@ -66,6 +66,8 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "fold_members": model.fold_members_,
         "resumed_folds": int(model.resumed_folds_),
     }
+    if getattr(model, "plan_", None):
+        metrics["protocol"]["repeat_plan"] = model.plan_  # the timed floor that kept or dropped the repeated inner CV
     if getattr(model, "study_", None):
         metrics["study"] = model.study_  # the shared Optuna study this run added its trials to (password hidden)
     if getattr(model, "scheduler", None) or getattr(model, "workers", None):
