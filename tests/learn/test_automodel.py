@@ -91,6 +91,12 @@ def test_a_budget_below_the_floor_drops_the_repeats_and_the_models_it_cannot_pay
     assert tight.plan_["inner_repeats"] == 1 and tight.plan_["floor_models"] == 1 and tight._stage_repeats(len(X)) == 1
     assert tight.plan_["probe_seconds"][sleepy_model] >= 0.05
     assert unreached_models(tight.leaderboard_) == ["ridge"] and tight.best_model_ == sleepy_model
+    # a stage past its deadline still evaluates the models it is required to (the final stage: every outer
+    # fold's members), beyond the floor
+    F, values = tight.featurizer_.transform(X), y.to_numpy(dtype=float)
+    late = dict(F=F, y=values, groups=np.arange(len(X)), deadline=0.0, storage=None, progress=None)
+    assert set(tight._stage("final", **late)["fitted"]) == {sleepy_model}
+    assert set(tight._stage("final", **late, required=frozenset({"ridge"}))["fitted"]) == {sleepy_model, "ridge"}
     ample = AutoModel(budget=600, **kwargs).fit(X, y)
     assert ample.plan_["inner_repeats"] == 3 and ample.plan_["floor_models"] == 2 and ample._stage_repeats(len(X)) == 3
     assert unreached_models(ample.leaderboard_) == []
