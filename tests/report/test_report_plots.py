@@ -112,3 +112,13 @@ def test_domain_check_splits_rows_into_two_groups(runs):
     assert list(check["group"]) == ["in domain", "out of domain"]
     assert check["rows"].sum() == load_run(runs["regression"]).metrics["n_samples"]
     assert check["fraction"].sum() == pytest.approx(1.0)
+
+
+def test_features_given_once_give_the_same_learning_curve_and_domain_check(runs):
+    # the report featurizes its table once and hands the features to both (a SMILES or structure column is slow)
+    run = load_run(runs["regression"])
+    table = pd.read_parquet(run.path / "model" / "train_data.parquet")
+    features = run.predictor.featurizer.transform(table)
+    kwargs = dict(folds=2, fractions=(0.5, 1.0))
+    pd.testing.assert_frame_equal(report.learning_curve(run, table, **kwargs), report.learning_curve(run, table, features=features, **kwargs))
+    pd.testing.assert_frame_equal(report.domain_check(run, table, max_rows=40), report.domain_check(run, table, max_rows=40, features=features))

@@ -170,7 +170,7 @@ def accuracy_section(ctx: ReportContext) -> str:
         parts.append(note("learning curve: needs the saved model and model/train_data.parquet"))
     else:
         parts.append(figure(
-            "Learning curve", lambda: learning_curve_figure(_cached(ctx, "learning", lambda: learning_curve(ctx.run, ctx.table, seed=ctx.seed, n_jobs=min(4, os.cpu_count() or 1)))),
+            "Learning curve", lambda: learning_curve_figure(_cached(ctx, "learning", lambda: learning_curve(ctx.run, ctx.table, seed=ctx.seed, n_jobs=min(4, os.cpu_count() or 1), features=_features(ctx)[0]))),
             "Would more experiments help? The best algorithm, refitted on growing random subsets of the training folds (tuned settings kept), scored on held-out compositions. A curve still improving at the right end means more data should pay off; a flat curve means better features or cleaner data are needed instead.",
         ))  # fmt: skip
     return "".join(parts)
@@ -260,7 +260,7 @@ def uncertainty_section(ctx: ReportContext) -> str:
         parts.append(figure("Probability calibration", lambda: reliability_figure(ctx.oof), "Out-of-fold probabilities (before the final Platt/temperature calibration, which `matforge predict` applies)."))
     if ctx.run is not None and ctx.table is not None:
         try:
-            check = domain_check(ctx.run, ctx.table, ctx.oof)
+            check = domain_check(ctx.run, ctx.table, ctx.oof, features=_features(ctx)[0])
             out = check.loc[check["group"] == "out of domain"].iloc[0]
             parts.append(f"<p>Domain of applicability: when each outer fold is checked against the others, <b>{out['fraction']:.1%}</b> of the rows are flagged out of domain (what <code>in_domain = False</code> in <code>matforge predict</code> means). How well each group is predicted:</p>" + table_html(check))
         except Exception as err:
