@@ -201,6 +201,8 @@ def test_two_train_processes_cooperate_on_one_shared_study(tmp_path, alloys):
     for name in ("a", "b"):
         metrics = json.loads((tmp_path / name / "metrics.json").read_text())
         assert metrics["study"] == {"name": "alloys", "storage": storage}
+        # not planned by each process's own timing: both score their trials with the same repeats
+        assert metrics["protocol"]["repeat_plan"]["shared_study"] and metrics["protocol"]["inner_repeats"] == 3
 
 
 def test_join_study_needs_name_and_storage(alloys, tmp_path):

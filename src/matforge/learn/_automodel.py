@@ -331,10 +331,15 @@ class AutoModel(BaseEstimator):
         the floor. Probing stops at the first model that does not fit (on a 4,600-row table one fit of LightGBM
         with its zero-inflated gate took 13 s on the busy 2-core machine). A timing, so a borderline table can go either way on a busy machine: ``plan_`` records the
         probe and the choices, the model card the repeats. A fit resumed from `work` keeps the plan it
-        started with (its finished trials were scored with it). The probe fits on training rows of the first
-        stage only, never on an outer test fold."""
+        started with (its finished trials were scored with it), and a fit joining a shared study (`study`) is not
+        planned. The probe fits on training rows of the first stage only, never on an outer test fold."""
         stages = [train for train, _ in self.splits_] or [np.arange(len(y))]
         most = self._inner_repeats(min(len(train) for train in stages))
+        if self.study:
+            # processes sharing a study add trials to the same searches: each timing its own floor could score
+            # them with different repeats, so a shared study keeps the defaults (it is there for more compute)
+            self.plan_ = {"inner_repeats": most, "repeats_wanted": most, "floor_models": max(1, self.ensemble), "probe_seconds": {}, "stage_seconds": seconds, "shared_study": True}
+            return most, max(1, self.ensemble)
         saved = work / "plan.json" if work is not None else None
         if saved is not None and saved.exists():
             self.plan_ = json.loads(saved.read_text())
