@@ -107,7 +107,7 @@ def predict(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
-    budget: float = typer.Option(60.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (as for train; 300 reaches the extra trees on 2 cores)."),
+    budget: float = typer.Option(60.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (as for train: a larger budget reaches more of the models)."),
     models: str = typer.Option(DEMO_MODELS, "--models", help="Models to try (see 'matforge models')."),
     rows: int = typer.Option(DEMO_ROWS, "--rows", help="Compounds sampled from the 47,737 (0: all)."),
     seed: int = typer.Option(0, "--seed"),

@@ -120,7 +120,7 @@ def data_section(ctx: ReportContext) -> str:
 
 # ------------------------------------------------------------------------------------------ model selection
 def _repeated(protocol: dict) -> str:
-    """How the inner CV was repeated, or why not where the budget could not pay for it (`AutoModel._plan_repeats`)."""
+    """How the inner CV was repeated, or why not where the budget could not pay for it (`AutoModel._plan`)."""
     repeats = protocol.get("inner_repeats", 1)
     if repeats and int(repeats) > 1:
         return f", repeated {int(repeats)} times on reshuffled folds"
