@@ -8,7 +8,7 @@ evaluates whatever the deadline), the models no stage reached, the best model an
 
 Tables (from the shared data folder, MANIFEST.md in each):
 - matbench_steels: 312 steel compositions, yield strength (MPa), MAE.
-- polymer_tg_800: 800 rows (seed 0) of PolyMetriX' polymer Tg table, PSMILES -> Tg (K), MAE; 1,254 feature
+- polymer_tg_800: 800 rows (seed 0) of PolyMetriX' polymer Tg table, PSMILES -> Tg (K), MAE; 742 feature
   columns, the wide-table case.
 - matbench_expt_gap: 4,604 compositions, experimental band gap (eV), MAE; zero-inflated (a gate per model).
 - matbench_glass: 5,680 compositions, glass forming (bool), ROC-AUC.
@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "budget.json"))
     args = parser.parse_args()
 
+    import pandas as pd
+
     from matforge.learn import load_run, train, unreached_models
 
     budgets = [float(b) for b in args.budgets.split(",") if b]
@@ -76,8 +78,6 @@ def main() -> None:
             start = time.time()
             with tempfile.TemporaryDirectory() as tmp:
                 run = load_run(train(frame, target, Path(tmp) / name, budget=budget, seed=args.seed))
-                import pandas as pd
-
                 board = pd.read_csv(run.path / "leaderboard.csv")
             wall = time.time() - start
             m = run.metrics

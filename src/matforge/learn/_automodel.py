@@ -73,8 +73,9 @@ class AutoModel(BaseEstimator):
         fit and the models. Whatever the budget, each stage evaluates the default configuration of its first
         models (the floor); a timed probe sizes that floor to the budget first (`_plan`: fewer inner-CV repeats,
         fewer models), and `unreached_models` names the models no stage reached.
-    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows the inner CV is
-        repeated 3 times on reshuffled folds and trials are scored by the mean, see `_inner_repeats`).
+    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows, where the budget
+        pays for it, the inner CV is repeated 3 times on reshuffled folds and trials are scored by the mean, see
+        `_inner_repeats` and `_plan`).
     ensemble : size of the pool the members are drawn from (1 = the single best): the best configurations of the
         top `ensemble` models and, up to 50,000 rows, each of those models' next-best `ensemble` - 1
         configurations of its search (see `_kept_trials`). Regression on up to 1,000 rows averages the best
@@ -223,13 +224,12 @@ class AutoModel(BaseEstimator):
         def columns(spec) -> list[str]:
             return spec.columns(sets)
 
-        zero_inflated = self._zero_inflated(y)
-        log_target = False if zero_inflated else self._log_target(y)
+        zero_inflated, log_target = self._target_scale(y)
         if name == "final":
             self.zero_inflated_ = zero_inflated
             self.log_target_ = log_target
         for i, model in enumerate(self.model_names_):
-            if time.monotonic() > deadline and len(fitted) >= getattr(self, "floor_models_", max(1, self.ensemble)) and model not in required:
+            if time.monotonic() > deadline and len(fitted) >= self.floor_models_ and model not in required:
                 # out of time: later models are skipped rather than blowing the budget (left blank in the leaderboard)
                 if progress is not None:
                     progress.advance(self._task_id)
@@ -312,7 +312,7 @@ class AutoModel(BaseEstimator):
     def _stage_repeats(self, n_rows: int) -> int:
         """The inner-CV repeats of a stage of `n_rows` rows in this fit: `_inner_repeats`, at most
         ``inner_repeats_`` (1 where `_plan` found that the budget cannot pay for repeats)."""
-        return min(self._inner_repeats(n_rows), getattr(self, "inner_repeats_", 3))
+        return min(self._inner_repeats(n_rows), self.inner_repeats_)
 
     def _plan(self, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, work: Path | None, seconds: float) -> tuple[int, int]:
         """What every stage of this fit does whatever the budget, sized to it: (the most inner-CV repeats, how
@@ -320,10 +320,11 @@ class AutoModel(BaseEstimator):
 
         Past its deadline a stage still evaluates the default configuration of its first `ensemble` models
         (so that there is a choice and an ensemble), and the repeated inner CV of small tables triples that
-        floor. Where the floor does not fit, the budget stops nothing and a run takes a multiple of it: 312
-        MatBench steels rows took 114 s with ``--budget 30`` and 112 s with ``--budget 60`` (the same three
-        models in every stage, none searched). So one fit and prediction of each of those models' default
-        configuration, on as many rows as an inner fold, is timed first (about a tenth of one default trial),
+        floor. Where the floor does not fit, the budget stops nothing and a run takes a multiple of it: on 312
+        MatBench steels rows ``matforge train`` took 114 s with ``--budget 30`` and 112 s with ``--budget 60``
+        (96 s of fitting; the same three models in every stage, none searched). So one fit and prediction of
+        each of those models' default configuration, on as many rows as an inner fold, is timed first (a
+        ninth of one default trial with the repeats, a third without),
         a floor is estimated as (inner folds x repeats + 1) such fits per model, and within `seconds` (a
         stage's share of the budget when the stages run one after another, less the preset screen's share;
         outer folds on a cluster have more, so the plan is a cautious one there): the repeats are kept where all the floor
@@ -347,8 +348,7 @@ class AutoModel(BaseEstimator):
         folds = self._inner_folds(len(stages[0]))
         rows = np.random.default_rng(self.seed).permutation(stages[0])
         fit_rows, predict_rows = rows[: len(rows) * (folds - 1) // folds], rows[len(rows) * (folds - 1) // folds :]
-        zero_inflated = self._zero_inflated(y[fit_rows])
-        log_target = False if zero_inflated else self._log_target(y[fit_rows])
+        zero_inflated, log_target = self._target_scale(y[fit_rows])
         sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[self._preset_candidates()[-1]]}
         available = (1 - SCREEN_SHARE) * seconds
         probe, repeats, floor = {}, most, 0
@@ -371,6 +371,11 @@ class AutoModel(BaseEstimator):
         if saved is not None:
             saved.write_text(json.dumps(self.plan_))
         return repeats, floor
+
+    def _target_scale(self, y: np.ndarray) -> tuple[bool, str | bool]:
+        """A stage's (zero-inflated?, log scale) from its training targets: a zero-inflated stage keeps its scale."""
+        zero_inflated = self._zero_inflated(y)
+        return zero_inflated, False if zero_inflated else self._log_target(y)
 
     def _zero_inflated(self, y: np.ndarray) -> bool:
         """Whether this stage's regression target is modelled as gate + regressor (decided on its rows only)."""
@@ -541,9 +546,9 @@ class AutoModel(BaseEstimator):
 
             # the final stage evaluates at least every model that was a member in an outer fold, late or not: the
             # saved model is then chosen among what the reported scores measured. Outer folds that ran past their
-            # share leave the final stage less than its own (the deadlines are counted from the start), and with a
-            # floor of one model the MatBench-sized demo table (2,815 rows, --budget 120) had its extra trees in two
-            # outer folds (MAE 130.9 there) but saved LightGBM alone (154.7)
+            # share leave the final stage less than its own (every deadline is fixed when the stages start), and
+            # with a floor of one model the demo table (2,815 rows, --budget 120) had its extra trees in two outer
+            # folds (MAE 130.9 there) but saved LightGBM alone (154.7)
             members = frozenset(m for _, names, _ in chosen for m in names)
             final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress, weights, required=members)
         finally:
@@ -655,8 +660,8 @@ class AutoModel(BaseEstimator):
 
 def unreached_models(board: pd.DataFrame) -> list[str]:
     """The models of a leaderboard (`AutoModel.leaderboard_`, ``leaderboard.csv``) that no stage had time to
-    evaluate (no score at all): past a stage's deadline, once its first `ensemble` models are fitted, the
-    later ones are skipped."""
+    evaluate (no score at all): past a stage's deadline, once its floor (`AutoModel._plan`) is fitted, the
+    later models are skipped."""
     scores = [c for c in board.columns if c.endswith("_mean")]
     return board.loc[board[scores].isna().all(axis=1), "model"].tolist() if scores else []
 

@@ -126,14 +126,11 @@ def _repeated(protocol: dict) -> str:
         return f", repeated {int(repeats)} times on reshuffled folds"
     plan = protocol.get("repeat_plan")
     if plan and int(plan.get("inner_repeats", 1)) == 1 and int(plan.get("repeats_wanted", 1)) > 1:
-        return f"; not repeated on reshuffled folds, as tables this small are where the budget allows: its {plan['stage_seconds']:.0f} s a stage could not pay for it"
+        return f"; run once, not repeated on reshuffled folds as on other tables this small: the budget's {plan['stage_seconds']:.0f} s a stage could not pay for it"
     return ""
 
 
-def _unreached(board) -> str:
-    from matforge.learn import unreached_models
-
-    names = unreached_models(board)
+def _unreached(names: list[str], board) -> str:
     if not names:
         return ""
     return f" {len(names)} of the {len(board)} algorithms were never reached within the budget ({esc(', '.join(names))}): a larger --budget tries them."
@@ -146,10 +143,11 @@ def selection_section(ctx: ReportContext) -> str:
 
     metric = selection_metric(ctx.task)[0]
     shown = ctx.board.copy()
+    unreached = unreached_models(shown)
     text = (
-        f"<p>{len(shown) - len(unreached_models(shown))} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV{_repeated(ctx.metrics['protocol'])}) and scored on "
+        f"<p>{len(shown) - len(unreached)} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV{_repeated(ctx.metrics['protocol'])}) and scored on "
         f"the outer folds of {esc(ctx.metrics['protocol']['name'])} cross-validation; the final model is <b>{esc(ctx.metrics['best_model'])}</b>, "
-        f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.{_unreached(shown)}</p>"
+        f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.{_unreached(unreached, shown)}</p>"
     )  # fmt: skip
     return text + figure("Leaderboard", lambda: leaderboard_figure(ctx.board, metric), f"Outer-fold mean ± std of {metric}; fit time of one training per fold.") + table_html(shown)
 
