@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from matforge.learn import AutoModel, load_run, train
+from matforge.learn import AutoModel, cut_defaults, load_run, train
 from matforge.models import MODELS, ModelSpec
 
 SEEN: list[frozenset] = []
@@ -97,6 +98,14 @@ def test_a_budget_below_the_floor_drops_the_repeats_and_the_models_it_cannot_pay
     late = dict(F=F, y=values, groups=np.arange(len(X)), deadline=0.0, storage=None, progress=None)
     assert set(tight._stage("final", **late)["fitted"]) == {sleepy_model}
     assert set(tight._stage("final", **late, required=frozenset({"ridge"}))["fitted"]) == {sleepy_model, "ridge"}
+    # that stage timed ridge's default trial for the next ones; a model past the floor whose default trial is
+    # known to end beyond the deadline is skipped before the deadline comes
+    assert 0 < tight._default_cost["ridge"] < 60
+    soon = dict(late, deadline=time.monotonic() + 60)
+    tight._default_cost["ridge"] = 120.0
+    assert set(tight._stage("final", **soon)["fitted"]) == {sleepy_model}
+    tight._default_cost["ridge"] = 0.0
+    assert set(tight._stage("final", **soon)["fitted"]) == {sleepy_model, "ridge"}
     ample = AutoModel(budget=600, **kwargs).fit(X, y)
     assert ample.plan_["inner_repeats"] == 3 and ample.plan_["floor_models"] == 2 and ample._stage_repeats(len(X)) == 3
     assert unreached_models(ample.leaderboard_) == []
@@ -106,6 +115,70 @@ def test_a_budget_below_the_floor_drops_the_repeats_and_the_models_it_cannot_pay
     assert protocol["inner_repeats"] == 1 and protocol["repeat_plan"]["floor_models"] == 1
     report = (run / "report.html").read_text()
     assert "never reached within the budget (ridge)" in report and "not repeated" in report
+
+
+class SleepyTrees(RegressorMixin, BaseEstimator):
+    """A mean predictor whose fit takes a millisecond a tree: a model with a cheaper default (fewer trees)."""
+
+    def __init__(self, n_estimators=400):
+        self.n_estimators = n_estimators
+
+    def fit(self, X, y):
+        time.sleep(0.001 * self.n_estimators)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+@pytest.fixture
+def sleepy_trees():
+    from matforge.models._registry import _fewer_trees
+
+    MODELS["sleepy_trees"] = ModelSpec("sleepy_trees", "slow mean, its time in proportion to its trees", ("regression",), lambda task, p, seed, n_jobs: SleepyTrees(p["n_estimators"]), lambda t: {}, {"n_estimators": 400}, "test double, not a model of anything", cheaper=_fewer_trees)
+    yield "sleepy_trees"
+    del MODELS["sleepy_trees"]
+
+
+def test_a_first_model_whose_default_cannot_fit_the_budget_is_cut_to_fit(regression_table, sleepy_trees, tmp_path):
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    kwargs = dict(models=sleepy_trees, cv=3, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    # a second for the whole fit: one default trial (3 inner fits + the refit of 0.4 s each) overruns every stage
+    tight = AutoModel(budget=1.0, **kwargs).fit(X, y)
+    assert tight.plan_["default_scale"][sleepy_trees] < 0.5
+    # each stage corrects the cut by what the default trial took in the stage before; the final stage's cut is
+    # the one the saved model searched from
+    trees = tight.plan_["default_cut"][sleepy_trees]["n_estimators"]
+    assert trees[0] == 400 and trees[1] < 200 and [c["params"]["n_estimators"] for c in tight.final_configurations_] == [trees[1]]
+    assert tight._default_scale[sleepy_trees] == trees[1] / 400
+    # a budget that pays for the default keeps it
+    ample = AutoModel(budget=600, **kwargs).fit(X, y)
+    assert ample.plan_["default_scale"] == {} and [c["params"]["n_estimators"] for c in ample.final_configurations_] == [400]
+    # the run folder says so: the model card's plan, the words `matforge train` prints, the report
+    run = train(regression_table, "hardness", tmp_path / "cut", budget=1.0, **{k: v for k, v in kwargs.items() if k not in ("formula_cols", "numeric_cols", "categorical_cols")})
+    protocol = json.loads((run / "metrics.json").read_text())["protocol"]
+    cut = protocol["repeat_plan"]["default_cut"][sleepy_trees]["n_estimators"]
+    assert cut[0] == 400 and cut[1] < 400
+    assert cut_defaults(protocol) == f"sleepy_trees n_estimators 400 -> {cut[1]}"
+    assert f"cut before the search (sleepy_trees n_estimators 400 -&gt; {cut[1]})" in (run / "report.html").read_text()
+
+
+def test_a_search_starts_no_trial_that_would_end_past_its_budget():
+    import pandas as pd
+
+    from matforge.learn._search import tune
+
+    # each trial: 3 inner fits of 0.1 s. Optuna's own timeout would start a fourth trial at 0.9 s (ending at
+    # 1.2 s); the search stops once the mean trial no longer fits what is left
+    spec = ModelSpec("sleepy_fit", "slow mean", ("regression",), lambda task, p, seed, n_jobs: SleepyTrees(100), lambda t: {}, {}, "test double, not a model of anything")
+    F, y = pd.DataFrame({"x": np.arange(30.0)}), np.arange(30.0)
+    result = tune(spec, "regression", F, y, np.arange(30), columns=["x"], categorical=[], classes=None, budget=1.0, seed=0, storage=None, study_name="s", inner_folds=3, max_trials=50)
+    assert result.n_trials in (2, 3) and result.seconds < 1.05
+    assert result.default_seconds == pytest.approx(0.3, abs=0.1)
+    # the default trial runs whatever the budget, and nothing after it where it alone used the budget up
+    alone = tune(spec, "regression", F, y, np.arange(30), columns=["x"], categorical=[], classes=None, budget=0.5, seed=0, storage=None, study_name="s", inner_folds=3, max_trials=50)
+    assert alone.n_trials == 1
 
 
 def test_same_seed_gives_the_same_run(regression_table):

@@ -77,6 +77,31 @@ def test_every_model_has_a_citation_and_a_search_space():
             assert set(spec.sample(trial, task)) == expected, (spec.name, task)
 
 
+def test_a_cheaper_default_cuts_trees_or_rounds_in_proportion_within_its_bounds():
+    from matforge.models._registry import BOOST_RATE, BOOST_ROUNDS, FOREST_TREES
+
+    forest, boosted = MODELS["extra_trees"], MODELS["lightgbm"]
+    half, share = forest.cheaper(forest.defaults, 0.5)
+    assert half["n_estimators"] == forest.defaults["n_estimators"] // 2 and share == 0.5
+    # no fewer trees than the search tries: the cut configuration is one the search could have proposed, and the
+    # share it is expected to take says so
+    fewest, share = forest.cheaper(forest.defaults, 0.01)
+    assert fewest["n_estimators"] == FOREST_TREES[0] and share == FOREST_TREES[0] / forest.defaults["n_estimators"]
+    assert forest.cheaper(forest.defaults, 3.0) == (forest.defaults, 1.0)  # never dearer than the default
+    half, share = boosted.cheaper(boosted.defaults, 0.5)
+    assert half["n_estimators"] == boosted.defaults["n_estimators"] // 2 and share == 0.5
+    # fewer rounds take larger steps: rounds x rate as before
+    assert half["n_estimators"] * half["learning_rate"] == pytest.approx(boosted.defaults["n_estimators"] * boosted.defaults["learning_rate"])
+    tiny, _ = boosted.cheaper(boosted.defaults, 0.01)
+    assert tiny["n_estimators"] == BOOST_ROUNDS[0] and tiny["learning_rate"] == BOOST_RATE[1]
+    # the other parameters stay, and every cheaper configuration is one the model can build
+    assert {k: v for k, v in tiny.items() if k not in ("n_estimators", "learning_rate")} == {k: v for k, v in boosted.defaults.items() if k not in ("n_estimators", "learning_rate")}
+    for spec in MODELS.values():
+        if spec.cheaper is not None:
+            for task in spec.tasks:
+                spec.build(task, spec.cheaper(spec.defaults, 0.1)[0])
+
+
 def test_table_features_are_one_block_and_infinite_process_values_count_as_missing():
     import pandas as pd
 

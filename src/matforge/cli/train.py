@@ -75,6 +75,11 @@ def _summary(run: Path) -> None:
         unreached = unreached_models(pd.read_csv(run / "leaderboard.csv"))
         if unreached:
             _say(f"not reached within --budget {metrics['budget_seconds']:g} s (the fit took {metrics['fit_seconds']:.0f} s): {', '.join(unreached)}; a larger --budget tries them")
+    from matforge.learn import cut_defaults
+
+    cut = cut_defaults(metrics["protocol"])
+    if cut:
+        _say(f"default configuration cut to fit --budget {metrics['budget_seconds']:g} s: {cut}; a larger --budget fits it whole")
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Learning: AutoModel (nested CV, Optuna search, ensembling, uncertainty) and run folders."""
 
-from matforge.learn._automodel import AutoModel, unreached_models
+from matforge.learn._automodel import AutoModel, cut_defaults, unreached_models
 from matforge.learn._pipeline import METRICS, build_pipeline, score_predictions
 from matforge.learn._predictor import Predictor
 from matforge.learn._protocols import PROTOCOLS, chemical_systems, loco_clusters, make_splits, protocol_groups
@@ -19,6 +19,7 @@ __all__ = [
     "Run",
     "build_pipeline",
     "chemical_systems",
+    "cut_defaults",
     "load_run",
     "loco_clusters",
     "make_splits",

@@ -52,7 +52,7 @@ AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 SCREEN_SHARE = 0.1
 """About this share of a stage's part of the budget goes to choosing its preset (`AutoModel._choose_preset`)."""
 
-__all__ = ["AutoModel", "unreached_models"]
+__all__ = ["AutoModel", "cut_defaults", "unreached_models"]
 
 
 class AutoModel(BaseEstimator):
@@ -214,8 +214,10 @@ class AutoModel(BaseEstimator):
     def _stage(self, name: str, F: pd.DataFrame, y: np.ndarray, groups: np.ndarray, deadline: float, storage: str | None, progress, weights: np.ndarray | None = None, required: frozenset = frozenset()) -> dict:
         """Tune every model on (F, y) until `deadline` (monotonic seconds), fit each model's best configuration,
         rank them. The first ``floor_models_`` models (`_plan`) and the `required` ones are evaluated even past
-        the deadline (their default configuration at least), the others are skipped then. `weights`
-        (per row) weight the fits, the inner-CV scores and the ensemble selection."""
+        the deadline (their default configuration at least); the others are skipped once the deadline has
+        passed, or would pass before their default trial ends by what that trial took before (the plan's probe
+        or an earlier stage of this fit). `weights` (per row) weight the fits, the inner-CV scores and the
+        ensemble selection."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
         preset, preset_scores = self._choose_preset(F, y, groups, weights)
@@ -229,11 +231,15 @@ class AutoModel(BaseEstimator):
             self.zero_inflated_ = zero_inflated
             self.log_target_ = log_target
         for i, model in enumerate(self.model_names_):
-            if time.monotonic() > deadline and len(fitted) >= self.floor_models_ and model not in required:
-                # out of time: later models are skipped rather than blowing the budget (left blank in the leaderboard)
+            if time.monotonic() + self._default_cost.get(model, 0.0) > deadline and len(fitted) >= self.floor_models_ and model not in required:
+                # out of time: later models are skipped rather than blowing the budget (left blank in the
+                # leaderboard), and so is a model whose default trial is known to end past the deadline: one
+                # trial is not interrupted (MatBench glass, --budget 60, 5,680 rows: extra trees started just
+                # before the deadline of stages of 10 s and ran their default trial of 20-30 s)
                 if progress is not None:
                     progress.advance(self._task_id)
                 continue
+            self._recut(model, deadline - time.monotonic())
             # 70% of what is left for searching, the rest for fitting the chosen configurations
             per_model = max(0.0, (deadline - time.monotonic()) * 0.7 / (len(self.model_names_) - i))
             spec = self._stage_spec(model, zero_inflated, log_target)
@@ -249,6 +255,8 @@ class AutoModel(BaseEstimator):
                 start = time.monotonic()
                 fitted[model] = fit_pipeline(spec, self.task_, result.params, F, y, columns=columns(spec), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
                 fit_seconds[model] = time.monotonic() - start
+            if result.default_seconds is not None:  # what the next stage can expect of this model
+                self._default_cost[model] = result.default_seconds + fit_seconds.get(model, 0.0)
             if progress is not None:
                 progress.advance(self._task_id)
         _, direction = selection_metric(self.task_)
@@ -274,10 +282,42 @@ class AutoModel(BaseEstimator):
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
 
+    def _recut(self, model: str, seconds: float) -> None:
+        """Cut `model`'s default (``_default_scale``, first set by `_plan`) so that its default trial takes about
+        `seconds` by what that trial took before (``_default_cost``: the probe or an earlier stage), in
+        proportion, where it is cut already or would not fit; never above the default. A stage evaluates a model
+        whose default does not fit only where it must (the floor, or a member of an outer fold in the final
+        stage); the others are skipped (`_stage`). The probe is one timing on a machine whose speed varies 2-3
+        fold from minute to minute, and a stage that ran over leaves the next one less: on MatBench expt_gap at
+        --budget 60 the plan's cut (116 of 500 rounds) took 14 s a stage for 8.5 s planned, and each stage
+        after the first started later."""
+        spec, cost = get_model(model), self._default_cost.get(model, 0.0)
+        if spec.cheaper is None or cost <= 0 or (model not in self._default_scale and cost <= seconds):
+            return
+        before = self._default_scale.get(model, 1.0)
+        _, self._default_scale[model] = spec.cheaper(spec.defaults, before * max(seconds, 0.0) / cost)
+        self._default_cost[model] = cost * self._default_scale[model] / before
+
+    def _cut_parameters(self) -> dict[str, dict[str, list]]:
+        """The parameters of each cut default as the last stage searched from them, ``{model: {name: [default,
+        cut]}}`` (``plan_["default_cut"]``, for the model card and `cut_defaults`)."""
+        out = {}
+        for model, factor in self._default_scale.items():
+            spec = get_model(model)
+            cheaper = spec.cheaper(spec.defaults, factor)[0]
+            changed = {key: [spec.defaults[key], value] for key, value in cheaper.items() if value != spec.defaults[key]}
+            if changed:
+                out[model] = changed
+        return out
+
     def _stage_spec(self, model: str, zero_inflated: bool, log_target: str | bool):
         """`model`'s spec as a stage searches it: with the feature selection, the zero-inflated gate and the
-        target's scale of this fit."""
+        target's scale of this fit, its default configuration cut where the plan says the budget cannot pay for it
+        (`_plan`)."""
         spec = get_model(model)
+        factor = self._default_scale.get(model)
+        if factor is not None and spec.cheaper is not None:
+            spec = replace(spec, defaults=spec.cheaper(spec.defaults, factor)[0])
         if self.select_features:
             # carried as a fixed parameter so that search, final fit and the saved pipeline all select
             spec = replace(spec, defaults={**spec.defaults, "_select": int(self.select_features)})
@@ -330,27 +370,49 @@ class AutoModel(BaseEstimator):
         outer folds on a cluster have more, so the plan is a cautious one there): the repeats are kept where all the floor
         models fit with them, else the inner CV runs once; then the first models that fit (at least one) make
         the floor. Probing stops at the first model that does not fit (on a 4,600-row table one fit of LightGBM
-        with its zero-inflated gate took 13 s on the busy 2-core machine). A timing, so a borderline table can go either way on a busy machine: ``plan_`` records the
+        with its zero-inflated gate took 10-13 s on the busy 2-core machine). Where even the first model's
+        default alone does not fit, its default configuration is cut in proportion (``default_scale``, by
+        `ModelSpec.cheaper`: fewer trees or boosting rounds), each stage corrects that cut by what the default
+        took before (`_recut`, which also cuts any model a stage must evaluate whose default would not fit), and
+        the stages search from there (``default_cut``, set after the final stage: the parameters the saved
+        model's search started from, as [default, cut]); a model without a cheaper form keeps its default and
+        overruns. The probe's timings also tell each stage what a model's default
+        trial will take (`_stage` skips a model past the floor that would end beyond its deadline).
+        A timing, so a borderline table can go either way on a busy machine: ``plan_`` records the
         probe and the choices, the model card the repeats. A fit resumed from `work` keeps the plan it
         started with (its finished trials were scored with it), and a fit joining a shared study (`study`) is not
         planned. The probe fits on training rows of the first stage only, never on an outer test fold."""
         stages = [train for train, _ in self.splits_] or [np.arange(len(y))]
         most = self._inner_repeats(min(len(train) for train in stages))
+        folds = self._inner_folds(len(stages[0]))
+        self._default_scale: dict[str, float] = {}
+        saved = work / "plan.json" if work is not None else None
         if self.study:
             # processes sharing a study add trials to the same searches: each timing its own floor could score
             # them with different repeats, so a shared study keeps the defaults (it is there for more compute)
-            self.plan_ = {"inner_repeats": most, "repeats_wanted": most, "floor_models": max(1, self.ensemble), "probe_seconds": {}, "stage_seconds": seconds, "shared_study": True}
-            return most, max(1, self.ensemble)
-        saved = work / "plan.json" if work is not None else None
-        if saved is not None and saved.exists():
-            self.plan_ = json.loads(saved.read_text())
-            return int(self.plan_["inner_repeats"]), int(self.plan_["floor_models"])
-        folds = self._inner_folds(len(stages[0]))
-        rows = np.random.default_rng(self.seed).permutation(stages[0])
+            self.plan_ = {"inner_repeats": most, "repeats_wanted": most, "floor_models": max(1, self.ensemble), "probe_seconds": {}, "stage_seconds": seconds, "default_scale": {}, "shared_study": True}
+        elif saved is not None and saved.exists():
+            self.plan_ = {"default_scale": {}, **json.loads(saved.read_text())}
+        else:
+            self.plan_ = self._probe(F, y, weights, stages[0], folds, most, (1 - SCREEN_SHARE) * seconds)
+            self.plan_["stage_seconds"] = seconds
+            if saved is not None:
+                saved.write_text(json.dumps(self.plan_))
+        repeats = int(self.plan_["inner_repeats"])
+        self._default_scale = dict(self.plan_["default_scale"])
+        # a default trial's expected seconds (the stage loop skips a model that would end past its deadline)
+        self._default_cost = {m: t * (folds * repeats + 1) * self._default_scale.get(m, 1.0) for m, t in self.plan_["probe_seconds"].items()}
+        return repeats, int(self.plan_["floor_models"])
+
+    def _probe(self, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, rows: np.ndarray, folds: int, most: int, available: float) -> dict:
+        """`_plan`'s timing: one fit + prediction of each floor model's default configuration on an inner fold's
+        share of `rows` (the first stage's training rows), and the choices it leads to within `available`
+        seconds: the inner-CV repeats, the floor, and how far the first model's default is cut
+        (``default_scale``) when even it alone does not fit."""
+        rows = np.random.default_rng(self.seed).permutation(rows)
         fit_rows, predict_rows = rows[: len(rows) * (folds - 1) // folds], rows[len(rows) * (folds - 1) // folds :]
         zero_inflated, log_target = self._target_scale(y[fit_rows])
         sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[self._preset_candidates()[-1]]}
-        available = (1 - SCREEN_SHARE) * seconds
         probe, repeats, floor = {}, most, 0
         for model in self.model_names_[: max(1, self.ensemble)]:
             spec = self._stage_spec(model, zero_inflated, log_target)
@@ -366,11 +428,13 @@ class AutoModel(BaseEstimator):
             if sum(probe.values()) * (folds * repeats + 1) > available:
                 break  # the probe is not free either (a big table's fits take seconds): no model past this one fits
             floor += 1
-        floor = max(1, floor)
-        self.plan_ = {"inner_repeats": repeats, "repeats_wanted": most, "floor_models": floor, "probe_seconds": probe, "stage_seconds": seconds}
-        if saved is not None:
-            saved.write_text(json.dumps(self.plan_))
-        return repeats, floor
+        scale = {}
+        first = get_model(self.model_names_[0])
+        needed = probe[first.name] * (folds * repeats + 1)
+        if needed > available and first.cheaper is not None:
+            # the first model's default alone overruns every stage: cut it (fewer trees) rather than the budget
+            scale[first.name] = first.cheaper(first.defaults, max(available, 0.0) / needed)[1]
+        return {"inner_repeats": repeats, "repeats_wanted": most, "floor_models": max(1, floor), "probe_seconds": probe, "default_scale": scale}
 
     def _target_scale(self, y: np.ndarray) -> tuple[bool, str | bool]:
         """A stage's (zero-inflated?, log scale) from its training targets: a zero-inflated stage keeps its scale."""
@@ -551,6 +615,7 @@ class AutoModel(BaseEstimator):
             # folds (MAE 130.9 there) but saved LightGBM alone (154.7)
             members = frozenset(m for _, names, _ in chosen for m in names)
             final = self._stage("final", F, y_values, groups, start_time + float(self.budget), storage, progress, weights, required=members)
+            self.plan_["default_cut"] = self._cut_parameters()
         finally:
             if progress is not None:
                 progress.stop()
@@ -664,6 +729,14 @@ def unreached_models(board: pd.DataFrame) -> list[str]:
     later models are skipped."""
     scores = [c for c in board.columns if c.endswith("_mean")]
     return board.loc[board[scores].isna().all(axis=1), "model"].tolist() if scores else []
+
+
+def cut_defaults(protocol: dict) -> str:
+    """The default configurations a fit cut to pay for its budget (`AutoModel._plan`; ``protocol`` of
+    ``metrics.json``), in words (e.g. ``"lightgbm n_estimators 500 -> 100, learning_rate 0.05 -> 0.2"``); empty
+    where none was cut."""
+    cut = (protocol.get("repeat_plan") or {}).get("default_cut") or {}
+    return "; ".join(f"{model} " + ", ".join(f"{key} {old:g} -> {new:g}" for key, (old, new) in changes.items()) for model, changes in cut.items())
 
 
 def _with_log_target(spec, mode: str | bool):

@@ -25,7 +25,8 @@ class Tuned:
     """A model's best configuration; ``oof`` holds its inner-CV predictions on the training rows (None when the
     best trial came from a resumed study and was not recomputed). ``alternatives`` are the next-best distinct
     configurations of the same search with their inner-CV predictions (best first; empty unless `tune` was
-    asked to keep them), candidates for ensemble selection."""
+    asked to keep them), candidates for ensemble selection. ``default_seconds``: what the default
+    configuration's trial took in this search (None when a resumed study had it already)."""
 
     model: str
     params: dict
@@ -34,6 +35,7 @@ class Tuned:
     seconds: float
     oof: np.ndarray | None = field(default=None, repr=False, compare=False)
     alternatives: list[Tuned] = field(default_factory=list, repr=False, compare=False)
+    default_seconds: float | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
         """The JSON-safe part (for the model card)."""
@@ -184,7 +186,9 @@ def tune(
 ) -> Tuned:
     """Search `spec`'s space by inner grouped CV on (F, y), within `budget` seconds.
 
-    The first trial is the model's default configuration, so a tiny budget still yields a sensible model.
+    The first trial is the model's default configuration, so a tiny budget still yields a sensible model; it
+    runs whatever the budget, and no later trial starts that would end past the budget by the mean trial of this
+    search (a running trial is not interrupted).
     The study lives in `storage` (SQLite in the run folder) under `study_name`, so an interrupted search
     resumes with its finished trials. `sampler_seed` (default `seed`) seeds the TPE sampler alone: processes
     sharing one study pass different ones so that they do not propose the same configurations.
@@ -220,18 +224,31 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed if sampler_seed is None else sampler_seed, n_startup_trials=5),
     )  # fmt: skip
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    default_seconds = None
     if not complete:
         study.enqueue_trial(spec.defaults, skip_if_exists=True)
         optimize_shared(study, objective, n_trials=1)
+        default_seconds = time.monotonic() - start
     remaining = budget - (time.monotonic() - start)
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
-    if remaining > 0 and done < max_trials:
+    if remaining > (default_seconds or 0.0) and done < max_trials:
         # the cap is on the study, checked after every trial, so processes sharing it stop together
         cap = optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,))
-        optimize_shared(study, objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap])
+        durations, last = ([] if default_seconds is None else [default_seconds]), [time.monotonic()]
+
+        def in_time(study, trial) -> None:
+            # a trial is not interrupted, so none starts that would end past the budget by the mean trial so
+            # far (optuna's timeout only stops starting them after it)
+            now = time.monotonic()
+            durations.append(now - last[0])
+            last[0] = now
+            if now - start + float(np.mean(durations)) > budget:
+                study.stop()
+
+        optimize_shared(study, objective, n_trials=max_trials - done, timeout=remaining, callbacks=[cap, in_time])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start)
+        return Tuned(spec.name, dict(spec.defaults), float("nan"), 0, time.monotonic() - start, default_seconds=default_seconds)
     chosen = study.best_trial
     params = {**spec.defaults, **chosen.params}
     seconds = time.monotonic() - start
@@ -242,7 +259,7 @@ def tune(
         if other not in seen:  # a search may propose one configuration twice (tiny or categorical spaces)
             seen.append(other)
             alternatives.append(Tuned(spec.name, other, float(trial.value), len(complete), seconds, kept[trial.number][1]))
-    return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives)
+    return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives, default_seconds)
 
 
 def optimize_shared(study, objective, n_trials: int, timeout: float | None = None, callbacks=None) -> None:

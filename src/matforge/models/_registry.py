@@ -21,6 +21,10 @@ class ModelSpec:
 
     factory(task, params, seed, n_jobs) builds the estimator; space(trial) samples parameters from an Optuna
     trial; defaults are the first configuration tried (so even a tiny budget gets a sensible model).
+    cheaper(defaults, factor) gives the defaults cut to about `factor` (below 1) of their fitting time, for a
+    budget that cannot pay for them (`matforge.learn.AutoModel._plan`), and the share of that time they are
+    expected to take (the factor within the cut's bounds); None where nothing cuts the cost in proportion (one
+    fit of a kernel or linear model is what it is).
     """
 
     name: str
@@ -37,6 +41,7 @@ class ModelSpec:
     extra: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     regression_space: Callable[[Any], dict] | None = None
+    cheaper: Callable[[dict, float], tuple[dict, float]] | None = None
 
     def sample(self, trial, task: str) -> dict:
         """Parameters for one search trial: `space`, plus `regression_space` when the task is regression (so a
@@ -261,6 +266,31 @@ ATTENTION_MAX_TIME = 3600.0
 trimming, steps took 58 ms at load 3-6 against 30 ms alone, so allow about twice: ~9-18 min)
 and by early stopping, which ends a fit on a few thousand rows within a minute."""
 
+FOREST_TREES = (100, 600)
+"""The forests' searched range of trees; a default cut for a small budget (`_fewer_trees`) stays in it."""
+
+BOOST_ROUNDS, BOOST_RATE = (100, 2000), (0.01, 0.2)
+"""LightGBM's searched ranges of boosting rounds and learning rate; a default cut for a small budget
+(`_fewer_rounds`) stays in them."""
+
+
+def _fewer_trees(params: dict, factor: float) -> tuple[dict, float]:
+    """A forest's configuration at about `factor` of its cost: the fitting time is proportional to the trees,
+    and fewer trees average fewer draws of the same model (noisier, not biased). At least the fewest the search
+    tries, so the cut configuration is one the search could have proposed (and Optuna takes it as such)."""
+    trees = max(FOREST_TREES[0], min(params["n_estimators"], round(params["n_estimators"] * factor)))
+    return {**params, "n_estimators": trees}, trees / params["n_estimators"]
+
+
+def _fewer_rounds(params: dict, factor: float) -> tuple[dict, float]:
+    """LightGBM's configuration at about `factor` of its cost: fewer boosting rounds with a learning rate raised
+    so that rounds x rate stays what it was, the usual trade of a boosted model's accuracy for time; within the
+    searched ranges, as `_fewer_trees`."""
+    rounds = max(BOOST_ROUNDS[0], min(params["n_estimators"], round(params["n_estimators"] * factor)))
+    rate = min(BOOST_RATE[1], params["learning_rate"] * params["n_estimators"] / rounds)
+    return {**params, "n_estimators": rounds, "learning_rate": max(params["learning_rate"], round(rate, 4))}, rounds / params["n_estimators"]
+
+
 # leaf_statistic (regression only): the forest's prediction is the mean of its leaves (Breiman) or the weighted
 # median of the training targets sharing x's leaves (Meinshausen's quantile regression forest). Selection is by
 # MAE, which the median targets; the median is tried first (MatBench steels, extra trees on the fractions,
@@ -270,7 +300,7 @@ and by early stopping, which ends a fit on a few thousand rows within a minute."
 # a tie over three seeds (steels 75.61 / 76.57 / 75.84 MPa with 6 groups, 76.11 / 75.39 / 76.41 with one: 76.01
 # against 75.97), so the fixed-setting evidence decides; searching the number of groups (1, 3, 6 or 10) gave
 # 76.37 at seed 0 (docs/benchmark.md).
-_FOREST_SPACE = lambda t: {"n_estimators": _i(t, "n_estimators", 100, 600, log=True), "max_features": _f(t, "max_features", 0.1, 1.0), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 8)}  # noqa: E731
+_FOREST_SPACE = lambda t: {"n_estimators": _i(t, "n_estimators", *FOREST_TREES, log=True), "max_features": _f(t, "max_features", 0.1, 1.0), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 8)}  # noqa: E731
 _LEAF_STATISTIC = lambda t: {"leaf_statistic": _c(t, "leaf_statistic", ["median", "mean"])}  # noqa: E731
 _QRF = "; regression (leaf_statistic median): N. Meinshausen, Quantile regression forests, JMLR 7, 983-999 (2006)."
 _FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.33, "min_samples_leaf": 1, "leaf_statistic": "median"}
@@ -296,13 +326,13 @@ _SPECS = [
     ModelSpec("knn", "k-nearest neighbours", _BOTH, _knn, lambda t: {"n_neighbors": _i(t, "n_neighbors", 1, 30), "weights": _c(t, "weights", ["uniform", "distance"]), "p": _c(t, "p", [1, 2])}, {"n_neighbors": 5, "weights": "distance", "p": 1}, "T. Cover, P. Hart, Nearest neighbor pattern classification, IEEE Trans. Inf. Theory 13, 21-27 (1967).", needs_scaling=True),
     ModelSpec("svm", "support vector machine (SVR / SVC)", _BOTH, _svm, lambda t: {"C": _f(t, "C", 1e-1, 1e3, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "epsilon": _f(t, "epsilon", 1e-3, 0.5, log=True)}, {"C": 10.0, "gamma": 0.01, "epsilon": 0.05}, "C. Cortes, V. Vapnik, Support-vector networks, Mach. Learn. 20, 273-297 (1995).", needs_scaling=True, scale_target=True, max_samples=20000),
     ModelSpec("decision_tree", "decision tree", _BOTH, _tree, lambda t: {"max_depth": _i(t, "max_depth", 2, 30), "min_samples_leaf": _i(t, "min_samples_leaf", 1, 20)}, {"max_depth": 12, "min_samples_leaf": 2}, "L. Breiman et al., Classification and Regression Trees, Wadsworth (1984)."),
-    ModelSpec("random_forest", "random forest", _BOTH, _forest("rf"), _FOREST_SPACE, _FOREST_DEFAULTS, "L. Breiman, Random forests, Mach. Learn. 45, 5-32 (2001)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
-    ModelSpec("extra_trees", "extremely randomized trees", _BOTH, _forest("et"), _FOREST_SPACE, _FOREST_DEFAULTS, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
+    ModelSpec("random_forest", "random forest", _BOTH, _forest("rf"), _FOREST_SPACE, _FOREST_DEFAULTS, "L. Breiman, Random forests, Mach. Learn. 45, 5-32 (2001)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC, cheaper=_fewer_trees),
+    ModelSpec("extra_trees", "extremely randomized trees", _BOTH, _forest("et"), _FOREST_SPACE, _FOREST_DEFAULTS, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC, cheaper=_fewer_trees),
     # one alloy family (steels, superalloys): the Magpie statistics are smooth functions of a few dominant
     # elements and drown the minor additions; trees on the fractions alone split on those directly (MatBench
     # steels, 5 official folds, 500 trees: 83.5 MPa on magpie_extended, 78.7-79.8 on the fractions)
-    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median"}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC),
-    ModelSpec("lightgbm", "gradient boosting (LightGBM)", _BOTH, _lightgbm, lambda t: {"n_estimators": _i(t, "n_estimators", 100, 2000, log=True), "learning_rate": _f(t, "learning_rate", 0.01, 0.2, log=True), "num_leaves": _i(t, "num_leaves", 8, 128, log=True), "min_child_samples": _i(t, "min_child_samples", 3, 50, log=True), "subsample": _f(t, "subsample", 0.5, 1.0), "colsample_bytree": _f(t, "colsample_bytree", 0.2, 1.0), "reg_lambda": _f(t, "reg_lambda", 1e-3, 10.0, log=True), "objective": _c(t, "objective", ["regression", "regression_l1", "huber"])}, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "colsample_bytree": 0.5, "reg_lambda": 0.1, "objective": "regression"}, "G. Ke et al., LightGBM: A highly efficient gradient boosting decision tree, NeurIPS 30 (2017)."),
+    ModelSpec("extra_trees_fractions", "extremely randomized trees on the element fractions only", _BOTH, _forest("et"), _FOREST_SPACE, {"n_estimators": 300, "max_features": 1.0, "min_samples_leaf": 2, "leaf_statistic": "median"}, "P. Geurts, D. Ernst, L. Wehenkel, Extremely randomized trees, Mach. Learn. 63, 3-42 (2006)" + _QRF, feature_set="fractions", tags=("tree_ensemble",), regression_space=_LEAF_STATISTIC, cheaper=_fewer_trees),
+    ModelSpec("lightgbm", "gradient boosting (LightGBM)", _BOTH, _lightgbm, lambda t: {"n_estimators": _i(t, "n_estimators", *BOOST_ROUNDS, log=True), "learning_rate": _f(t, "learning_rate", *BOOST_RATE, log=True), "num_leaves": _i(t, "num_leaves", 8, 128, log=True), "min_child_samples": _i(t, "min_child_samples", 3, 50, log=True), "subsample": _f(t, "subsample", 0.5, 1.0), "colsample_bytree": _f(t, "colsample_bytree", 0.2, 1.0), "reg_lambda": _f(t, "reg_lambda", 1e-3, 10.0, log=True), "objective": _c(t, "objective", ["regression", "regression_l1", "huber"])}, {"n_estimators": 500, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 10, "subsample": 0.8, "colsample_bytree": 0.5, "reg_lambda": 0.1, "objective": "regression"}, "G. Ke et al., LightGBM: A highly efficient gradient boosting decision tree, NeurIPS 30 (2017).", cheaper=_fewer_rounds),
     ModelSpec("gaussian_process", "Gaussian process", _BOTH, _gaussian_process, lambda t: {"length_scale": _f(t, "length_scale", 0.3, 30.0, log=True), "noise": _f(t, "noise", 1e-4, 1.0, log=True)}, {"length_scale": 5.0, "noise": 0.1}, "C. E. Rasmussen, C. K. I. Williams, Gaussian Processes for Machine Learning, MIT Press (2006).", needs_scaling=True, max_samples=3000),
     ModelSpec("kernel_ridge", "kernel ridge regression", _REG, _kernel_ridge, lambda t: {"alpha": _f(t, "alpha", 1e-4, 10.0, log=True), "gamma": _f(t, "gamma", 1e-4, 1.0, log=True), "kernel": _c(t, "kernel", ["rbf", "laplacian"])}, {"alpha": 0.1, "gamma": 0.01, "kernel": "laplacian"}, "K. P. Murphy, Machine Learning: A Probabilistic Perspective, MIT Press (2012), ch. 14.", needs_scaling=True, scale_target=True, max_samples=15000),
     ModelSpec("gmm", "EM: class-conditional Gaussian mixtures", _CLS, _gmm, lambda t: {"n_components": _i(t, "n_components", 1, 6), "covariance_type": _c(t, "covariance_type", ["diag", "full"]), "reg_covar": _f(t, "reg_covar", 1e-4, 1.0, log=True)}, {"n_components": 2, "covariance_type": "diag", "reg_covar": 1e-2}, "A. P. Dempster, N. M. Laird, D. B. Rubin, Maximum likelihood from incomplete data via the EM algorithm, J. R. Stat. Soc. B 39, 1-38 (1977).", needs_scaling=True),

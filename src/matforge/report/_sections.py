@@ -130,6 +130,13 @@ def _repeated(protocol: dict) -> str:
     return ""
 
 
+def _cut(protocol: dict) -> str:
+    from matforge.learn import cut_defaults
+
+    cut = cut_defaults(protocol)
+    return f" The budget could not pay for a default configuration in every stage, so it was cut before the search ({esc(cut)}); a larger --budget fits it whole." if cut else ""
+
+
 def _unreached(names: list[str], board) -> str:
     if not names:
         return ""
@@ -147,7 +154,7 @@ def selection_section(ctx: ReportContext) -> str:
     text = (
         f"<p>{len(shown) - len(unreached)} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV{_repeated(ctx.metrics['protocol'])}) and scored on "
         f"the outer folds of {esc(ctx.metrics['protocol']['name'])} cross-validation; the final model is <b>{esc(ctx.metrics['best_model'])}</b>, "
-        f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.{_unreached(unreached, shown)}</p>"
+        f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.{_unreached(unreached, shown)}{_cut(ctx.metrics['protocol'])}</p>"
     )  # fmt: skip
     return text + figure("Leaderboard", lambda: leaderboard_figure(ctx.board, metric), f"Outer-fold mean ± std of {metric}; fit time of one training per fold.") + table_html(shown)
 
