@@ -66,7 +66,7 @@ def main() -> None:
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
         parser.error(f"unknown tables {unknown}; choose from {sorted(TABLES)}")
-    commit = os.popen(f"git -C {ROOT} rev-parse --short HEAD 2>/dev/null").read().strip() or None
+    commit = os.popen(f"git -C {ROOT} describe --always --dirty 2>/dev/null").read().strip() or None  # "-dirty": uncommitted changes ran
     results = {
         "protocol": {"cv": "nested grouped 5-fold, default models and preset (matforge train)", "seed": args.seed, "budgets": budgets, "data_dir": args.data_dir, "cores": os.cpu_count(), "machine": platform.platform(), "commit": commit},
         "runs": [],

@@ -72,7 +72,10 @@ class AutoModel(BaseEstimator):
     budget : wall-clock seconds for the whole fit (featurizing included), split over the outer folds, the final
         fit and the models. Whatever the budget, each stage evaluates the default configuration of its first
         models (the floor); a timed probe sizes that floor to the budget first (`_plan`: fewer inner-CV repeats,
-        fewer models), and `unreached_models` names the models no stage reached.
+        fewer models, the first model's default cut to fewer trees where even it does not fit, corrected stage by
+        stage), `unreached_models` names the models no stage reached and `cut_defaults` the cut defaults. No
+        search starts a trial that would end past its share by the mean trial so far, but a running trial is
+        not interrupted, so a budget below one default trial a stage is overrun.
     cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows, where the budget
         pays for it, the inner CV is repeated 3 times on reshuffled folds and trials are scored by the mean, see
         `_inner_repeats` and `_plan`).
