@@ -61,13 +61,14 @@ def test_nested_cv_never_fits_on_a_test_fold(regression_table, spy_model):
     assert (model.oof_fold_ >= 0).all()
 
 
-class Sleepy(RegressorMixin, BaseEstimator):
-    """A mean predictor whose fit takes 50 ms: a model whose default configuration costs time."""
+class SleepyTrees(RegressorMixin, BaseEstimator):
+    """A mean predictor whose fit takes a millisecond a tree: a model with a cheaper default (fewer trees)."""
+
+    def __init__(self, n_estimators=400):
+        self.n_estimators = n_estimators
 
     def fit(self, X, y):
-        import time
-
-        time.sleep(0.05)
+        time.sleep(0.001 * self.n_estimators)
         self.mean_ = float(np.mean(y))
         return self
 
@@ -77,7 +78,8 @@ class Sleepy(RegressorMixin, BaseEstimator):
 
 @pytest.fixture
 def sleepy_model():
-    MODELS["sleepy"] = ModelSpec("sleepy", "slow mean", ("regression",), lambda task, p, seed, n_jobs: Sleepy(), lambda t: {}, {}, "test double, not a model of anything")
+    # a fit of 50 ms: a model whose default configuration costs time
+    MODELS["sleepy"] = ModelSpec("sleepy", "slow mean", ("regression",), lambda task, p, seed, n_jobs: SleepyTrees(50), lambda t: {}, {}, "test double, not a model of anything")
     yield "sleepy"
     del MODELS["sleepy"]
 
@@ -115,21 +117,6 @@ def test_a_budget_below_the_floor_drops_the_repeats_and_the_models_it_cannot_pay
     assert protocol["inner_repeats"] == 1 and protocol["repeat_plan"]["floor_models"] == 1
     report = (run / "report.html").read_text()
     assert "never reached within the budget (ridge)" in report and "not repeated" in report
-
-
-class SleepyTrees(RegressorMixin, BaseEstimator):
-    """A mean predictor whose fit takes a millisecond a tree: a model with a cheaper default (fewer trees)."""
-
-    def __init__(self, n_estimators=400):
-        self.n_estimators = n_estimators
-
-    def fit(self, X, y):
-        time.sleep(0.001 * self.n_estimators)
-        self.mean_ = float(np.mean(y))
-        return self
-
-    def predict(self, X):
-        return np.full(len(X), self.mean_)
 
 
 @pytest.fixture
