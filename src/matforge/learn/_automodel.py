@@ -237,8 +237,8 @@ class AutoModel(BaseEstimator):
             if time.monotonic() + self._default_cost.get(model, 0.0) > deadline and len(fitted) >= self.floor_models_ and model not in required:
                 # out of time: later models are skipped rather than blowing the budget (left blank in the
                 # leaderboard), and so is a model whose default trial is known to end past the deadline: one
-                # trial is not interrupted (MatBench glass, --budget 60, 5,680 rows: extra trees started just
-                # before the deadline of stages of 10 s and ran their default trial of 20-30 s)
+                # trial is not interrupted (MatBench glass, 5,680 rows: one probe fit of the extra trees took 8.8 s,
+                # a default trial about four such fits, against stage shares of 10-20 s at --budget 60-120)
                 if progress is not None:
                     progress.advance(self._task_id)
                 continue
@@ -290,8 +290,9 @@ class AutoModel(BaseEstimator):
         `seconds` by what that trial took before (``_default_cost``: the probe or an earlier stage), in
         proportion, where it is cut already or would not fit; never above the default. A stage evaluates a model
         whose default does not fit only where it must (the floor, or a member of an outer fold in the final
-        stage); the others are skipped (`_stage`). The probe is one timing on a machine whose speed varies 2-3
-        fold from minute to minute, and a stage that ran over leaves the next one less: on MatBench expt_gap at
+        stage); the others are skipped (`_stage`). The probe is one timing on a machine whose speed varies
+        several fold from minute to minute (one 116-round LightGBM fit with the zero-inflated gate on 2,450
+        expt_gap rows: 1.5 s, minutes later 5.7 s), and a stage that ran over leaves the next one less: on MatBench expt_gap at
         --budget 60 the plan's cut (116 of 500 rounds) took 14 s a stage for 8.5 s planned, and each stage
         after the first started later."""
         spec, cost = get_model(model), self._default_cost.get(model, 0.0)
@@ -373,7 +374,7 @@ class AutoModel(BaseEstimator):
         outer folds on a cluster have more, so the plan is a cautious one there): the repeats are kept where all the floor
         models fit with them, else the inner CV runs once; then the first models that fit (at least one) make
         the floor. Probing stops at the first model that does not fit (on a 4,600-row table one fit of LightGBM
-        with its zero-inflated gate took 10-13 s on the busy 2-core machine). Where even the first model's
+        with its zero-inflated gate took 9-13 s on the busy 2-core machine). Where even the first model's
         default alone does not fit, its default configuration is cut in proportion (``default_scale``, by
         `ModelSpec.cheaper`: fewer trees or boosting rounds), each stage corrects that cut by what the default
         took before (`_recut`, which also cuts any model a stage must evaluate whose default would not fit), and
