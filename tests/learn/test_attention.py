@@ -214,3 +214,28 @@ def test_auto_sizes_follow_the_device_and_explicit_sizes_are_kept():
     spec = MODELS["composition_attention"]
     model = spec.build("regression", spec.defaults, seed=0)
     assert (model.d_model, model.n_layers, model.batch_size, model.max_steps) == ("auto",) * 4
+
+
+def test_networks_fit_and_predict_on_the_threads_asked_for(monkeypatch):
+    import torch
+
+    from matforge.models import MODELS
+
+    seen = []
+    forward = torch.nn.TransformerEncoder.forward
+
+    def counting(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.TransformerEncoder, "forward", counting)
+    X = _compositions(64, 0)
+    before = torch.get_num_threads()
+    # the registry hands AutoModel's n_jobs on (`matforge train --n-jobs`), as it does to every other model
+    network = MODELS["composition_attention"].build("regression", {}, seed=0, n_jobs=1)
+    assert network.n_jobs == 1
+    network.set_params(max_steps=3).fit(X, _pair_interaction(X)).predict(X)
+    assert seen and set(seen) == {1} and torch.get_num_threads() == before
+    seen.clear()
+    CompositionAttention(max_steps=3, random_state=0).fit(X, _pair_interaction(X))
+    assert set(seen) == {before}  # n_jobs None: torch's own default

@@ -151,6 +151,53 @@ def test_a_first_model_whose_default_cannot_fit_the_budget_is_cut_to_fit(regress
     assert f"cut before the search (sleepy_trees n_estimators 400 -&gt; {cut[1]})" in (run / "report.html").read_text()
 
 
+def test_a_stage_keeps_back_the_default_trials_of_the_models_after_a_search(regression_table, monkeypatch):
+    import matforge.learn._automodel as automodel
+
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    model = AutoModel(models="ridge,knn,extra_trees", budget=5, cv=3, ensemble=1, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[]).fit(X, y)
+    budgets, real = {}, automodel.tune
+
+    def spy(spec, *args, budget, **kwargs):
+        budgets[spec.name] = budget
+        return real(spec, *args, budget=budget, **kwargs)
+
+    monkeypatch.setattr(automodel, "tune", spy)
+    stage = dict(F=model.featurizer_.transform(X), y=y.to_numpy(dtype=float), groups=np.arange(len(X)), storage=None, progress=None)
+    # known default trials: k-NN 30 s fits the 100 s left, extra trees' 1,000 s do not (and past the floor of one
+    # model it is skipped): ridge searches in 70 % of the 70 s not kept back, shared by the three models
+    model._default_cost = {"ridge": 0.0, "knn": 30.0, "extra_trees": 1000.0}
+    assert set(model._stage("final", deadline=time.monotonic() + 100, **stage)["fitted"]) == {"ridge", "knn"}
+    assert budgets["ridge"] == pytest.approx(0.7 * 70 / 3, abs=0.5)
+    # a model the stage must evaluate is kept back for whatever it costs
+    model._default_cost = {"ridge": 0.0, "knn": 30.0, "extra_trees": 1000.0}
+    model._stage("final", deadline=time.monotonic() + 100, required=frozenset({"extra_trees"}), **stage)
+    assert budgets["ridge"] == 0.0
+
+
+def test_a_model_too_dear_to_time_whole_is_timed_on_a_share_of_its_work(regression_table, sleepy_model):
+    from matforge.learn import unreached_models
+
+    FITS: list[int] = []
+
+    class CountedTrees(SleepyTrees):
+        def fit(self, X, y):
+            FITS.append(self.n_estimators)
+            return super().fit(X, y)
+
+    # a default fit of 2 s, timed on a tenth of its trees (as the attention models are, `_timing_steps`)
+    MODELS["dear"] = ModelSpec("dear", "slow mean", ("regression",), lambda task, p, seed, n_jobs: CountedTrees(p["n_estimators"]), lambda t: {}, {"n_estimators": 2000}, "test double, not a model of anything", timing=lambda p: ({**p, "n_estimators": p["n_estimators"] // 10}, 0.1))
+    try:
+        X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+        model = AutoModel(models=f"{sleepy_model},dear", budget=3, evaluate=False, ensemble=2, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[]).fit(X, y)
+        # the probe fitted 200 trees (0.2 s) and read 2 s: the default trial (4 such fits) cannot fit the stage,
+        # so the model is left out of the floor and skipped, never fitted at its default
+        assert FITS == [200] and model.plan_["probe_seconds"]["dear"] >= 2.0
+        assert model.plan_["floor_models"] == 1 and unreached_models(model.leaderboard_) == ["dear"]
+    finally:
+        del MODELS["dear"]
+
+
 def test_a_search_starts_no_trial_that_would_end_past_its_budget():
     import pandas as pd
 

@@ -243,8 +243,10 @@ class AutoModel(BaseEstimator):
                     progress.advance(self._task_id)
                 continue
             self._recut(model, deadline - time.monotonic())
-            # 70% of what is left for searching, the rest for fitting the chosen configurations
-            per_model = max(0.0, (deadline - time.monotonic()) * 0.7 / (len(self.model_names_) - i))
+            # 70% of what is left for searching, the rest for fitting the chosen configurations, less the default
+            # trials of the models after this one that the stage will run
+            left = deadline - time.monotonic()
+            per_model = max(0.0, (left - self._reserved(i, left, len(fitted), required)) * 0.7 / (len(self.model_names_) - i))
             spec = self._stage_spec(model, zero_inflated, log_target)
             result = tune(
                 spec, self.task_, F, y, groups, columns=columns(spec), categorical=self.categorical_cols_,
@@ -284,6 +286,22 @@ class AutoModel(BaseEstimator):
                 pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
         return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
+
+    def _reserved(self, i: int, left: float, n_fitted: int, required: frozenset) -> float:
+        """Seconds a stage keeps back from the search of its `i`-th model for the default trials of the models
+        after it whose cost is known (``_default_cost``) and that it will run: those it must (the floor, the
+        `required`) and, in order, those whose default still fits `left` after this model's own. Without it the
+        first searches take their share of the budget regardless, and a dear model after them (the attention
+        model on MatBench mp_e_form: a default trial of about 40 minutes beside LightGBM's 1) finds too little left
+        and is skipped, or overruns where it must run."""
+        reserved = self._default_cost.get(self.model_names_[i], 0.0)
+        must = n_fitted + 1  # models evaluated by the time each later one comes, if all before it are
+        for model in self.model_names_[i + 1 :]:
+            cost = self._default_cost.get(model, 0.0)
+            if must < self.floor_models_ or model in required or reserved + cost <= left:
+                reserved += cost
+            must += 1
+        return reserved - self._default_cost.get(self.model_names_[i], 0.0)
 
     def _recut(self, model: str, seconds: float) -> None:
         """Cut `model`'s default (``_default_scale``, first set by `_plan`) so that its default trial takes about
@@ -410,7 +428,8 @@ class AutoModel(BaseEstimator):
 
     def _probe(self, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, rows: np.ndarray, folds: int, most: int, available: float) -> dict:
         """`_plan`'s timing: one fit + prediction of each floor model's default configuration on an inner fold's
-        share of `rows` (the first stage's training rows), and the choices it leads to within `available`
+        share of `rows` (the first stage's training rows; of a known share of that configuration where the model
+        says so, `ModelSpec.timing`, divided by the share), and the choices it leads to within `available`
         seconds: the inner-CV repeats, the floor, and how far the first model's default is cut
         (``default_scale``) when even it alone does not fit."""
         rows = np.random.default_rng(self.seed).permutation(rows)
@@ -420,13 +439,15 @@ class AutoModel(BaseEstimator):
         probe, repeats, floor = {}, most, 0
         for model in self.model_names_[: max(1, self.ensemble)]:
             spec = self._stage_spec(model, zero_inflated, log_target)
+            # a model whose default fit is minutes (the attention models) is timed on a share of its work
+            params, share = spec.timing(spec.defaults) if spec.timing is not None else (spec.defaults, 1.0)
             start = time.monotonic()
             try:
-                pipeline = fit_pipeline(spec, self.task_, spec.defaults, F.iloc[fit_rows], y[fit_rows], columns=spec.columns(sets), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=None if weights is None else weights[fit_rows])
+                pipeline = fit_pipeline(spec, self.task_, params, F.iloc[fit_rows], y[fit_rows], columns=spec.columns(sets), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=None if weights is None else weights[fit_rows])
                 predict_with(pipeline, self.task_, F.iloc[predict_rows], self.classes_)
             except (ValueError, ArithmeticError, np.linalg.LinAlgError):
                 pass  # a model that fails here fails in its search too, where it is reported
-            probe[model] = time.monotonic() - start
+            probe[model] = (time.monotonic() - start) / share
             if sum(probe.values()) * (folds * repeats + 1) > available:
                 repeats = 1  # the repeats are dropped first, then models
             if sum(probe.values()) * (folds * repeats + 1) > available:

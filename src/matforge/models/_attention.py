@@ -80,11 +80,12 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
     kept as ``d_model_``, ``n_layers_``, ``batch_size_`` and ``max_steps_``.
 
     device : torch device to train and predict on; None: the GPU when one is present, else the CPU.
+    n_jobs : CPU threads torch uses while fitting and predicting (-1: every core; None: torch's default).
 
     A composition with more elements than the most complex training composition keeps its largest fractions.
     """
 
-    def __init__(self, task="regression", d_model="auto", n_layers="auto", n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps="auto", patience=20, lr_patience=5, batch_size="auto", max_time=3600.0, random_state=None, device=None):
+    def __init__(self, task="regression", d_model="auto", n_layers="auto", n_heads=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, loss="l1", embedding="matscholar", max_epochs=200, max_steps="auto", patience=20, lr_patience=5, batch_size="auto", max_time=3600.0, random_state=None, device=None, n_jobs=None):
         self.task = task
         self.d_model = d_model
         self.n_layers = n_layers
@@ -102,6 +103,7 @@ class CompositionAttention(_TaskMixin, _TorchEstimator):
         self.max_time = max_time
         self.random_state = random_state
         self.device = device
+        self.n_jobs = n_jobs
 
     def _fit(self, X: np.ndarray, target: np.ndarray, classification: bool, sample_weight: np.ndarray | None = None):
         sizes = auto_size(self._device())

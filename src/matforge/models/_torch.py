@@ -7,6 +7,7 @@ without pickle; the torch module is rebuilt on demand.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -14,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from matforge.chem import ELEMENT_SYMBOLS
 
-__all__ = ["ResidualMLP", "AtomTableCNN", "atom_table_positions", "pick_device"]
+__all__ = ["ResidualMLP", "AtomTableCNN", "atom_table_positions", "pick_device", "torch_threads"]
 
 
 def _torch():
@@ -43,6 +44,27 @@ def pick_device(device: str | None = None):
         raise InputError(f"device '{device}' asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s) that torch can use",
                          hint="Pass device='cpu', or leave the device unset to take the GPU when there is one.")
     return chosen
+
+
+@contextmanager
+def torch_threads(n_jobs: int | None):
+    """Run the block with torch's intra-op threads set to `n_jobs` (as `worker_count` reads it; None: torch's
+    own default, every core), then restore them. A network's mini-batches are small, so threads gain little,
+    and threads spread over cores another process is using wait for each other: 240 steps of the attention
+    model on 20,000 MatBench mp_e_form rows took 6.4 s with one thread and 97.8 s with two on the 2-core
+    machine while a second job ran (side measurement, `/tmp` script)."""
+    if not n_jobs:
+        yield
+        return
+    from matforge._workers import worker_count
+
+    torch = _torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(worker_count(n_jobs))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def atom_table_positions(n_elements: int = 103) -> np.ndarray:
@@ -187,7 +209,7 @@ class _TorchEstimator(BaseEstimator):
         X = validate_data(self, X, reset=False).astype(np.float32)
         module = self._module()
         device = self._device()
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(getattr(self, "n_jobs", None)):
             return np.concatenate([module(torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // 4096))])
 
 
@@ -198,12 +220,14 @@ class _TaskMixin:
         X = X.astype(np.float32)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
-        if self.task == "classification":
-            self.classes_, codes = np.unique(y, return_inverse=True)
-            self.n_outputs_ = len(self.classes_)
-            return self._fit(X, codes, True, sample_weight)
-        self.n_outputs_ = 1
-        return self._fit(X, np.asarray(y, dtype=np.float32), False, sample_weight)
+        # getattr: estimators saved before `n_jobs` existed use torch's default threads
+        with torch_threads(getattr(self, "n_jobs", None)):
+            if self.task == "classification":
+                self.classes_, codes = np.unique(y, return_inverse=True)
+                self.n_outputs_ = len(self.classes_)
+                return self._fit(X, codes, True, sample_weight)
+            self.n_outputs_ = 1
+            return self._fit(X, np.asarray(y, dtype=np.float32), False, sample_weight)
 
     def predict(self, X):
         out = self._forward(X)
@@ -245,9 +269,10 @@ class ResidualMLP(_TaskMixin, _TorchEstimator):
     max_epochs, patience, batch_size, max_time : training schedule; ``max_time`` in seconds.
     device : torch device to train and predict on (``"cpu"``, ``"cuda"``, ``"cuda:1"``); None: the GPU when one is
         present, else the CPU (``CUDA_VISIBLE_DEVICES=""`` hides the GPU from every model at once).
+    n_jobs : CPU threads torch uses while fitting and predicting (-1: every core; None: torch's default).
     """
 
-    def __init__(self, task="regression", width=256, depth=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None):
+    def __init__(self, task="regression", width=256, depth=4, dropout=0.1, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None, n_jobs=None):
         self.task = task
         self.width = width
         self.depth = depth
@@ -260,6 +285,7 @@ class ResidualMLP(_TaskMixin, _TorchEstimator):
         self.max_time = max_time
         self.random_state = random_state
         self.device = device
+        self.n_jobs = n_jobs
 
     def _network(self, n_inputs: int, n_outputs: int):
         nn = _torch().nn
@@ -284,7 +310,7 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
     process columns, which join the dense head. Parameters as `ResidualMLP`, `channels` instead of width/depth.
     """
 
-    def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None):
+    def __init__(self, task="regression", channels=32, lr=1e-3, weight_decay=1e-5, max_epochs=300, patience=20, batch_size=128, max_time=120.0, random_state=None, device=None, n_jobs=None):
         self.task = task
         self.channels = channels
         self.lr = lr
@@ -295,6 +321,7 @@ class AtomTableCNN(_TaskMixin, _TorchEstimator):
         self.max_time = max_time
         self.random_state = random_state
         self.device = device
+        self.n_jobs = n_jobs
 
     def _network(self, n_inputs: int, n_outputs: int):
         torch = _torch()
