@@ -62,13 +62,17 @@ class InputError(MatforgeError, ValueError):
             where.append(f"column '{self.column}'")
         text = (": ".join([", ".join(where), self.message]) if where else self.message)
         if self.value is not None:
-            shown = repr(self.value)
-            if len(shown) > 80:
-                shown = shown[:77] + "..."
-            text += f" (value {shown})"
+            text += f" (value {shown_value(self.value)})"
         if self.hint:
             text += f". {self.hint}"
         return text.replace("\n", " ")
+
+
+def shown_value(value: Any) -> str:
+    """A cell's value as an error message quotes it: Python's repr of the plain value (``inf``, not
+    ``np.float64(inf)``), at most 80 characters."""
+    shown = repr(value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 class ModelError(MatforgeError):

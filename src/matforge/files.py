@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matforge.errors import InputError
 
-__all__ = ["atomic_file", "atomic_dir", "refuse_overwrite_input", "replace_dir"]
+__all__ = ["atomic_file", "atomic_dir", "check_output_dir", "refuse_overwrite_input", "replace_dir", "MARKER"]
 
 
 def refuse_overwrite_input(out: str | os.PathLike, *inputs: str | os.PathLike) -> None:
@@ -28,6 +28,37 @@ def refuse_overwrite_input(out: str | os.PathLike, *inputs: str | os.PathLike) -
             )
 
 
+MARKER = ".matforge-output"
+"""The empty file every output folder carries (`replace_dir` writes it): only such a folder is ever replaced."""
+
+
+def _written_by_matforge(folder: Path) -> bool:
+    # run folders written before the marker existed hold their model card and model
+    return (folder / MARKER).exists() or ((folder / "metrics.json").is_file() and (folder / "model").is_dir())
+
+
+def check_output_dir(out: str | os.PathLike, *inputs: str | os.PathLike | None) -> Path:
+    """Raise `InputError` unless `out` can become an output folder without losing anything: a new path, an
+    empty folder or a folder matforge wrote (`MARKER`), which holds none of the `inputs` and not the current
+    directory. Returns `out` as an absolute path (``.`` and ``..`` resolved; symbolic links kept)."""
+    dest = Path(os.path.abspath(out))
+    for parent in [dest, *dest.parents]:
+        if parent.exists() and not parent.is_dir():
+            what = "names an existing file" if parent == dest else f"lies under '{parent}', which is a file"
+            raise InputError(f"the output folder {what}", file=str(out), hint="Give --out a folder path")
+    if not dest.is_dir():
+        return dest
+    real = dest.resolve()
+    for item in inputs:
+        if item is not None and Path(item).resolve().is_relative_to(real):
+            raise InputError(f"the output folder holds an input ({item}); replacing it would delete it", file=str(out), hint="Choose another --out folder")
+    if Path.cwd().resolve().is_relative_to(real):
+        raise InputError("the output folder holds the current directory; replacing it would delete it", file=str(out), hint="Choose a new folder name for --out")
+    if any(dest.iterdir()) and not _written_by_matforge(dest):
+        raise InputError("the output folder exists and was not written by matforge; replacing it would delete what it holds", file=str(out), hint="Choose a new folder name for --out, or move that folder away first")
+    return dest
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it to `path` when the block ends without error.
@@ -36,7 +67,7 @@ def atomic_file(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     format from the extension (pandas, matplotlib) still work.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(dest, path)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix or ".tmp", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -52,15 +83,26 @@ def atomic_file(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             tmp_path.unlink()
 
 
+def _make_parent(dest: Path, given) -> None:
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise InputError("cannot create the output's folder: part of the path is a file", file=str(given), hint="Give --out a path under a folder") from err
+    except PermissionError as err:
+        raise InputError("no permission to write the output there", file=str(given), hint="Choose an --out path in a folder you can write to") from err
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike, *, keep_existing: bool = False) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, keep_existing: bool = False, inputs=()) -> Iterator[Path]:
     """Yield a temporary folder beside `path`; it replaces `path` when the block ends without error.
 
-    With `keep_existing`, the temporary folder starts as a copy of an existing `path` (used by `--resume`).
-    On error the temporary folder is removed and an existing `path` is left untouched.
+    `path` must be new, empty or a folder matforge wrote that holds none of the `inputs` (`check_output_dir`,
+    checked before the block runs). With `keep_existing`, the temporary folder starts as a copy of an existing
+    `path` (used by `--resume`). On error the temporary folder is removed and an existing `path` is left
+    untouched.
     """
-    dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = check_output_dir(path, *inputs)
+    _make_parent(dest, path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     umask = os.umask(0)
     os.umask(umask)
@@ -77,8 +119,10 @@ def atomic_dir(path: str | os.PathLike, *, keep_existing: bool = False) -> Itera
 
 
 def replace_dir(src: str | os.PathLike, dest: str | os.PathLike) -> None:
-    """Move the finished folder `src` to `dest`, replacing an existing `dest` only once `src` is complete."""
-    src, dest = Path(src), Path(dest)
+    """Move the finished folder `src` to `dest`, replacing an existing `dest` only once `src` is complete, and
+    only where `check_output_dir` allows it (a folder matforge wrote); `src` gets the `MARKER`."""
+    src, dest = Path(src), check_output_dir(dest)
+    (src / MARKER).touch()
     if dest.exists():
         old = dest.with_name(f".{dest.name}.old")
         if old.exists():

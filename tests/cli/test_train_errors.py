@@ -92,3 +92,15 @@ def test_output_never_overwrites_the_input(tmp_path, capsys):
     assert main(["train", data, "--target", "y", "--out", data]) == 2
     assert "overwrite" in capsys.readouterr().err
     assert pd.read_csv(data).shape == (40, 2)
+
+
+def test_ctrl_c_says_how_to_resume_in_one_line(tmp_path, capsys, monkeypatch):
+    import matforge.learn
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matforge.learn, "train", interrupted)
+    data = _write(tmp_path, "t.csv", _good())
+    assert main(["train", data, "--target", "y", "--out", str(tmp_path / "run")]) == 130
+    assert "interrupted; run again with --resume" in capsys.readouterr().err

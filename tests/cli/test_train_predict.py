@@ -87,3 +87,35 @@ def test_help_is_instant_and_lists_commands():
     assert time.monotonic() - start < 5
     for command in ("train", "predict", "demo", "featurize", "datasets"):
         assert command in done.stdout
+
+
+def test_predict_checks_process_values_and_replaces_earlier_outputs(regression_table, tmp_path, capsys):
+    from matforge.learn import train
+
+    table = regression_table.assign(atmosphere=["air", "argon"] * 80)
+    run = train(table, "hardness", tmp_path / "run", models="ridge", budget=5, cv=3)
+    new = table.drop(columns="hardness").head(5).astype({"anneal_T_K": object})
+    new.loc[1, "anneal_T_K"], new.loc[2, "anneal_T_K"], new.loc[3, "atmosphere"] = "hot", None, "vacuum"
+    new_file, out = tmp_path / "new.csv", tmp_path / "p.csv"
+    new.to_csv(new_file, index=False)
+    capsys.readouterr()
+    # a number that is not one: exit 2 naming the row and column, nothing written
+    assert main(["predict", str(run), str(new_file), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "row 1, column 'anneal_T_K'" in error and "'hot'" in error and not out.exists()
+    # skipped: predicted from the training median, and flagged, as are a missing number and an unseen category
+    assert main(["predict", str(run), str(new_file), "--out", str(out), "--on-error", "skip"]) == 0
+    assert pd.read_csv(out)["in_domain"].tolist() == [True, False, False, False, True]
+    # an earlier output fed back in: its prediction columns are replaced, not written twice
+    again = tmp_path / "again.csv"
+    assert main(["predict", str(run), str(out), "--out", str(again), "--on-error", "skip"]) == 0
+    columns = pd.read_csv(again).columns.tolist()
+    assert columns.count("prediction") == 1 and columns.count("in_domain") == 1
+    assert "5 of 5 rows predicted" in capsys.readouterr().err
+
+
+def test_models_lists_every_algorithm_with_its_citation(capsys):
+    assert main(["models", "--task", "classification"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[0] == "logistic" and "Pedregosa" in lines[1]
+    assert main(["models", "--task", "clustering"]) == 2

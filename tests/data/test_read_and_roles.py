@@ -107,6 +107,68 @@ def test_every_problem_is_reported_at_once():
     assert info.value.row == 0 and "1 more problem" in str(info.value)
 
 
+def _alloys(n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    ni = rng.uniform(0.05, 0.6, n).round(3)
+    return pd.DataFrame({"formula": [f"Fe{1 - x:.3f}Ni{x:.3f}" for x in ni], "temperature": rng.choice([300.0, 500.0, 700.0], n),
+                         "hardness": (20 + 40 * ni + rng.normal(0, 1, n)).round(2)})
+
+
+def test_a_numeric_target_with_a_few_text_cells_is_regression_with_the_cells_reported():
+    table = _alloys().astype({"hardness": object})
+    table.loc[3, "hardness"], table.loc[9, "hardness"] = "n/a?", "12,5"
+    with pytest.raises(InputError) as info:
+        prepare_dataset(table, "hardness")
+    assert [(p.row, p.value) for p in info.value.problems] == [(3, "n/a?"), (9, "12,5")]
+    # the first problem's value comes with it, before the others
+    assert str(info.value).startswith("row 3, column 'hardness': the target of a regression must be a number (value 'n/a?'); and 1 more problem: row 9")
+
+
+def test_a_target_with_about_one_value_per_row_is_refused_as_classes():
+    with pytest.raises(InputError, match="distinct values in 60 rows: too many for classes"):
+        prepare_dataset(_alloys(), "formula")
+    with pytest.raises(InputError, match="only one value"):
+        prepare_dataset(_alloys().assign(hardness=5.0), "hardness")
+
+
+def test_a_number_column_with_a_few_text_cells_is_numeric_with_the_cells_reported():
+    table = _alloys().astype({"temperature": object})
+    table.loc[2, "temperature"], table.loc[7, "temperature"] = "hot", "300 K"
+    with pytest.raises(InputError) as info:
+        prepare_dataset(table, "hardness")
+    assert [(p.row, p.column, p.value) for p in info.value.problems] == [(2, "temperature", "hot"), (7, "temperature", "300 K")]
+    assert prepare_dataset(table.drop(index=[2, 7]), "hardness").numeric_cols == ["temperature"]
+
+
+def test_a_formula_column_with_many_typos_is_formulas_with_the_typos_reported():
+    table = _alloys()
+    table.loc[::3, "formula"] = table.loc[::3, "formula"].str.replace("Fe", "FE")  # a third of the rows
+    with pytest.raises(InputError) as info:
+        prepare_dataset(table, "hardness")
+    assert len(info.value.problems) == 20 and {p.column for p in info.value.problems} == {"formula"}
+
+
+def test_too_few_rows_left_once_duplicates_are_merged_is_refused(tmp_path):
+    from matforge.learn import train
+
+    table = pd.DataFrame({"temperature": [300.0, 400.0, 500.0] * 10, "hardness": np.arange(30.0)})
+    with pytest.raises(InputError, match="only 3 distinct inputs once the 27 duplicate rows are merged"):
+        train(table, "hardness", tmp_path / "run", budget=5)
+    assert not (tmp_path / "run").exists()
+
+
+def test_boolean_classes_keep_their_names():
+    data = prepare_dataset(_alloys().assign(glass=[True, False] * 30), "glass", drop="hardness")
+    assert data.task == "classification" and sorted(set(data.y)) == ["False", "True"]
+
+
+def test_a_csv_with_semicolons_between_columns_says_so(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("formula;temperature;hardness\nFe0.5Ni0.5;300;12,5\n")
+    with pytest.raises(InputError, match="separated by ';'"):
+        read_table(path)
+
+
 def test_the_embedded_transport_database_loads_offline():
     frame = load_dataset("transport")
     assert frame.shape == (47737, 12)

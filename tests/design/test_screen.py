@@ -91,7 +91,11 @@ def test_summary_counts_classes():
     scored = pd.DataFrame({"prediction": [1, 1, -1], "proba_1": [0.9, 0.8, 0.2], "in_domain": [True, False, True], "candidate": [0, 1, 2], "score": [0.9, 0.8, 0.2]})
     total = merge_summary(summarize_chunk(scored.iloc[:2], 2), summarize_chunk(scored.iloc[2:], 1))
     assert total["classes"] == {"-1": {"in_domain": 1, "out_of_domain": 0}, "1": {"in_domain": 1, "out_of_domain": 1}}
-    assert total["grid_points"] == 3 and total["in_domain"] == 2
+    assert total["grid_points"] == 3 and total["in_domain"] == 2 and total["unreadable"] == 0
+    # a candidate the model could not read (a bad formula) is counted apart, not as a class 'None'
+    unread = pd.DataFrame({"prediction": ["glass", None], "proba_1": [0.9, np.nan], "in_domain": [True, False], "candidate": [0, 1], "score": [0.9, -np.inf]})
+    counts = summarize_chunk(unread, 2)
+    assert counts["unreadable"] == 1 and counts["classes"] == {"glass": {"in_domain": 1, "out_of_domain": 0}}
 
 
 def test_space_screen_with_parsed_formulas_equals_screening_the_same_rows_as_text(tiny_run, fe_ni_cr_space):

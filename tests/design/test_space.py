@@ -167,6 +167,7 @@ def test_continuous_space_cannot_be_enumerated_but_decodes():
         ("variables:\n  - name: T\n    type: integer\n    low: 1\n    high: 5\nconstraints: ['__import__(\"os\") <= 3']", "may be called"),
         ("variables:\n  - name: T\n    type: integer\n    low: 1\n    high: 5\nconstraints: ['T = 3']", "cannot read"),
         ("variables: [\n", "cannot read the design space"),
+        ("variables:\n  - name: T\n    type: integer\n   low: 1\n", "design space at line 4, column 4"),
     ],
 )
 def test_bad_space_files_say_file_and_why(tmp_path, text, message):

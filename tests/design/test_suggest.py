@@ -57,3 +57,8 @@ def test_append_rows_checks_columns():
         append_rows(data, pd.DataFrame({"formula": ["Ni"]}))
     with pytest.raises(InputError, match="filled in"):
         append_rows(data, pd.DataFrame({"formula": ["Ni"], "y": [np.nan]}))
+    # the new rows must hold what the table holds: numbers in a column of numbers, formulas that parse
+    table = pd.DataFrame({"formula": ["Fe2O3", "NiO", "CuO", "ZnO"], "y": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(InputError) as info:
+        append_rows(table, pd.DataFrame({"formula": ["MgO", "Fe2Xx", "CoO"], "y": ["high", 2.5, None]}), new_source="new.csv")
+    assert [(p.row, p.column) for p in info.value.problems] == [(0, "y"), (1, "formula")] and info.value.file == "new.csv"

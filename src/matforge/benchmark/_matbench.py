@@ -79,8 +79,9 @@ def load_task(data_dir: str | Path, name: str) -> tuple[pd.DataFrame, np.ndarray
 
 
 def _labels(y: pd.Series) -> np.ndarray:
-    # the same label text `prepare_dataset` gives classification targets (booleans as "0"/"1")
-    return (y.astype(int).astype(str) if pd.api.types.is_bool_dtype(y) else y.astype(str)).to_numpy()
+    # the same label text `prepare_dataset` gives classification targets (booleans as "False"/"True"; runs
+    # before 2026-12-06 wrote them "0"/"1")
+    return y.astype(str).to_numpy()
 
 
 def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: MatbenchTask, *, budget: float, max_trials: int = 40, seed: int = 0, models=None, ensemble: int = 5, preset: str = "auto", n_jobs: int = 1, verbose: bool = False) -> tuple[dict, pd.DataFrame]:

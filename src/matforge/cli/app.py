@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         # standalone mode: typer reports usage errors itself (exit 2) and ends with SystemExit
         app(args=argv, prog_name="matforge")
     except SystemExit as done:
-        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if code == 130:  # typer turns Ctrl-C into exit 130 without a word
+            print(INTERRUPTED, file=sys.stderr)
+        return code
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; run again with --resume where the command offers it", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except Exception as err:  # internal error: say what, exit 1 (MATFORGE_DEBUG=1 shows the traceback)
         if os.environ.get("MATFORGE_DEBUG"):
@@ -63,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+INTERRUPTED = "interrupted; run again with --resume where the command offers it"
 
 
 def run() -> None:

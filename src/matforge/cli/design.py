@@ -59,7 +59,8 @@ def screen(
     write_table(result.top, out)
     counts = result.summary
     classes = "; ".join(f"predicted {label}: {c['in_domain']} in domain, {c['out_of_domain']} outside" for label, c in counts["classes"].items())
-    _say(f"{out}: best {len(result.top)} of {counts['candidates']:,} candidates ({counts['grid_points']:,} grid points), {counts['in_domain']:,} in domain" + (f"; {classes}" if classes else ""))
+    unreadable = f", {counts['unreadable']:,} could not be read (no prediction)" if counts.get("unreadable") else ""
+    _say(f"{out}: best {len(result.top)} of {counts['candidates']:,} candidates ({counts['grid_points']:,} grid points), {counts['in_domain']:,} in domain{unreadable}" + (f"; {classes}" if classes else ""))
     if summary is not None:
         with atomic_file(summary) as tmp:
             tmp.write_text(json.dumps(counts, indent=1) + "\n")

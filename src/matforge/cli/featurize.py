@@ -34,7 +34,7 @@ def featurize_command(
     on_error: Annotated[
         str,
         typer.Option("--on-error", help="fail: stop at the first bad formula; skip: leave bad rows out and list "
-                     "them with reasons in OUT.rejected.csv."),
+                     "them with reasons beside OUT (features.csv: features.rejected.csv)."),
     ] = "fail",  # fmt: skip
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads for the feature computation, processes for structures (-1: all cores).")] = 1,
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", help="Rows featurized at once (bounds memory).")] = 16384,

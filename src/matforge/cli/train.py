@@ -106,7 +106,9 @@ def predict(
         _say(f"{out}: predictions written as Parquet parts")
         return
     table = predict_file(run_dir, data, out, on_error="raise" if on_error == "fail" else "nan")
-    _say(f"{out}: {len(table)} rows predicted, {int((~table['in_domain']).sum())} flagged out of domain")
+    predicted = int(table["prediction"].notna().sum())
+    skipped = f" ({len(table) - predicted} could not be read: no prediction)" if predicted < len(table) else ""
+    _say(f"{out}: {predicted} of {len(table)} rows predicted{skipped}, {int((~table['in_domain']).sum())} flagged out of domain")
 
 
 @app.command()
@@ -146,10 +148,14 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 @app.command("models")
 def list_models(task: str = typer.Option(None, help="Only models for this task.")) -> None:
     """List every algorithm, the tasks it does and its citation."""
+    from matforge.errors import InputError
     from matforge.models import MODELS
 
-    for spec in MODELS.values():
-        if task and task not in spec.tasks:
-            continue
+    if task and task not in ("regression", "classification"):
+        raise InputError(f"unknown task '{task}'", hint="Use regression or classification")
+    shown = [spec for spec in MODELS.values() if not task or task in spec.tasks]
+    width = max(len(spec.name) for spec in shown)
+    for spec in shown:
         status = "" if spec.available() else f"  [needs matforge[{spec.extra}]]"
-        print(f"{spec.name:18s} {'/'.join(spec.tasks):26s} {spec.title}{status}")
+        print(f"{spec.name:{width}s}  {'/'.join(spec.tasks):25s}  {spec.title}{status}")
+        print(f"{'':{width}s}  {spec.citation}")

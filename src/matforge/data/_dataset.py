@@ -16,7 +16,7 @@ from matforge.data._structures import (
     structure_formulas,
     structure_keys,
 )
-from matforge.errors import InputError
+from matforge.errors import InputError, shown_value
 
 __all__ = ["Dataset", "Problem", "prepare_dataset", "detect_formula_columns", "detect_structure_columns", "detect_smiles_columns", "composition_keys"]
 
@@ -76,7 +76,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = ", ".join(p for p in (f"row {self.row}" if self.row is not None else "", f"column '{self.column}'" if self.column else "") if p)
-        value = "" if self.value is None else f" (value {self.value!r})"
+        value = "" if self.value is None else f" (value {shown_value(self.value)})"
         return f"{where}: {self.reason}{value}" if where else f"{self.reason}{value}"
 
 
@@ -127,10 +127,15 @@ def _looks_like_formulas(values: pd.Series) -> bool:
     sample = sample[sample.map(lambda v: isinstance(v, str))]
     if len(sample) == 0 or len(sample) < 0.9 * len(values.dropna()):
         return False
+    n_levels = len(sample.drop_duplicates())
     sample = sample.drop_duplicates().head(300)
     batch = parse_compositions(sample.to_numpy(dtype=object), on_error="keep")
-    has_letters = sample.str.contains(r"[A-Z]", regex=True)
-    if not (batch.valid.mean() >= 0.95 and has_letters.all()):
+    has_letters = sample.str.contains(r"[A-Z]", regex=True).to_numpy()
+    # 95 % of the distinct values must parse; half where the column has too many distinct values to be a
+    # category, so that a formula column with typos ('FE0.6Ni0.4' in every third row) is taken as formulas
+    # and its bad rows reported, instead of being dropped as an identifier
+    many = n_levels > MAX_CATEGORIES or n_levels >= 0.5 * len(values.dropna())
+    if not (batch.valid & has_letters).mean() >= (0.5 if many else 0.95):
         return False
     # identifiers such as S001, S002 parse as formulas but name the same composition again and again
     distinct = len(set(composition_keys(sample.to_numpy(dtype=object))))
@@ -179,21 +184,35 @@ def _split(value: str | list[str] | None) -> list[str]:
     return list(value)
 
 
+def _mostly_numbers(values: pd.Series) -> bool:
+    """Whether a text column is numbers with a few cells that are not (a typo, ``n/a?``, ``12,5``): at least
+    90 % of its filled cells read as numbers. Such a column is a numeric one with bad cells to report, not a
+    class label or a category."""
+    filled = values.dropna()
+    return len(filled) > 0 and pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.9
+
+
 def _detect_task(y: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+    if pd.api.types.is_bool_dtype(y):
         return "classification"
+    if not pd.api.types.is_numeric_dtype(y):
+        if not _mostly_numbers(y):
+            return "classification"
+        y = pd.to_numeric(y, errors="coerce")
     values = y.dropna().unique()
     with np.errstate(invalid="ignore"):  # ±inf is not a whole number; it is reported as a bad value elsewhere
         integer = np.all(np.mod(values, 1) == 0)
-    return "classification" if integer and len(values) <= 10 else "regression"
+    # a few whole numbers are class codes; as many distinct values as half the rows are measurements
+    return "classification" if integer and len(values) <= 10 and len(values) <= 0.5 * len(y.dropna()) else "regression"
 
 
 def _raise_problems(problems: list[Problem], source: str | None) -> None:
     if not problems:
         return
     first = problems[0]
-    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: " + "; ".join(str(p) for p in problems[1:4]) + ("; ..." if len(problems) > 4 else "") + ")" if len(problems) > 1 else ""
-    err = InputError(first.reason + more, file=source, row=first.row, column=first.column, value=first.value)
+    value = "" if first.value is None else f" (value {shown_value(first.value)})"
+    more = f"; and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''}: " + "; ".join(str(p) for p in problems[1:4]) + ("; ..." if len(problems) > 4 else "") if len(problems) > 1 else ""
+    err = InputError(first.reason + value + more, file=source, row=first.row, column=first.column)
     err.problems = problems
     raise err
 
@@ -306,6 +325,13 @@ def prepare_dataset(
                 notes.append(f"column '{name}' dropped: distinct whole numbers named like a row counter (an identifier, not a feature)")
             else:
                 numeric_cols.append(name)
+        elif _mostly_numbers(column):
+            # a number column with a few text cells ('hot', '300 K'): reported, not read as categories
+            numbers = pd.to_numeric(column, errors="coerce")
+            for r in np.flatnonzero(numbers.isna() & column.notna()):
+                problems.append(Problem(int(r), name, column.iat[r], "a number is expected in this column (leave the cell empty where it is unknown)"))
+            frame[name] = numbers
+            numeric_cols.append(name)
         else:
             n_levels = column.nunique(dropna=True)
             if 1 < n_levels <= MAX_CATEGORIES and n_levels < 0.5 * len(column):
@@ -349,10 +375,13 @@ def prepare_dataset(
     if (~keep).any():
         notes.append(f"{int((~keep).sum())} rows without a target value left out")
     if task == "classification":
-        y = y.astype(str) if not pd.api.types.is_bool_dtype(y) else y.astype(int).astype(str)
+        y = y.astype(str)  # booleans keep their names: classes "False" and "True" (ordered as 0 and 1)
         counts = y.value_counts()
         if len(counts) < 2:
-            raise InputError(f"only one class ('{counts.index[0]}') in the target", file=source, column=target, hint="A classifier needs at least two classes")
+            raise InputError(f"only one value ('{counts.index[0]}') in the target column", file=source, column=target, hint="Nothing to learn: a model needs a target that varies (at least two classes)")
+        if len(counts) > 0.5 * len(y):
+            raise InputError(f"the target has {len(counts)} distinct values in {len(y)} rows: too many for classes, and not numbers",
+                             file=source, column=target, hint="Check that --target names the property; a numeric property needs every cell to be a number (with --task regression the bad cells are listed)")
         rare = counts[counts < 2]
         if len(rare):
             notes.append(f"classes with a single example: {', '.join(map(str, rare.index))}")

@@ -25,6 +25,11 @@ def _check_header(path: Path, sep: str) -> None:
         header = next(csv.reader(handle, delimiter=sep), None)
     if header is None:
         raise InputError("the file is empty", file=str(path), hint="Give a table with a header row and data rows")
+    if sep == "," and len(header) == 1 and ";" in header[0]:
+        # a spreadsheet's CSV export where the decimal separator is a comma: columns split by ';', numbers
+        # written 12,5; read as one column it would only fail later with a puzzling "no column" message
+        raise InputError("the columns are separated by ';', not commas", file=str(path),
+                         hint="Export the table as CSV with comma separators and decimal points (or save it as .xlsx, which matforge reads)")
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         name = name.strip()

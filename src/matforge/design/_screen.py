@@ -163,7 +163,9 @@ def screen_chunk(predictor, candidates: pd.DataFrame, objective: Objective | str
         predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan", parsed=parsed)
     else:
         predictions = predictor.predict_table(candidates.reset_index(drop=True), on_error="nan")
-    out = pd.concat([candidates.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
+    from matforge.learn._predictor import join_outputs
+
+    out = join_outputs(candidates, predictions)
     out["score"] = objective.score(predictions)
     if in_domain_only:
         out = out.loc[out["in_domain"].to_numpy(dtype=bool)].reset_index(drop=True)
@@ -216,9 +218,11 @@ def merge_top(a: pd.DataFrame | None, b: pd.DataFrame | None, n: int) -> pd.Data
 
 def summarize_chunk(scored: pd.DataFrame, n_grid: int = 0) -> dict:
     """Counts of one scored chunk: grid points, feasible candidates, in domain, and per predicted class."""
-    summary = {"grid_points": int(n_grid), "candidates": int(len(scored)), "in_domain": int(scored["in_domain"].sum()) if len(scored) else 0, "classes": {}}
+    unreadable = scored["prediction"].isna().to_numpy() if len(scored) else np.zeros(0, bool)
+    summary = {"grid_points": int(n_grid), "candidates": int(len(scored)), "in_domain": int(scored["in_domain"].sum()) if len(scored) else 0, "classes": {}, "unreadable": int(unreadable.sum())}
     if len(scored) and any(c.startswith("proba_") for c in scored.columns):
-        for (label, inside), count in scored.groupby([scored["prediction"].astype(str), scored["in_domain"]]).size().items():
+        read = scored.loc[~unreadable]  # a candidate without a prediction is counted apart, not as class 'None'
+        for (label, inside), count in read.groupby([read["prediction"].astype(str), read["in_domain"]]).size().items():
             entry = summary["classes"].setdefault(label, {"in_domain": 0, "out_of_domain": 0})
             entry["in_domain" if inside else "out_of_domain"] += int(count)
     return summary
@@ -233,7 +237,8 @@ def merge_summary(a: dict | None, b: dict) -> dict:
         mine = classes.setdefault(label, {"in_domain": 0, "out_of_domain": 0})
         for key in mine:
             mine[key] += entry[key]
-    return {"grid_points": a["grid_points"] + b["grid_points"], "candidates": a["candidates"] + b["candidates"], "in_domain": a["in_domain"] + b["in_domain"], "classes": dict(sorted(classes.items()))}
+    return {"grid_points": a["grid_points"] + b["grid_points"], "candidates": a["candidates"] + b["candidates"], "in_domain": a["in_domain"] + b["in_domain"], "classes": dict(sorted(classes.items())),
+            "unreadable": a.get("unreadable", 0) + b.get("unreadable", 0)}
 
 
 @dataclass

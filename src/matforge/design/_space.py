@@ -309,7 +309,10 @@ class DesignSpace:
         try:
             spec = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
-            raise InputError(f"cannot read the design space: {str(err).splitlines()[0]}", file=str(path)) from None
+            mark = getattr(err, "problem_mark", None)  # where the parser stopped (0-based line and column)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            what = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise InputError(f"cannot read the design space{where}: {what}", file=str(path), hint="Check the indentation and the '-' and ':' there (YAML)") from None
         return cls(spec, source=str(path))
 
     # ---- enumeration

@@ -265,9 +265,29 @@ def append_rows(data: pd.DataFrame, new: pd.DataFrame, *, new_source: str | None
     missing = [c for c in data.columns if c not in new.columns]
     if missing:
         raise InputError(f"the new rows lack column(s) {', '.join(map(repr, missing))}", file=new_source, hint="Fill in the measured values under the training table's column names")
-    rows = new[list(data.columns)]
+    rows = new[list(data.columns)].reset_index(drop=True)
     empty = rows.isna().all(axis=0)
     if empty.any():
         column = str(empty.index[empty.to_numpy()][0])
         raise InputError("no new row has a value in this column: were the measurements filled in?", file=new_source, column=column)
+    _check_like(data, rows, new_source)
     return pd.concat([data, rows], ignore_index=True), len(rows)
+
+
+def _check_like(data: pd.DataFrame, rows: pd.DataFrame, source: str | None) -> None:
+    """Every problem of the new rows at once, where they break what the training table holds: a cell that is not
+    a number in a column of numbers (target or process value), a formula that does not parse in a formula column."""
+    from matforge.chem import parse_compositions
+    from matforge.data._dataset import Problem, _raise_problems, detect_formula_columns
+
+    problems = []
+    for column in data.columns:
+        if pd.api.types.is_numeric_dtype(data[column]) and not pd.api.types.is_bool_dtype(data[column]):
+            numbers = pd.to_numeric(rows[column], errors="coerce")
+            for r in np.flatnonzero(numbers.isna().to_numpy() & rows[column].notna().to_numpy()):
+                problems.append(Problem(int(r), column, rows[column].iat[r], "a number is expected: the training table holds numbers in this column"))
+    for column in detect_formula_columns(data):
+        batch = parse_compositions(rows[column].to_numpy(dtype=object), on_error="keep", source=source, column=column)
+        for r, err in sorted(batch.errors.items()):
+            problems.append(Problem(r, column, rows[column].iat[r], err.message))
+    _raise_problems(sorted(problems, key=lambda p: p.row), source)

@@ -28,10 +28,11 @@ def explain_run(run_dir: str | Path, data: str | Path | pd.DataFrame | None, out
     from matforge.explain._importance import permutation_importance, sensitivity_matrix
     from matforge.explain._inputs import features_of
     from matforge.explain._shap import shap_values, tree_member
-    from matforge.files import atomic_dir, refuse_overwrite_input
+    from matforge.files import atomic_dir, check_output_dir, refuse_overwrite_input
     from matforge.learn import load_run
 
     run = load_run(run_dir)
+    check_output_dir(out, run_dir, data if isinstance(data, (str, Path)) else None)  # before the work
     predictor = run.predictor
     if data is None:
         stored = Path(run_dir) / "model" / "train_data.parquet"
@@ -49,8 +50,11 @@ def explain_run(run_dir: str | Path, data: str | Path | pd.DataFrame | None, out
     limit = max_rows or None
     written: dict[str, Path] = {}
     notes: list[str] = []
+    if len(F) < len(table):
+        missing = sorted(set(range(len(table))) - set(F.index))
+        notes.append(f"no explanation of {len(missing)} row(s) whose inputs could not be read: row(s) {', '.join(map(str, missing[:10]))}{', ...' if len(missing) > 10 else ''}")
     out = Path(out)
-    with atomic_dir(out) as folder:
+    with atomic_dir(out, inputs=(run_dir, data if isinstance(data, (str, Path)) else None)) as folder:
         sensitivity_matrix(predictor, F, max_rows=limit, seed=seed).to_csv(folder / "sensitivity_matrix.csv", index=False)
         written["sensitivity_matrix"] = out / "sensitivity_matrix.csv"
         if tree_member(predictor, run.card.get("final_members")) is not None:

@@ -169,9 +169,10 @@ def explore(
 
     if isinstance(data, (str, Path)):
         if out is not None:
-            from matforge.files import refuse_overwrite_input
+            from matforge.files import check_output_dir, refuse_overwrite_input
 
             refuse_overwrite_input(out, data)
+            check_output_dir(out, data)  # before the work, not when the folder is written
         frame, source = read_table(data), str(data)
     elif isinstance(data, pd.DataFrame):
         frame, source = data, str(data.attrs.get("source", "table"))

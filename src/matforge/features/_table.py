@@ -83,6 +83,9 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
             order += names
         self.feature_sets_ = sets
         self.columns_ = order + sets["process"]
+        # what the training rows held, for `unusual_rows`: the categories seen, the numeric columns never empty
+        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in self.categorical_cols}
+        self.complete_numeric_ = [c for c in self.numeric_cols if pd.to_numeric(X[c], errors="coerce").notna().all()]
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
@@ -128,7 +131,13 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
             values = polymer.transform(X[column].to_numpy(dtype=object), on_error="raise" if on_error == "raise" else "nan", source=X.attrs.get("source"), column=column)
             numeric.append(self._fitted_smiles_columns(column, values, polymer.feature_labels()))
         for column in self.numeric_cols:
-            numeric.append(pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float)[:, None])
+            values = pd.to_numeric(X[column], errors="coerce")
+            bad = np.flatnonzero(values.isna().to_numpy() & X[column].notna().to_numpy())
+            if len(bad) and on_error == "raise":
+                more = f" ({len(bad) - 1} more such cell{'s' if len(bad) > 2 else ''} in the column)" if len(bad) > 1 else ""
+                raise InputError(f"a number is expected in this column{more}", file=X.attrs.get("source"), row=int(bad[0]), column=column, value=X[column].iat[bad[0]],
+                                 hint="Fix the cell or leave it empty (then the row is flagged out of domain), or pass --on-error skip")
+            numeric.append(values.to_numpy(dtype=float)[:, None])
         # one C-ordered block: the models read it back with `to_numpy()` without a copy, where a frame glued
         # from many blocks costs a transposing copy larger than the model's own work on millions of rows
         matrix = np.hstack(numeric) if len(numeric) > 1 else (numeric[0] if numeric else np.empty((len(X), 0)))
@@ -143,6 +152,20 @@ class TableFeaturizer(TransformerMixin, BaseEstimator):
             return frame
         labels = [X[c].astype(object).where(X[c].notna(), "missing").astype(str).rename(c).to_frame() for c in self.categorical_cols]
         return pd.concat([frame, *labels], axis=1)
+
+    def unusual_rows(self, X: pd.DataFrame) -> np.ndarray:
+        """Rows whose process values the training rows never had: a category not seen in training (its one-hot
+        columns are all zero), or an empty or unreadable number in a column that was never empty in training
+        (the model then sees the training median). Their predictions are extrapolations: `Predictor` flags them
+        out of domain. A featurizer saved before these were recorded flags none."""
+        unusual = np.zeros(len(X), bool)
+        for column, seen in getattr(self, "categories_", {}).items():
+            if column in X.columns:
+                unusual |= X[column].notna().to_numpy() & ~X[column].astype(str).isin(seen).to_numpy()
+        for column in getattr(self, "complete_numeric_", []):
+            if column in X.columns:
+                unusual |= pd.to_numeric(X[column], errors="coerce").isna().to_numpy()
+        return unusual
 
     def _fitted_columns(self, column: str, values: np.ndarray) -> np.ndarray:
         """`values`, this version's features of a structure column, cut to those the featurizer was fitted with:

@@ -727,6 +727,9 @@ class AutoModel(BaseEstimator):
                 values = [s[metric] for s in scores[model]]
                 row[f"{metric}_mean"] = float(np.nanmean(values)) if values else float("nan")
                 row[f"{metric}_std"] = float(np.nanstd(values)) if values else float("nan")
+            # outer folds whose stage reached the model (a small budget skips the last models in some): its
+            # mean is over these only, and the final model is chosen by the final stage's own inner CV
+            row["folds_scored"] = len(scores[model])
             row["fit_seconds"] = float(np.mean(seconds[model])) if seconds[model] else float("nan")
             row["in_final_model"] = model in chosen_final
             rows.append(row)

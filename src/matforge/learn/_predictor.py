@@ -129,8 +129,18 @@ class Predictor(BaseEstimator):
                 values[~valid] = None if values.dtype == object else np.nan
             out[key] = values
         in_domain = self.domain.predict(_columns(F, self.domain_columns)) if self.domain is not None else np.ones(len(F), bool)
-        out["in_domain"] = in_domain & valid
+        # a process value the training rows never had (an unseen category, a number missing) is extrapolation too
+        unusual = self.featurizer.unusual_rows(table) if hasattr(self.featurizer, "unusual_rows") else np.zeros(len(F), bool)
+        out["in_domain"] = in_domain & valid & ~unusual
         return out
+
+
+def join_outputs(table: pd.DataFrame, outputs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `table` in order with the model's `outputs` beside them. Columns of `table` named as an
+    output (a table that is itself an earlier prediction, screen or suggestion) are replaced by the new ones,
+    not written twice."""
+    table = table.drop(columns=[c for c in table.columns if c in outputs.columns or c == "score"]).reset_index(drop=True)
+    return pd.concat([table, outputs.reset_index(drop=True)], axis=1)
 
 
 def _columns(F: pd.DataFrame, names: list[str]) -> np.ndarray:

@@ -170,8 +170,9 @@ class Run:
 
     def predict(self, table: pd.DataFrame, *, on_error: str = "raise") -> pd.DataFrame:
         """The input rows in order, plus ``prediction``, uncertainty or class probabilities, and ``in_domain``."""
-        predictions = self.predictor.predict_table(table, on_error=on_error)
-        return pd.concat([table.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
+        from matforge.learn._predictor import join_outputs
+
+        return join_outputs(table, self.predictor.predict_table(table, on_error=on_error))
 
     def leaderboard(self) -> pd.DataFrame:
         return pd.read_csv(self.path / "leaderboard.csv")

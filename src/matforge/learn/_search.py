@@ -200,7 +200,9 @@ def tune(
     """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: a configuration that fails to fit is a failed trial (the search goes on), not a traceback for
+    # the user; nor is a Ctrl-C, which the CLI reports in one line
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     metric, direction = selection_metric(task)
     split_sets = _split_sets(task, y, groups, inner_folds, inner_repeats, seed)
     start = time.monotonic()

@@ -63,7 +63,7 @@ def train(
     units or molecules (detected when None and RDKit, the ``[polymer]`` extra, is installed).
     """
     from matforge.data import prepare_dataset, read_table
-    from matforge.files import refuse_overwrite_input, replace_dir
+    from matforge.files import check_output_dir, refuse_overwrite_input, replace_dir
     from matforge.learn._automodel import AutoModel
     from matforge.learn._pipeline import log_target_option
     from matforge.learn._run import data_hash, write_run
@@ -73,6 +73,9 @@ def train(
     out = Path(out)
     if isinstance(data, (str, Path)):
         refuse_overwrite_input(out, data)
+    # before any work: --out must not be a file, a folder holding the data, or a folder matforge did not write
+    check_output_dir(out, data if isinstance(data, (str, Path)) else None)
+    if isinstance(data, (str, Path)):
         frame = read_table(data)
     else:
         frame = data
@@ -81,6 +84,9 @@ def train(
     if budget <= 0:
         raise InputError(f"--budget must be positive seconds, not {budget}")
     dataset = prepare_dataset(frame, target, task=task, formula_cols=formula_cols, drop=drop, group_col=group_col, structure_cols=structure_cols, smiles_cols=smiles_cols)
+    if len(dataset.y) < 10 and dataset.duplicates_merged:
+        raise InputError(f"only {len(dataset.y)} distinct inputs once the {dataset.duplicates_merged} duplicate rows are merged; at least 10 are needed to train and evaluate",
+                         file=dataset.source, hint="Rows with the same composition and process values are one measurement repeated: the table needs more distinct materials, or the column that tells them apart")
     # unknown or unfit model names fail before anything is written
     resolve_models(models, dataset.task, len(dataset.y), compositions=bool(dataset.formula_cols or dataset.structure_cols))
     _check_settings(preset, protocol)  # and so do unknown presets and protocols

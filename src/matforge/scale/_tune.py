@@ -144,7 +144,9 @@ def tune_worker(
     sampler_seed = int.from_bytes(hashlib.sha256(f"{seed}/{worker}".encode()).digest()[:4], "little")
     _, direction = selection_metric(task)
     storage_obj = study_storage(storage)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: a configuration that fails to fit is a failed trial (the search goes on), not a traceback for
+    # the user; nor is a Ctrl-C, which the CLI reports in one line
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     shared = _open_study(study, storage_obj, direction, optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=5))
     known = shared.user_attrs.get("matforge_fingerprint")
     if known is None:
