@@ -292,7 +292,7 @@ class AutoModel(BaseEstimator):
         after it whose cost is known (``_default_cost``) and that it will run: those it must (the floor, the
         `required`) and, in order, those whose default still fits `left` after this model's own. Without it the
         first searches take their share of the budget regardless, and a dear model after them (the attention
-        model on MatBench mp_e_form: a default trial of about 40 minutes beside LightGBM's 1) finds too little left
+        model on MatBench mp_e_form: a default trial the plan put at 49 minutes, LightGBM's at 1) finds too little left
         and is skipped, or overruns where it must run."""
         reserved = self._default_cost.get(self.model_names_[i], 0.0)
         must = n_fitted + 1  # models evaluated by the time each later one comes, if all before it are
