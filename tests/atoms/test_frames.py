@@ -71,8 +71,17 @@ def test_frame_without_energy_names_file_and_frame(tmp_path):
 
     path = tmp_path / "no_energy.extxyz"
     bulk("Cu", "fcc", 3.6).write(path, format="extxyz")
-    with pytest.raises(InputError, match="row 0.*no energy"):
+    with pytest.raises(InputError, match="no_energy.extxyz: frame 0 has no energy"):
         read_frames(path)
+
+
+def test_frames_read_and_written_back_read_again(tmp_path, cu_train):
+    import ase.io
+
+    ase.io.write(tmp_path / "again.extxyz", cu_train[:3])
+    frames = read_frames(tmp_path / "again.extxyz")  # info['ref_energy'], arrays['ref_forces'] as read_frames keeps them
+    assert [f.info["ref_energy"] for f in frames] == pytest.approx([f.info["ref_energy"] for f in cu_train[:3]])
+    np.testing.assert_allclose(frames[2].arrays["ref_forces"], cu_train[2].arrays["ref_forces"], atol=1e-8)
 
 
 def test_forces_of_wrong_shape_are_rejected(tmp_path, cu_train):

@@ -96,6 +96,10 @@ def test_unknown_soap_option_is_input_error(cu_train):
 
     with pytest.raises(InputError, match="unknown SOAP options"):
         fit(cu_train[:2], engine="soap", nmax=3)
+    # values that would fail deep in dscribe or numpy (--option n_max=abc, n_max=-2, r_cut=0)
+    for bad, message in [({"n_max": "abc"}, "n_max must be a whole number"), ({"n_max": -2}, "n_max must be"), ({"r_cut": 0}, "r_cut must be a number > 0")]:
+        with pytest.raises(InputError, match=message):
+            fit(cu_train[:2], engine="soap", **bad)
 
 
 def test_soap_refuses_unseen_elements(soap_calc):

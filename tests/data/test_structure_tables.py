@@ -45,6 +45,14 @@ def test_a_folder_of_structure_files_is_a_table_of_their_paths(tmp_path, monkeyp
     with pytest.raises(InputError, match="no structure files"):
         read_table(tmp_path / "empty")
 
+    # POSCAR and CONTCAR files named as VASP users name them are structures; tables named after them are not
+    named = tmp_path / "named"
+    named.mkdir()
+    for i, name in enumerate(["POSCAR_0", "POSCAR-mp-149", "2_CONTCAR", "POSCAR.1", "Si.POSCAR"]):
+        rocksalt("Na", "Cl", 5.0 + 0.1 * i).to(filename=str(named / name), fmt="poscar")
+    (named / "POSCAR_energies.csv").write_text("name,energy\nPOSCAR_0,-3.3\n")
+    assert sorted(read_table(named)["structure"]) == sorted(f"named/{n}" for n in ["POSCAR_0", "POSCAR-mp-149", "2_CONTCAR", "POSCAR.1", "Si.POSCAR"])
+
 
 def test_one_structure_file_is_a_row_and_each_cif_data_block_a_row(tmp_path):
     single = tmp_path / "POSCAR"

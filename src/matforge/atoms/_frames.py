@@ -113,21 +113,22 @@ def _read_ase(path: Path, fmt: str | None) -> list:
         if calc is not None:
             energy = calc.results.get("energy", calc.results.get("free_energy"))
             forces = calc.results.get("forces")
-        energy = atoms.info.get("energy", atoms.info.get("REF_energy", energy))
-        if "forces" in atoms.arrays:
-            forces = atoms.arrays["forces"]
-        elif "REF_forces" in atoms.arrays:
-            forces = atoms.arrays["REF_forces"]
+        # ref_energy / ref_forces: frames matforge itself read and wrote back out (read_frames round-trips)
+        for key in ("ref_energy", "REF_energy", "energy"):
+            energy = atoms.info.get(key, energy) if key in atoms.info else energy
+        for key in ("ref_forces", "REF_forces", "forces"):
+            if key in atoms.arrays:
+                forces = atoms.arrays[key]
         clean = atoms.copy()
         clean.calc = None
-        for key in ("energy", "REF_energy", "free_energy"):
+        for key in ("energy", "REF_energy", "free_energy", "ref_energy"):
             clean.info.pop(key, None)
-        for key in ("forces", "REF_forces"):
+        for key in ("forces", "REF_forces", "ref_forces"):
             if key in clean.arrays:
                 del clean.arrays[key]
         if energy is None:
-            raise InputError("frame has no energy", file=str(path), row=i,
-                             hint="Each frame needs a DFT total energy in eV")
+            raise InputError(f"frame {i} has no energy", file=str(path),
+                             hint="Each frame needs a DFT total energy in eV (energy=, REF_energy= or ref_energy= in its comment line)")
         clean.info["ref_energy"] = float(energy)
         if forces is not None:
             clean.arrays["ref_forces"] = np.asarray(forces, dtype=float)

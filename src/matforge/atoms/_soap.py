@@ -225,6 +225,16 @@ def _check_options(options: dict, n_frames: int) -> dict:
     if unknown:
         raise InputError(f"unknown SOAP options {sorted(unknown)}", hint=f"Known: {sorted(SOAP_DEFAULTS)}")
     params = {**SOAP_DEFAULTS, **options}
+    # the descriptor's and kernel's sizes: a bad value would otherwise fail deep in dscribe or numpy
+    for key, (kind, low) in {"n_max": (int, 1), "l_max": (int, 0), "n_sparse": (int, 1), "cv_folds": (int, 1),
+                             "zeta": (float, 1e-300), "r_cut": (float, 1e-300), "sigma": (float, 1e-300), "force_sigma": (float, 1e-300)}.items():
+        value = params[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)) or value < low:
+            what = "a whole number" if kind is int else "a number"
+            raise InputError(f"SOAP option {key} must be {what} {'>= ' + str(low) if low >= 1 or low == 0 else '> 0'}", value=value,
+                             hint=f"e.g. --option {key}={SOAP_DEFAULTS[key]} (the default)")
+        if kind is int:
+            params[key] = int(value)
     for key in AUTO_OPTIONS:
         value = params[key]
         low = 0 if key == "type_balance" else 1e-300  # a balance of 0 is allowed, a σ or δ of 0 is not

@@ -151,7 +151,7 @@ def synthetic_cmd(
     blur: Annotated[float, typer.Option(help="Gaussian blur sigma in px")] = 1.0,
     noise: Annotated[float, typer.Option(help="Gaussian noise sigma (image range 0-1)")] = 0.03,
     pixel_size: Annotated[str, typer.Option(help="Length of one pixel")] = "1um",
-    seed: Seed = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the synthetic grains and pores.")] = 0,
 ) -> None:
     """Write a synthetic micrograph with known truth (image.png, phases.png, truth.json) to test `grains`."""
     import numpy as np

@@ -142,6 +142,9 @@ def report(run_dir: Path = typer.Argument(..., help="Run folder.")) -> None:
 
     if not (run_dir / "metrics.json").exists():
         raise InputError("not a matforge run folder (no metrics.json)", file=str(run_dir))
+    if not (run_dir / "leaderboard.csv").exists() or not (run_dir / "model" / "card.json").exists():
+        raise InputError("not a 'matforge train' run folder (no leaderboard.csv or model card)", file=str(run_dir),
+                         hint="report re-renders runs of train and demo; micro and potential runs write their report.html when they are trained")
     _say(str(render_report(run_dir)))
 
 

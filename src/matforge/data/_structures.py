@@ -24,6 +24,15 @@ __all__ = [
 
 _FILE_SUFFIXES = (".cif", ".vasp", ".poscar", ".contcar", ".json", ".xyz", ".extxyz", ".cssr", ".xsf", ".res")
 _FILE_NAMES = ("POSCAR", "CONTCAR")
+
+
+def _vasp_name(name: str) -> bool:
+    # named as VASP users name them, which pymatgen's Structure.from_file reads: POSCAR, POSCAR_0, POSCAR-mp-149,
+    # 2_CONTCAR, POSCAR.1, Si.POSCAR; not a table or a note named after one (POSCAR_energies.csv)
+    suffix = Path(name).suffix
+    plain = suffix == "" or suffix[1:].isdigit() or suffix[1:].upper() in _FILE_NAMES
+    return plain and any(key in name.upper() for key in _FILE_NAMES)
+
 # files of one structure each, as a folder of them holds (JSON and xyz files are too often something else)
 _SINGLE_SUFFIXES = (".cif", ".vasp", ".poscar", ".contcar", ".cssr", ".xsf", ".res")
 _FRAME_SUFFIXES = (".extxyz", ".xyz")
@@ -49,7 +58,7 @@ def _kind(value) -> str | None:
     if "\n" in text and _looks_like_poscar(text):
         return "poscar"
     name = Path(text).name
-    if "\n" not in text and (name.lower().endswith(_FILE_SUFFIXES) or name.split(".")[0] in _FILE_NAMES):
+    if "\n" not in text and (name.lower().endswith(_FILE_SUFFIXES) or _vasp_name(name)):
         return "file"
     return None
 
@@ -172,7 +181,7 @@ def structure_keys(structures) -> np.ndarray:
 
 
 def _is_single_structure_file(path: Path) -> bool:
-    return path.suffix.lower() in _SINGLE_SUFFIXES or path.name.split(".")[0] in _FILE_NAMES
+    return path.suffix.lower() in _SINGLE_SUFFIXES or _vasp_name(path.name)
 
 
 def is_structure_source(path: Path) -> bool:

@@ -150,6 +150,10 @@ class MicrographClassifier:
         self.classes_ = sorted(set(labels.tolist()))
         if len(self.classes_) < 2:
             raise InputError("only one class in the training labels", hint="A classifier needs at least two classes")
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise InputError("epochs must be a whole number, at least 1", value=self.epochs)
+        if int(self.width) != self.width or self.width < 1:
+            raise InputError("width must be a whole number of channels, at least 1", value=self.width)
         if int(self.ensemble) != self.ensemble or self.ensemble < 1:
             raise InputError("ensemble must be a whole number of networks, at least 1", value=self.ensemble)
         if self.mix not in MIX_MODES:
@@ -401,8 +405,10 @@ def train_classifier(
         raise InputError("--out is the data folder", file=str(out), hint="Choose another --out folder")
     images = [read_image(p) for p in dataset.paths]
     n_classes = len(dataset.classes)
+    if not 0 < test_fraction < 1:
+        raise InputError("the test fraction must be between 0 and 1 (a share of the images)", value=test_fraction)
     n_test = math.ceil(test_fraction * len(images))
-    if not 0 < test_fraction < 1 or n_test < n_classes or len(images) - n_test < n_classes:
+    if n_test < n_classes or len(images) - n_test < n_classes:
         raise InputError(
             f"cannot hold out a stratified test set of {test_fraction:g} from {len(images)} images in {n_classes} classes",
             hint="Add images or change --test-fraction",

@@ -41,6 +41,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def _read_raw(path: Path) -> np.ndarray:
+    if path.is_dir():
+        raise InputError("a folder, not an image file", file=str(path), hint="Give one image file")
     if not path.is_file():
         raise InputError("image file not found", file=str(path), hint="Check the path")
     try:

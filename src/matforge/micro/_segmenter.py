@@ -130,8 +130,10 @@ class MicrographSegmenter:
             m = torch.from_numpy(np.asarray(masks[i], dtype=np.int64))
             ph, pw = max(0, self.patch_size - x.shape[1]), max(0, self.patch_size - x.shape[2])
             if ph or pw:
-                x = torch.nn.functional.pad(x[None], (0, pw, 0, ph), mode="reflect")[0]
-                m = torch.nn.functional.pad(m[None, None].float(), (0, pw, 0, ph), mode="reflect")[0, 0].long()
+                # reflect needs a pad smaller than the image; a patch more than twice an image's side repeats its edge
+                mode = "reflect" if ph < x.shape[1] and pw < x.shape[2] else "replicate"
+                x = torch.nn.functional.pad(x[None], (0, pw, 0, ph), mode=mode)[0]
+                m = torch.nn.functional.pad(m[None, None].float(), (0, pw, 0, ph), mode=mode)[0, 0].long()
             return x, m
 
         train = [padded(i) for i in train_idx]
@@ -322,9 +324,12 @@ def segment(
         outputs.append((path, values[pred].astype(dtype), overlay(image, pred)))
     table = pd.DataFrame(rows)
     if out is not None:
+        stems = [path.stem for path, _, _ in outputs]
         with atomic_dir(out) as tmp:
             for path, mask, picture in outputs:
-                Image.fromarray(mask).save(tmp / f"{path.stem}_mask.png")
-                Image.fromarray(picture).save(tmp / f"{path.stem}_overlay.png")
+                # a.png and a.tif side by side: each keeps its own outputs, named by the whole file name
+                name = path.stem if stems.count(path.stem) == 1 else path.name
+                Image.fromarray(mask).save(tmp / f"{name}_mask.png")
+                Image.fromarray(picture).save(tmp / f"{name}_overlay.png")
             table.to_csv(tmp / "fractions.csv", index=False)
     return table
