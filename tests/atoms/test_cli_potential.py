@@ -121,6 +121,10 @@ def test_properties_compare_with_reference_json(cli, soap_run, tmp_path):
     assert code == 0, err
     result = json.loads((tmp_path / "props.json").read_text())
     assert "lattice_constant_rel_error" in result["errors"]
+    # a misspelt key is not silently left out of the comparison
+    (tmp_path / "ref2.json").write_text(json.dumps({"lattice": 3.59}))
+    code, out, err = cli("potential", "properties", soap_run, tmp_path / "cu.extxyz", "--no-vacancy", "--reference", tmp_path / "ref2.json")
+    assert code == 2 and "unknown reference key(s) ['lattice']" in err
 
 
 def test_bad_frames_exit_2_with_one_line_and_no_run_folder(cli, tmp_path):

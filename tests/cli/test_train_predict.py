@@ -119,3 +119,11 @@ def test_models_lists_every_algorithm_with_its_citation(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[0] == "logistic" and "Pedregosa" in lines[1]
     assert main(["models", "--task", "clustering"]) == 2
+
+
+def test_report_refuses_a_run_folder_it_cannot_render(tmp_path, capsys):
+    micro = tmp_path / "clf"  # a micro or potential run: metrics.json and its own report, no leaderboard or model card
+    micro.mkdir()
+    (micro / "metrics.json").write_text("{}")
+    assert main(["report", str(micro)]) == 2
+    assert "not a 'matforge train' run folder" in capsys.readouterr().err

@@ -235,6 +235,11 @@ def properties_command(
             ref = json.loads(Path(reference).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise InputError(f"cannot read reference JSON ({err})", file=str(reference)) from None
+        known = ("lattice_constant", "bulk_modulus_GPa", "vacancy_formation_energy")
+        unknown = [k for k in (ref if isinstance(ref, dict) else {}) if k not in known]
+        if not isinstance(ref, dict) or unknown:
+            raise InputError(f"unknown reference key(s) {unknown}" if unknown else "the reference JSON must be an object of values", file=str(reference),
+                             hint=f"Use {', '.join(known)}")
     atoms = _read_structure(structure)
     result = property_checks(atoms, load_potential(run), reference=ref, vacancy=vacancy)
     if out is not None:

@@ -89,7 +89,8 @@ def _matminer_loader(name: str) -> Callable[[], pd.DataFrame]:
         except Exception as err:  # network or checksum failure, whatever matminer raises
             raise InputError(
                 f"could not download the matminer dataset '{name}': {type(err).__name__}",
-                hint="This dataset downloads once from figshare (then cached in ~/matminer_data); check the network",
+                hint="matminer downloads it once (from the address it printed above) into its data folder (MATMINER_DATA, "
+                     "by default inside the matminer package); check the network",
             ) from None
         finally:
             socket.setdefaulttimeout(previous)
