@@ -93,6 +93,14 @@ def test_relax_converges_a_rattled_cell(cli, soap_run, tmp_path):
     assert out.startswith("converged")
 
 
+def test_relax_of_unfamiliar_elements_names_the_file(cli, soap_run, tmp_path):
+    from ase.build import bulk
+
+    bulk("NaCl", "rocksalt", 5.6).write(tmp_path / "nacl.extxyz")  # a Cu potential
+    code, out, err = cli("potential", "relax", soap_run, tmp_path / "nacl.extxyz", "--out", tmp_path / "out.extxyz")
+    assert code == 2 and "nacl.extxyz" in err and "not trained on" in err and not (tmp_path / "out.extxyz").exists()
+
+
 def test_relax_of_a_folder_writes_one_frame_per_structure_that_screening_reads(cli, soap_run, tmp_path):
     from ase.build import bulk
 

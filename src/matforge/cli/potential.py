@@ -149,14 +149,18 @@ def md_command(
 ) -> None:
     """Molecular dynamics with a fitted potential; reports the total-energy drift."""
     from matforge.atoms import load_potential, run_md
+    from matforge.errors import InputError
     from matforge.progress import progress_bar
 
     _check_out_dir(out, structure)
     atoms = _read_structure(structure)
     calc = load_potential(run)
     with progress_bar() as progress:
-        result = run_md(atoms, calc, ensemble=ensemble, temperature=temperature, steps=steps, timestep=timestep,
-                        seed=seed, out=out, interval=interval, progress=progress)
+        try:
+            result = run_md(atoms, calc, ensemble=ensemble, temperature=temperature, steps=steps, timestep=timestep,
+                            seed=seed, out=out, interval=interval, progress=progress)
+        except InputError as err:  # e.g. elements the potential was not trained on: say which file
+            raise err.located(file=str(structure)) from None
     typer.echo(f"{steps} steps of {timestep} fs ({ensemble.upper()}, {result['n_atoms']} atoms): "
                f"final T {result['temperature'][-1]:.0f} K, energy drift "
                f"{result['energy_drift_meV_per_atom_per_ps']:.3f} meV/atom/ps, max |ΔE_total| "
@@ -178,13 +182,17 @@ def relax_command(
     A folder's relaxed structures go to one extxyz file, a frame each with its source file, relaxed energy
     (eV and eV/atom) and convergence, which `matforge screen --candidates` and `matforge predict` read as a table."""
     from matforge.atoms import load_potential, relax
+    from matforge.errors import InputError
 
     _check_out_dir(out, structure)
     if structure.is_dir():
         _relax_folder(structure, out, run, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
         return
     atoms = _read_structure(structure)  # a bad file fails before the potential is loaded
-    result = relax(atoms, load_potential(run), fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry, out=out)
+    try:
+        result = relax(atoms, load_potential(run), fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry, out=out)
+    except InputError as err:  # e.g. elements the potential was not trained on: say which file
+        raise err.located(file=str(structure)) from None
     state = "converged" if result.info["converged"] else f"NOT converged after {steps} steps"
     typer.echo(f"{state}: energy {result.info['relaxed_energy']:.6f} eV in {result.info['relax_steps']} steps → {out}")
 
@@ -195,6 +203,7 @@ def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int
 
     from matforge.atoms import load_potential, relax
     from matforge.data import parse_structures, read_table
+    from matforge.errors import InputError
     from matforge.files import atomic_file
     from matforge.progress import progress_bar
 
@@ -205,7 +214,10 @@ def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int
     with progress_bar() as bar:
         task = bar.add_task(f"relaxing {folder.name}", total=len(structures))
         for source, structure in zip(table["structure"], structures, strict=True):
-            result = relax(AseAtomsAdaptor.get_atoms(structure), calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
+            try:
+                result = relax(AseAtomsAdaptor.get_atoms(structure), calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
+            except InputError as err:  # e.g. elements the potential was not trained on: say which file
+                raise err.located(file=str(source)) from None
             result.info["source"] = str(source)
             frames.append(result)
             bar.advance(task)
