@@ -55,6 +55,11 @@ def test_fit_writes_run_folder_with_card(cli, emt_extxyz, tmp_path):
     assert card["engine"] == "soap" and card["seed"] == 2 and card["options"]["n_max"] == 4
     assert card["test_metrics"]["n_frames"] >= 1
     assert "held-out test" in out
+    # soap has no early stopping: the validation share is trained on, not dropped, and --valid is refused
+    n_frames = 8
+    assert card["training"]["n_frames"] + card["test_metrics"]["n_frames"] == n_frames and card["training"]["n_val_frames"] == 0
+    code, out, err = cli("potential", "fit", emt_extxyz, "--engine", "soap", "--out", tmp_path / "run2", "--valid", emt_extxyz)
+    assert code == 2 and "--valid is for the neural engines" in err and not (tmp_path / "run2").exists()
 
 
 def test_eval_writes_metrics_and_self_contained_report(cli, soap_run, emt_extxyz, tmp_path):

@@ -66,7 +66,7 @@ def fit_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="run folder to write (model/ + card.json)")],
     engine: Annotated[str, typer.Option(help="soap | mace | chgnet | chgnet-aligned | chgnet-finetune")] = "soap",
     valid: Annotated[Path | None, typer.Option(help="validation frames for early stopping (neural engines)")] = None,
-    split: Annotated[str, typer.Option(help="hold out frames from FRAMES: none | frame | config_type | tag")] = "none",
+    split: Annotated[str, typer.Option(help="hold out frames from FRAMES: none | frame | config_type | tag (80/10/10 train/validation/test; soap trains on the validation share too)")] = "none",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     epochs: Annotated[int | None, typer.Option(help="training epochs (mace, chgnet-finetune)")] = None,
     init_model: Annotated[Path | None, typer.Option(help="mace only: fine-tune from this MACE model file or run folder")] = None,
@@ -87,6 +87,9 @@ def fit_command(
             options["epochs"] = epochs
         else:
             raise InputError(f"--epochs does not apply to the {engine} engine")
+    if valid is not None and engine == "soap":
+        raise InputError("--valid is for the neural engines' early stopping; soap chooses its settings by cross-validation on the training frames",
+                         hint="Score other frames with 'matforge potential eval RUN FRAMES'")
     data = read_frames(frames, format=format)
     test = []
     if split != "none":
@@ -95,6 +98,10 @@ def fit_command(
             raise InputError("the split left no training frames", file=str(frames))
     else:
         held_val = []
+    if engine == "soap":
+        # no early stopping to feed: the frames a split sets aside for validation are trained on (soap's own
+        # cross-validation over the training frames chooses its settings), not silently dropped
+        data, held_val = data + held_val, []
     val = read_frames(valid) if valid is not None else held_val
     with progress_bar() as progress:
         calc = fit(data, engine, val_frames=val or None, seed=seed,
