@@ -119,3 +119,17 @@ def test_a_folder_of_crystal_structures_is_featurized_on_a_cluster_as_in_one_pro
     with pytest.raises(InputError, match="row 6"):
         featurize_parquet(folder, tmp_path / "failed", structure_col="structure", rows_per_partition=3)
     assert not (tmp_path / "failed").exists()
+
+
+def test_a_folder_of_structure_files_is_cut_into_partitions_as_a_table(tmp_path):
+    # scale predict takes what plain predict reads: a folder of CIFs as well as Parquet parts
+    from pymatgen.core import Lattice, Structure
+
+    from matforge.scale._parts import plan_partitions
+
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    for i, cation in enumerate(["Na", "K", "Li"]):
+        Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0 + i), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(folder / f"{i}.cif"))
+    parts = plan_partitions(folder, 2)
+    assert [len(p.frame) for p in parts] == [2, 1] and parts[0].frame["structure"].tolist() == ["cifs/0.cif", "cifs/1.cif"]

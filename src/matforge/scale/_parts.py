@@ -55,7 +55,12 @@ def plan_partitions(data: str | Path | pd.DataFrame, rows_per_partition: int) ->
     if rows_per_partition < 1:
         raise InputError(f"rows per partition must be at least 1, not {rows_per_partition}")
     parts: list[Partition] = []
-    if isinstance(data, pd.DataFrame) or Path(data).suffix.lower() not in (".parquet", ".pq", ""):
+    # Parquet: a .parquet file or a folder holding some; a folder of CIF/POSCAR files is read as any table is
+    parquet = not isinstance(data, pd.DataFrame) and (
+        Path(data).suffix.lower() in (".parquet", ".pq")
+        or (Path(data).is_dir() and any(not p.name.startswith((".", "_")) for p in Path(data).rglob("*.parquet")))
+    )  # fmt: skip
+    if not parquet:
         from matforge.data import read_table
 
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
