@@ -33,3 +33,10 @@ def test_scale_commands_report_bad_input_in_one_line(tmp_path, alloys, capsys):
     assert "--workers needs --scheduler local" in capsys.readouterr().err
     assert main(["scale", "tune", str(tmp_path / "in.csv"), "--target", "strength", "--join-study", "s", "--storage", "nowhere"]) == 2
     assert "database URL" in capsys.readouterr().err
+
+
+def test_bad_input_on_a_local_cluster_is_one_line(tmp_path, capfd):
+    (tmp_path / "bad.csv").write_text("formula,y\nFe2O3,1\nXyz9,2\n")
+    assert main(["scale", "featurize", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "feat"), "--scheduler", "local", "--workers", "1"]) == 2
+    err = capfd.readouterr().err.strip()
+    assert err.startswith("error: ") and "row 1" in err and "Compute Failed" not in err and "Traceback" not in err

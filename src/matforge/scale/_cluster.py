@@ -71,7 +71,9 @@ def scheduler_from_options(scheduler: str | None = None, workers: int | None = N
             raise InputError(f"--workers must be at least 1, not {n}")
         cluster = LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # CRITICAL: a task's exception comes back to this process and is reported there in one line (bad
+            # input) or as an internal error; the workers' "Compute Failed" log would print it a second time
+            silence_logs=logging.CRITICAL,
         )  # fmt: skip
         try:
             with Client(cluster) as client:
