@@ -39,9 +39,16 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; exit 0 on success, 2 on bad input (one line on stderr), 1 on internal error."""
     import os
+    import warnings
 
     from matforge.errors import InputError, ModelError
 
+    # a model search fits many configurations, and scikit-learn's notes about single fits (a Gaussian process'
+    # length scale at its bound, an MLP stopped at max_iter) are expected there: the search scores each
+    # configuration for what it is, so they are not the user's to act on (the Python API still shows them)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"sklearn\.")
+    # pymatgen says so for every CIF written with rounded coordinates (1/3 as 0.33333); other CIF issues still show
+    warnings.filterwarnings("ignore", message=r"Issues encountered while parsing CIF: \d+ fractional coordinates rounded", category=UserWarning)
     _register()
     try:
         # standalone mode: typer reports usage errors itself (exit 2) and ends with SystemExit
