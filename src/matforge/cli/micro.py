@@ -120,7 +120,7 @@ def segment_cmd(
 def grains_cmd(
     image: Annotated[Path, typer.Argument(help="Micrograph (PNG, TIFF, BMP, JPEG)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder")],
-    pixel_size: Annotated[str | None, typer.Option(help="Length of one pixel, e.g. 0.5um, 20nm")] = None,
+    pixel_size: Annotated[str | None, typer.Option(help="Length of one pixel, e.g. 0.5um, 20nm (a bare number is taken as micrometres)")] = None,
     boundary_width: Annotated[float, typer.Option(help="Approximate grain boundary width in px")] = 3.0,
     smoothing: Annotated[float, typer.Option(help="Gaussian smoothing sigma in px")] = 1.0,
     bright_boundaries: Annotated[bool, typer.Option(help="Boundaries are brighter than grains")] = False,
@@ -150,7 +150,7 @@ def synthetic_cmd(
     particles: Annotated[float, typer.Option(help="Second-phase area fraction")] = 0.0,
     blur: Annotated[float, typer.Option(help="Gaussian blur sigma in px")] = 1.0,
     noise: Annotated[float, typer.Option(help="Gaussian noise sigma (image range 0-1)")] = 0.03,
-    pixel_size: Annotated[str, typer.Option(help="Length of one pixel")] = "1um",
+    pixel_size: Annotated[str, typer.Option(help="Length of one pixel, e.g. 0.5um, 20nm (a bare number is taken as micrometres)")] = "1um",
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic grains and pores.")] = 0,
 ) -> None:
     """Write a synthetic micrograph with known truth (image.png, phases.png, truth.json) to test `grains`."""
