@@ -192,6 +192,19 @@ def _mostly_numbers(values: pd.Series) -> bool:
     return len(filled) > 0 and pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.9
 
 
+def number_problems(values: pd.Series, column: str, reason: str) -> tuple[pd.Series, list[Problem]]:
+    """`values` read as numbers, and a `Problem` for each filled cell that is not one (its row is its position)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+    return numbers, [Problem(int(r), column, values.iat[r], reason) for r in bad]
+
+
+def formula_problems(values: pd.Series, column: str, source: str | None) -> list[Problem]:
+    """A `Problem` for each cell of a formula column that does not parse (its row is its position)."""
+    batch = parse_compositions(values.to_numpy(dtype=object), on_error="keep", source=source, column=column)
+    return [Problem(r, column, values.iat[r], err.message) for r, err in sorted(batch.errors.items())]
+
+
 def _detect_task(y: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(y):
         return "classification"
@@ -279,9 +292,8 @@ def prepare_dataset(
         raise InputError("the target column is empty (all values missing)", file=source, column=target)
     task = _detect_task(y) if task in (None, "auto") else task
     if task == "regression":
-        numeric = pd.to_numeric(y, errors="coerce")
-        for r in np.flatnonzero(numeric.isna() & y.notna()):
-            problems.append(Problem(int(r), target, y.iat[r], "the target of a regression must be a number"))
+        numeric, found = number_problems(y, target, "the target of a regression must be a number")
+        problems += found
         for r in np.flatnonzero(np.isinf(numeric.fillna(0).to_numpy(dtype=float))):
             problems.append(Problem(int(r), target, y.iat[r], "infinite target value"))
         y = numeric
@@ -327,10 +339,8 @@ def prepare_dataset(
                 numeric_cols.append(name)
         elif _mostly_numbers(column):
             # a number column with a few text cells ('hot', '300 K'): reported, not read as categories
-            numbers = pd.to_numeric(column, errors="coerce")
-            for r in np.flatnonzero(numbers.isna() & column.notna()):
-                problems.append(Problem(int(r), name, column.iat[r], "a number is expected in this column (leave the cell empty where it is unknown)"))
-            frame[name] = numbers
+            frame[name], found = number_problems(column, name, "a number is expected in this column (leave the cell empty where it is unknown)")
+            problems += found
             numeric_cols.append(name)
         else:
             n_levels = column.nunique(dropna=True)
@@ -346,9 +356,7 @@ def prepare_dataset(
                 notes.append(f"column '{name}' dropped: {n_levels} distinct text values (an identifier, not a feature)")
 
     for name in formula_list:
-        batch = parse_compositions(frame[name].to_numpy(dtype=object), on_error="keep", source=source, column=name)
-        for r, err in sorted(batch.errors.items()):
-            problems.append(Problem(r, name, frame[name].iat[r], err.message))
+        problems += formula_problems(frame[name], name, source)
     structures = {}
     for name in structure_list:
         structures[name] = parse_structures(frame[name].to_numpy(dtype=object), source=source, column=name, on_error="keep")

@@ -277,17 +277,17 @@ def append_rows(data: pd.DataFrame, new: pd.DataFrame, *, new_source: str | None
 def _check_like(data: pd.DataFrame, rows: pd.DataFrame, source: str | None) -> None:
     """Every problem of the new rows at once, where they break what the training table holds: a cell that is not
     a number in a column of numbers (target or process value), a formula that does not parse in a formula column."""
-    from matforge.chem import parse_compositions
-    from matforge.data._dataset import Problem, _raise_problems, detect_formula_columns
+    from matforge.data._dataset import (
+        _raise_problems,
+        detect_formula_columns,
+        formula_problems,
+        number_problems,
+    )
 
     problems = []
     for column in data.columns:
         if pd.api.types.is_numeric_dtype(data[column]) and not pd.api.types.is_bool_dtype(data[column]):
-            numbers = pd.to_numeric(rows[column], errors="coerce")
-            for r in np.flatnonzero(numbers.isna().to_numpy() & rows[column].notna().to_numpy()):
-                problems.append(Problem(int(r), column, rows[column].iat[r], "a number is expected: the training table holds numbers in this column"))
+            problems += number_problems(rows[column], column, "a number is expected: the training table holds numbers in this column")[1]
     for column in detect_formula_columns(data):
-        batch = parse_compositions(rows[column].to_numpy(dtype=object), on_error="keep", source=source, column=column)
-        for r, err in sorted(batch.errors.items()):
-            problems.append(Problem(r, column, rows[column].iat[r], err.message))
+        problems += formula_problems(rows[column], column, source)
     _raise_problems(sorted(problems, key=lambda p: p.row), source)

@@ -139,7 +139,7 @@ def join_outputs(table: pd.DataFrame, outputs: pd.DataFrame) -> pd.DataFrame:
     """The rows of `table` in order with the model's `outputs` beside them. Columns of `table` named as an
     output (a table that is itself an earlier prediction, screen or suggestion) are replaced by the new ones,
     not written twice."""
-    table = table.drop(columns=[c for c in table.columns if c in outputs.columns or c == "score"]).reset_index(drop=True)
+    table = table.drop(columns=[c for c in table.columns if c in outputs.columns]).reset_index(drop=True)
     return pd.concat([table, outputs.reset_index(drop=True)], axis=1)
 
 
