@@ -175,6 +175,32 @@ def test_a_stage_keeps_back_the_default_trials_of_the_models_after_a_search(regr
     assert budgets["ridge"] == 0.0
 
 
+def test_a_model_past_the_floor_whose_default_would_overrun_is_cut_to_fit_when_the_cut_keeps_most_of_it(regression_table, monkeypatch):
+    import matforge.learn._automodel as automodel
+
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    model = AutoModel(models="ridge,extra_trees", budget=5, cv=3, ensemble=1, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[]).fit(X, y)
+    budgets, real = {}, automodel.tune
+
+    def spy(spec, *args, budget, **kwargs):
+        budgets[spec.name] = (budget, spec.defaults["n_estimators"] if "n_estimators" in spec.defaults else None)
+        return real(spec, *args, budget=budget, **kwargs)
+
+    monkeypatch.setattr(automodel, "tune", spy)
+    stage = dict(F=model.featurizer_.transform(X), y=y.to_numpy(dtype=float), groups=np.arange(len(X)), storage=None, progress=None)
+    # extra trees' default trial known at 150 s, 100 s left past the floor of one model: two-thirds of its 300
+    # trees fit, so it runs cut to them, and ridge's search leaves it all that time
+    model._default_scale, model._default_cost = {}, {"ridge": 0.0, "extra_trees": 150.0}
+    assert set(model._stage("final", deadline=time.monotonic() + 100, **stage)["fitted"]) == {"ridge", "extra_trees"}
+    assert budgets["ridge"][0] == 0.0 and 180 <= budgets["extra_trees"][1] <= 200
+    assert model._default_scale["extra_trees"] == pytest.approx(budgets["extra_trees"][1] / 300)
+    # at 250 s, 40 % would fit: less than half of it, so it is skipped
+    model._default_scale, model._default_cost = {}, {"ridge": 0.0, "extra_trees": 250.0}
+    budgets.clear()
+    assert set(model._stage("final", deadline=time.monotonic() + 100, **stage)["fitted"]) == {"ridge"}
+    assert "extra_trees" not in budgets and budgets["ridge"][0] == pytest.approx(0.7 * 100 / 2, abs=0.5)
+
+
 def test_a_model_too_dear_to_time_whole_is_timed_on_a_share_of_its_work(regression_table, sleepy_model):
     from matforge.learn import unreached_models
 

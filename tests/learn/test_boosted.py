@@ -99,3 +99,23 @@ def test_the_boosted_attention_model_reads_the_fractions_then_the_main_features(
     assert estimator.n_base_columns == 118 and estimator.booster.get_params()["objective"] == "regression_l1"
     assert estimator.with_prediction
     assert spec.build("regression", {"boost_trees": 0}).booster is None
+
+
+def test_the_attention_models_cut_for_a_budget_train_a_share_of_their_steps_and_trees():
+    from matforge.models._attention import auto_size
+
+    pytest.importorskip("torch")
+    import torch
+
+    spec = MODELS["composition_attention_boosted"]
+    steps = auto_size(torch.device("cpu"))["max_steps"]
+    half, share = spec.cheaper(spec.defaults, 0.5)
+    # a fixed share of the work: the searched parameters (boost_trees among its choices) stay what the search knows
+    assert share == 0.5 and half == {**spec.defaults, "_steps_share": 0.5}
+    estimator = spec.build("regression", half)
+    assert estimator.base.max_steps == steps // 2 and estimator.booster.get_params()["n_estimators"] == spec.defaults["boost_trees"] // 2
+    # at least a quarter, never more than the default; the timing share is taken of a cut configuration
+    assert spec.cheaper(spec.defaults, 0.01)[1] == 0.25 and spec.cheaper(spec.defaults, 2.0) == (spec.defaults, 1.0)
+    assert spec.timing(half)[0]["_steps_share"] == pytest.approx(0.05)
+    network = MODELS["composition_attention"].build("regression", MODELS["composition_attention"].cheaper(MODELS["composition_attention"].defaults, 0.5)[0])
+    assert network.max_steps == steps // 2

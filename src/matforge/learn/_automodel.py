@@ -52,6 +52,11 @@ AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 SCREEN_SHARE = 0.1
 """About this share of a stage's part of the budget goes to choosing its preset (`AutoModel._choose_preset`)."""
 
+CUT_KEEP = 0.5
+"""A model past a stage's floor whose default trial would end past the deadline is cut to fit what is left
+(`ModelSpec.cheaper`: fewer trees, rounds or mini-batches) where the cut keeps at least this share of its default's
+work, and skipped otherwise (`AutoModel._fits`)."""
+
 __all__ = ["AutoModel", "cut_defaults", "unreached_models"]
 
 
@@ -234,11 +239,12 @@ class AutoModel(BaseEstimator):
             self.zero_inflated_ = zero_inflated
             self.log_target_ = log_target
         for i, model in enumerate(self.model_names_):
-            if time.monotonic() + self._default_cost.get(model, 0.0) > deadline and len(fitted) >= self.floor_models_ and model not in required:
+            if len(fitted) >= self.floor_models_ and model not in required and not self._fits(model, deadline - time.monotonic()):
                 # out of time: later models are skipped rather than blowing the budget (left blank in the
-                # leaderboard), and so is a model whose default trial is known to end past the deadline: one
-                # trial is not interrupted (MatBench glass, 5,680 rows: one probe fit of the extra trees took 8.8 s,
-                # a default trial about four such fits, against stage shares of 10-20 s at --budget 60-120)
+                # leaderboard), and so is a model whose default trial is known to end past the deadline unless a
+                # cut keeping most of it fits (`_recut` below cuts it): one trial is not interrupted (MatBench glass,
+                # 5,680 rows: one probe fit of the extra trees took 8.8 s, a default trial about four such fits,
+                # against stage shares of 10-20 s at --budget 60-120)
                 if progress is not None:
                     progress.advance(self._task_id)
                 continue
@@ -290,7 +296,8 @@ class AutoModel(BaseEstimator):
     def _reserved(self, i: int, left: float, n_fitted: int, required: frozenset) -> float:
         """Seconds a stage keeps back from the search of its `i`-th model for the default trials of the models
         after it whose cost is known (``_default_cost``) and that it will run: those it must (the floor, the
-        `required`) and, in order, those whose default still fits `left` after this model's own. Without it the
+        `required`) and, in order, those whose default still fits `left` after this model's own, or fits it cut
+        (`_fits`; such a model is cut to all that is then left, and takes it). Without it the
         first searches take their share of the budget regardless, and a dear model after them (the attention
         model on MatBench mp_e_form: a default trial the plan put at 49 minutes, LightGBM's at 1) finds too little left
         and is skipped, or overruns where it must run."""
@@ -300,8 +307,25 @@ class AutoModel(BaseEstimator):
             cost = self._default_cost.get(model, 0.0)
             if must < self.floor_models_ or model in required or reserved + cost <= left:
                 reserved += cost
+            elif self._fits(model, left - reserved):
+                reserved = left  # it will be cut to what is left (`_stage`), and takes all of it
             must += 1
         return reserved - self._default_cost.get(self.model_names_[i], 0.0)
+
+    def _fits(self, model: str, seconds: float) -> bool:
+        """Whether `model`'s default trial fits `seconds` by what it took before (``_default_cost``), as it is or
+        cut (`ModelSpec.cheaper`, as `_recut` will) to no less than `CUT_KEEP` of the default's work. Without the
+        cut a dear model past the floor was skipped for want of a few percent of its time: MatBench mp_e_form fold
+        0 at --budget 3600 lost the boosted attention model (0.08 eV/atom where it runs) to LightGBM (0.11)."""
+        cost = self._default_cost.get(model, 0.0)
+        if cost <= seconds:
+            return True
+        spec = get_model(model)
+        if spec.cheaper is None or seconds <= 0:
+            return False
+        wanted = self._default_scale.get(model, 1.0) * seconds / cost  # the share of the whole default that fits
+        share = spec.cheaper(spec.defaults, wanted)[1]
+        return CUT_KEEP <= share <= wanted * 1.02  # 2 %: the cut rounds to whole trees
 
     def _recut(self, model: str, seconds: float) -> None:
         """Cut `model`'s default (``_default_scale``, first set by `_plan`) so that its default trial takes about
@@ -327,7 +351,8 @@ class AutoModel(BaseEstimator):
         for model, factor in self._default_scale.items():
             spec = get_model(model)
             cheaper = spec.cheaper(spec.defaults, factor)[0]
-            changed = {key: [spec.defaults[key], value] for key, value in cheaper.items() if value != spec.defaults[key]}
+            # a key the default lacks is a share of its work (the attention models' ``_steps_share``): all of it
+            changed = {key: [spec.defaults.get(key, 1.0), value] for key, value in cheaper.items() if value != spec.defaults.get(key, 1.0)}
             if changed:
                 out[model] = changed
         return out

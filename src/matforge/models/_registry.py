@@ -235,7 +235,7 @@ def _composition_attention(task, p, seed, n_jobs):
         task=task, d_model=p["d_model"], n_layers=p["n_layers"], dropout=p["dropout"], lr=p["lr"], weight_decay=p["weight_decay"],
         loss=p["loss"], batch_size=p["batch_size"], max_time=ATTENTION_MAX_TIME, random_state=seed, n_jobs=n_jobs,
     )  # fmt: skip
-    if p.get("_steps_share", 1.0) < 1.0:  # `_timing_steps`: a share of the mini-batches the device's size plans
+    if p.get("_steps_share", 1.0) < 1.0:  # `_fewer_steps`, `_timing_steps`: a share of the mini-batches the device's size plans
         network.max_steps = max(1, round(auto_size(network._device())["max_steps"] * p["_steps_share"]))
     return network
 
@@ -249,7 +249,10 @@ def _composition_attention_boosted(task, p, seed, n_jobs):
         # the residual is what an L1 fit leaves, so the trees fit its conditional median too (L1 objective); the
         # rest as measured in benchmarks/attention_boosted.py (mp_e_form, 5 folds, 1000 trees of 63 leaves on the
         # features alone: 0.0937 -> 0.0864 eV/atom; the current size and prediction column: the comments below)
-        booster = _lightgbm("regression", {**MODELS["lightgbm"].defaults, "n_estimators": p["boost_trees"], "num_leaves": p["boost_leaves"], "min_child_samples": 20, "reg_lambda": 0.0, "objective": "regression_l1"}, seed, n_jobs)
+        # the same share of its trees as of the network's mini-batches (`_fewer_steps`, `_timing_steps`): the cost of
+        # both is in proportion to them, and the searched choices of boost_trees stay what the search knows
+        trees = max(1, round(p["boost_trees"] * p.get("_steps_share", 1.0)))
+        booster = _lightgbm("regression", {**MODELS["lightgbm"].defaults, "n_estimators": trees, "num_leaves": p["boost_leaves"], "min_child_samples": 20, "reg_lambda": 0.0, "objective": "regression_l1"}, seed, n_jobs)
     # the trees also see the network's prediction: every one of the 5 mp_e_form folds better by 0.0001-0.0006
     # eV/atom (mean 0.0813 -> 0.0809 on the GPU networks, benchmarks/results/attention_gpu_boosted_pred.json)
     return ResidualBoostedRegressor(_composition_attention(task, p, seed, n_jobs), booster, n_base_columns=len(ELEMENT_SYMBOLS), with_prediction=True)
@@ -298,17 +301,33 @@ def _fewer_rounds(params: dict, factor: float) -> tuple[dict, float]:
     return {**params, "n_estimators": rounds, "learning_rate": max(params["learning_rate"], round(rate, 4))}, rounds / params["n_estimators"]
 
 
+ATTENTION_STEPS = (0.25, 1.0)
+"""The share of the attention models' planned mini-batches (and residual trees) a default cut for a small budget
+(`_fewer_steps`) keeps: at least a quarter (6,000 mini-batches on the CPU)."""
+
+
+def _fewer_steps(params: dict, factor: float) -> tuple[dict, float]:
+    """The attention models' configuration at about `factor` of its cost: that share of the mini-batches the
+    device's size plans, the cosine learning rate then running its course over them, and of the boosted form's
+    residual trees (``_steps_share``, a fixed parameter, so every trial of the search and the final fit train that
+    long). Fewer steps fit less well (MatBench mp_e_form fold 0, the network alone: 15,000 mini-batches 0.0983
+    eV/atom, 24,000 0.0912; `CompositionAttention`), the trade LightGBM makes with fewer rounds; within
+    `ATTENTION_STEPS`."""
+    share = max(ATTENTION_STEPS[0], min(ATTENTION_STEPS[1], factor))
+    if share >= 1.0:
+        return params, 1.0
+    return {**params, "_steps_share": share}, share
+
+
 def _timing_steps(params: dict) -> tuple[dict, float]:
     """The attention models' configuration for timing (`ModelSpec.timing`): a tenth of the network's
-    mini-batches and of the residual trees. Their default fit is minutes (MatBench mp_e_form, 53,000 rows:
-    24,000 mini-batches of about 21 ms on one core, then 2,000 trees of 255 leaves), so `AutoModel._plan`
-    cannot time it whole as it times the others; both parts cost in proportion to their steps, and the fixed
-    costs divided by the share make the estimate err on the dear side."""
+    mini-batches and of the residual trees (``_steps_share``, of what the configuration trains already). Their
+    default fit is minutes (MatBench mp_e_form, 53,000 rows: 24,000 mini-batches of about 21 ms on one core, then
+    2,000 trees of 255 leaves), so `AutoModel._plan` cannot time it whole as it times the others; both parts
+    cost in proportion to their steps, and the fixed costs divided by the share make the estimate err on the
+    dear side."""
     share = 0.1
-    cut = {**params, "_steps_share": share}
-    if params.get("boost_trees"):
-        cut["boost_trees"] = max(1, round(params["boost_trees"] * share))
-    return cut, share
+    return {**params, "_steps_share": params.get("_steps_share", 1.0) * share}, share
 
 
 # leaf_statistic (regression only): the forest's prediction is the mean of its leaves (Breiman) or the weighted
@@ -358,13 +377,13 @@ _SPECS = [
     ModelSpec("gmm", "EM: class-conditional Gaussian mixtures", _CLS, _gmm, lambda t: {"n_components": _i(t, "n_components", 1, 6), "covariance_type": _c(t, "covariance_type", ["diag", "full"]), "reg_covar": _f(t, "reg_covar", 1e-4, 1.0, log=True)}, {"n_components": 2, "covariance_type": "diag", "reg_covar": 1e-2}, "A. P. Dempster, N. M. Laird, D. B. Rubin, Maximum likelihood from incomplete data via the EM algorithm, J. R. Stat. Soc. B 39, 1-38 (1977).", needs_scaling=True),
     ModelSpec("mlp", "neural network (multilayer perceptron)", _BOTH, _mlp, lambda t: {"width": _c(t, "width", [32, 64, 128, 256]), "depth": _i(t, "depth", 1, 3), "alpha": _f(t, "alpha", 1e-6, 1e-1, log=True), "learning_rate_init": _f(t, "learning_rate_init", 1e-4, 1e-2, log=True)}, {"width": 128, "depth": 2, "alpha": 1e-4, "learning_rate_init": 1e-3}, "D. E. Rumelhart, G. E. Hinton, R. J. Williams, Learning representations by back-propagating errors, Nature 323, 533-536 (1986).", needs_scaling=True, scale_target=True),
     ModelSpec("deep_mlp", "deep residual network (PyTorch)", _BOTH, _deep_mlp, lambda t: {"width": _c(t, "width", [128, 256, 512]), "depth": _i(t, "depth", 2, 6), "dropout": _f(t, "dropout", 0.0, 0.3), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"width": 256, "depth": 4, "dropout": 0.1, "lr": 1e-3, "weight_decay": 1e-5}, "K. He et al., Deep residual learning for image recognition, CVPR (2016); D. Jha et al., ElemNet, Sci. Rep. 8, 17593 (2018).", needs_scaling=True, scale_target=True, extra="deep"),
-    ModelSpec("composition_attention", "attention over element embeddings, CrabNet/Roost-like (PyTorch)", _BOTH, _composition_attention, _attention_space, _ATTENTION_DEFAULTS, _ATTENTION_CITATION, scale_target=True, feature_set="fractions", extra="deep", timing=_timing_steps),
+    ModelSpec("composition_attention", "attention over element embeddings, CrabNet/Roost-like (PyTorch)", _BOTH, _composition_attention, _attention_space, _ATTENTION_DEFAULTS, _ATTENTION_CITATION, scale_target=True, feature_set="fractions", extra="deep", cheaper=_fewer_steps, timing=_timing_steps),
     # the attention model underfits 10^5 compositions within its step cap (MatBench mp_e_form fold 0: training MAE
     # 0.085, test 0.092 eV/atom); LightGBM on the Magpie statistics fitted to its residuals finds what it left
     # (a large booster, 2000 trees of 255 leaves: on the fold-0 GPU network 0.0795 with 1000 x 63, 0.0772 with
     # 2000 x 255, 0.0768 with 4000 x 255; 5 folds in benchmarks/results/attention_gpu_boosted_large.json; through
     # the CPU pipeline 0.0859 -> 0.0814 eV/atom, benchmarks/results/matbench_mp_e_form_large.json)
-    ModelSpec("composition_attention_boosted", "attention over element embeddings, its residuals fitted by LightGBM on the main features (PyTorch)", _REG, _composition_attention_boosted, lambda t: {**_attention_space(t), "boost_trees": _c(t, "boost_trees", [0, 1000, 2000, 4000]), "boost_leaves": _c(t, "boost_leaves", [63, 127, 255, 511])}, {**_ATTENTION_DEFAULTS, "boost_trees": 2000, "boost_leaves": 255}, _ATTENTION_CITATION + " J. H. Friedman, Greedy function approximation: a gradient boosting machine, Ann. Stat. 29, 1189-1232 (2001).", scale_target=True, feature_set="fractions+main", extra="deep", timing=_timing_steps),
+    ModelSpec("composition_attention_boosted", "attention over element embeddings, its residuals fitted by LightGBM on the main features (PyTorch)", _REG, _composition_attention_boosted, lambda t: {**_attention_space(t), "boost_trees": _c(t, "boost_trees", [0, 1000, 2000, 4000]), "boost_leaves": _c(t, "boost_leaves", [63, 127, 255, 511])}, {**_ATTENTION_DEFAULTS, "boost_trees": 2000, "boost_leaves": 255}, _ATTENTION_CITATION + " J. H. Friedman, Greedy function approximation: a gradient boosting machine, Ann. Stat. 29, 1189-1232 (2001).", scale_target=True, feature_set="fractions+main", extra="deep", cheaper=_fewer_steps, timing=_timing_steps),
     ModelSpec("atom_table_cnn", "atom-table CNN (PyTorch)", _BOTH, _atom_table_cnn, lambda t: {"channels": _c(t, "channels", [16, 32, 64]), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"channels": 32, "lr": 1e-3, "weight_decay": 1e-5}, "S. Zeng et al., Atom table convolutional neural networks for an accurate prediction of compounds properties, npj Comput. Mater. 5, 84 (2019).", scale_target=True, feature_set="fractions", extra="deep"),
 ]  # fmt: skip
 
