@@ -105,3 +105,7 @@ def test_ensemble_averages_its_members_and_its_first_member_is_the_single_networ
     assert not np.allclose(alone[0], alone[1], atol=1e-3)  # seeds 3 and 4 give different networks
     with pytest.raises(InputError, match="ensemble"):
         MicrographClassifier(ensemble=0, **params).fit(images, labels)
+    # sizes the network cannot train on are refused before any work
+    for option, value, word in (("epochs", 0, "epochs"), ("width", 0, "width"), ("image_size", 4, "image_size"), ("image_size", 24.5, "image_size")):
+        with pytest.raises(InputError, match=word):
+            MicrographClassifier(**{**params, option: value}).fit(images, labels)

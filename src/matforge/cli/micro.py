@@ -34,7 +34,7 @@ def train_classifier_cmd(
     data_dir: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per class")],
     out: Out,
     test_fraction: TestFraction = 0.2,
-    image_size: Annotated[int, typer.Option(help="Training crop side in px (images resized to 1.125x this)")] = 96,
+    image_size: Annotated[int, typer.Option(help="Training crop side in px, at least 16 (images resized to 1.125x this)")] = 96,
     width: Annotated[int, typer.Option(help="Channels of the first network stage")] = 24,
     epochs: Annotated[int, typer.Option(help="Maximum training epochs")] = 40,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without improvement")] = 10,

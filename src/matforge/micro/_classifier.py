@@ -152,6 +152,10 @@ class MicrographClassifier:
             raise InputError("only one class in the training labels", hint="A classifier needs at least two classes")
         if int(self.epochs) != self.epochs or self.epochs < 1:
             raise InputError("epochs must be a whole number, at least 1", value=self.epochs)
+        if int(self.image_size) != self.image_size or self.image_size < 16:
+            # the network halves the side four times (stem and three stages): below 16 px the last stage sees
+            # less than one pixel of the crop
+            raise InputError("image_size must be a whole number of pixels, at least 16", value=self.image_size, hint="The network halves the side four times; 64-128 px suit most micrographs")
         if int(self.width) != self.width or self.width < 1:
             raise InputError("width must be a whole number of channels, at least 1", value=self.width)
         if int(self.ensemble) != self.ensemble or self.ensemble < 1:
