@@ -68,6 +68,9 @@ def test_test_rows_never_reach_featurizer_selection_or_search(tmp_path, monkeypa
     assert set(np.concatenate(SEEN).tolist()) | test_ids == set(range(len(frame)))
     assert sorted(predictions["row"].tolist()) == sorted(test_ids)
     assert record["n_test"] == len(test_ids) and np.isfinite(record["scores"]["mae"])
+    # the fold says how the budget was planned: what the probe timed, how many models past any deadline
+    assert set(record["plan"]["probe_seconds"]) == {"spy", "ridge"} and record["plan"]["floor_models"] >= 1
+    json.dumps(record["plan"])
 
 
 def test_same_seed_same_results_and_duplicates_predicted(tmp_path):

@@ -135,6 +135,8 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
         "configurations": model.final_configurations_, "preset": model.preset_, "preset_screen": model.preset_scores_,
         "decision_threshold": getattr(model, "decision_threshold_", None),
         "inner_cv": {m: v["mean"] for m, v in model.cv_scores_.items()}, "seconds": time.monotonic() - start,
+        # the budget's plan (`AutoModel._plan`): the probe's timings, the floor, the defaults cut to fit
+        "plan": model.plan_,
         # CPU seconds of this process: on a shared machine wall time depends on others' load, CPU time much less
         "cpu_seconds": time.process_time() - cpu_start,
     }  # fmt: skip
