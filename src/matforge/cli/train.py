@@ -29,7 +29,7 @@ def train(
     drop: str = typer.Option(None, "--drop", help="Columns to ignore, comma-separated (identifiers, leaky columns)."),
     group_col: str = typer.Option(None, "--group-col", help="Column defining CV groups (default: the reduced composition, or the polymer of a SMILES column)."),
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
-    budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (the report comes on top). Where it cannot pay for every stage's default trials, the inner CV is not repeated, later models are skipped and the first model's default gets fewer trees; the summary says which."),
+    budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (the report comes on top). Where it cannot pay for every stage's default trials, the inner CV is not repeated, defaults get fewer trees (or rounds, or training steps) and later models that even a cut cannot fit are skipped; the summary says which."),
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
     preset: str = typer.Option("auto", "--preset", help="Composition feature preset. auto (default): each CV stage picks magpie_extended (Magpie + element fractions) or magpie_wide (+ statistics of Deml's and pymatgen's element data) on its own training rows; magpie_ranked adds fractions ranked by element property; all: matforge.features.PRESETS."),
     ensemble: int = typer.Option(3, "--ensemble", help="Ensemble selection draws from the top N models and, up to 50,000 rows, each one's N best configurations (1: single best)."),

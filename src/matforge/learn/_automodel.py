@@ -224,7 +224,7 @@ class AutoModel(BaseEstimator):
         rank them. The first ``floor_models_`` models (`_plan`) and the `required` ones are evaluated even past
         the deadline (their default configuration at least); the others are skipped once the deadline has
         passed, or would pass before their default trial ends by what that trial took before (the plan's probe
-        or an earlier stage of this fit). `weights` (per row) weight the fits, the inner-CV scores and the
+        or an earlier stage of this fit) unless a cut keeping at least `CUT_KEEP` of it fits (`_fits`). `weights` (per row) weight the fits, the inner-CV scores and the
         ensemble selection."""
         tuned: list[Tuned] = []
         fitted, fit_seconds = {}, {}
@@ -331,8 +331,9 @@ class AutoModel(BaseEstimator):
         """Cut `model`'s default (``_default_scale``, first set by `_plan`) so that its default trial takes about
         `seconds` by what that trial took before (``_default_cost``: the probe or an earlier stage), in
         proportion, where it is cut already or would not fit; never above the default. A stage evaluates a model
-        whose default does not fit only where it must (the floor, or a member of an outer fold in the final
-        stage); the others are skipped (`_stage`). The probe is one timing on a machine whose speed varies
+        whose default does not fit where it must (the floor, or a member of an outer fold in the final stage),
+        and past the floor where the cut keeps at least `CUT_KEEP` of its default (`_fits`); the others are
+        skipped (`_stage`). The probe is one timing on a machine whose speed varies
         several fold from minute to minute (one 116-round LightGBM fit with the zero-inflated gate on 2,450
         expt_gap rows: 1.5 s, minutes later 5.7 s), and a stage that ran over leaves the next one less: on MatBench expt_gap at
         --budget 60 the plan's cut (116 of 500 rounds) took 14 s a stage for 8.5 s planned, and each stage
@@ -424,7 +425,7 @@ class AutoModel(BaseEstimator):
         the stages search from there (``default_cut``, set after the final stage: the parameters the saved
         model's search started from, as [default, cut]); a model without a cheaper form keeps its default and
         overruns. The probe's timings also tell each stage what a model's default
-        trial will take (`_stage` skips a model past the floor that would end beyond its deadline).
+        trial will take (`_stage` skips a model past the floor that would end beyond its deadline, cut or not).
         A timing, so a borderline table can go either way on a busy machine: ``plan_`` records the
         probe and the choices, the model card the repeats. A fit resumed from `work` keeps the plan it
         started with (its finished trials were scored with it), and a fit joining a shared study (`study`) is not
