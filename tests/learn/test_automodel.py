@@ -148,6 +148,9 @@ def test_a_first_model_whose_default_cannot_fit_the_budget_is_cut_to_fit(regress
     cut = protocol["repeat_plan"]["default_cut"][sleepy_trees]["n_estimators"]
     assert cut[0] == 400 and cut[1] < 400
     assert cut_defaults(protocol) == f"sleepy_trees n_estimators 400 -> {cut[1]}"
+    # the attention models' cut is a share of their training steps, said in words
+    steps = {"repeat_plan": {"default_cut": {"composition_attention_boosted": {"_steps_share": [1.0, 0.81234]}}}}
+    assert cut_defaults(steps) == "composition_attention_boosted share of training steps 1 -> 0.812"
     assert f"cut before the search (sleepy_trees n_estimators 400 -&gt; {cut[1]})" in (run / "report.html").read_text()
 
 

@@ -790,7 +790,12 @@ def cut_defaults(protocol: dict) -> str:
     ``metrics.json``), in words (e.g. ``"lightgbm n_estimators 500 -> 100, learning_rate 0.05 -> 0.2"``); empty
     where none was cut."""
     cut = (protocol.get("repeat_plan") or {}).get("default_cut") or {}
-    return "; ".join(f"{model} " + ", ".join(f"{key} {old:g} -> {new:g}" for key, (old, new) in changes.items()) for model, changes in cut.items())
+    named = {"_steps_share": "share of training steps"}  # the attention models' fixed parameter, in words
+
+    def shown(value) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    return "; ".join(f"{model} " + ", ".join(f"{named.get(key, key)} {shown(old)} -> {shown(new)}" for key, (old, new) in changes.items()) for model, changes in cut.items())
 
 
 def _with_log_target(spec, mode: str | bool):
