@@ -102,10 +102,10 @@ def test_the_boosted_attention_model_reads_the_fractions_then_the_main_features(
 
 
 def test_the_attention_models_cut_for_a_budget_train_a_share_of_their_steps_and_trees():
-    from matforge.models._attention import auto_size
-
     pytest.importorskip("torch")
     import torch
+
+    from matforge.models._attention import auto_size
 
     spec = MODELS["composition_attention_boosted"]
     steps = auto_size(torch.device("cpu"))["max_steps"]

@@ -6,6 +6,7 @@ Heavy imports (ASE, torch, dscribe, CHGNet) happen inside each command so that `
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,17 @@ def _parse_options(items: list[str] | None) -> dict:
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
+
+
+@contextmanager
+def _about(path: Path):
+    """An `InputError` raised inside (e.g. elements the potential was not trained on) names `path` as its file."""
+    from matforge.errors import InputError
+
+    try:
+        yield
+    except InputError as err:
+        raise err.located(file=str(path)) from None
 
 
 def _read_structure(path: Path):
@@ -156,18 +168,14 @@ def md_command(
 ) -> None:
     """Molecular dynamics with a fitted potential; reports the total-energy drift."""
     from matforge.atoms import load_potential, run_md
-    from matforge.errors import InputError
     from matforge.progress import progress_bar
 
     _check_out_dir(out, structure)
     atoms = _read_structure(structure)
     calc = load_potential(run)
-    with progress_bar() as progress:
-        try:
-            result = run_md(atoms, calc, ensemble=ensemble, temperature=temperature, steps=steps, timestep=timestep,
-                            seed=seed, out=out, interval=interval, progress=progress)
-        except InputError as err:  # e.g. elements the potential was not trained on: say which file
-            raise err.located(file=str(structure)) from None
+    with progress_bar() as progress, _about(structure):
+        result = run_md(atoms, calc, ensemble=ensemble, temperature=temperature, steps=steps, timestep=timestep,
+                        seed=seed, out=out, interval=interval, progress=progress)
     typer.echo(f"{steps} steps of {timestep} fs ({ensemble.upper()}, {result['n_atoms']} atoms): "
                f"final T {result['temperature'][-1]:.0f} K, energy drift "
                f"{result['energy_drift_meV_per_atom_per_ps']:.3f} meV/atom/ps, max |ΔE_total| "
@@ -189,17 +197,14 @@ def relax_command(
     A folder's relaxed structures go to one extxyz file, a frame each with its source file, relaxed energy
     (eV and eV/atom) and convergence, which `matforge screen --candidates` and `matforge predict` read as a table."""
     from matforge.atoms import load_potential, relax
-    from matforge.errors import InputError
 
     _check_out_dir(out, structure)
     if structure.is_dir():
         _relax_folder(structure, out, run, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
         return
     atoms = _read_structure(structure)  # a bad file fails before the potential is loaded
-    try:
+    with _about(structure):
         result = relax(atoms, load_potential(run), fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry, out=out)
-    except InputError as err:  # e.g. elements the potential was not trained on: say which file
-        raise err.located(file=str(structure)) from None
     state = "converged" if result.info["converged"] else f"NOT converged after {steps} steps"
     typer.echo(f"{state}: energy {result.info['relaxed_energy']:.6f} eV in {result.info['relax_steps']} steps → {out}")
 
@@ -210,7 +215,6 @@ def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int
 
     from matforge.atoms import load_potential, relax
     from matforge.data import parse_structures, read_table
-    from matforge.errors import InputError
     from matforge.files import atomic_file
     from matforge.progress import progress_bar
 
@@ -221,10 +225,8 @@ def _relax_folder(folder: Path, out: Path, run: Path, *, fmax: float, steps: int
     with progress_bar() as bar:
         task = bar.add_task(f"relaxing {folder.name}", total=len(structures))
         for source, structure in zip(table["structure"], structures, strict=True):
-            try:
+            with _about(source):
                 result = relax(AseAtomsAdaptor.get_atoms(structure), calc, fmax=fmax, steps=steps, cell=cell, keep_symmetry=keep_symmetry)
-            except InputError as err:  # e.g. elements the potential was not trained on: say which file
-                raise err.located(file=str(source)) from None
             result.info["source"] = str(source)
             frames.append(result)
             bar.advance(task)

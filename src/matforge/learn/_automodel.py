@@ -314,18 +314,28 @@ class AutoModel(BaseEstimator):
 
     def _fits(self, model: str, seconds: float) -> bool:
         """Whether `model`'s default trial fits `seconds` by what it took before (``_default_cost``), as it is or
-        cut (`ModelSpec.cheaper`, as `_recut` will) to no less than `CUT_KEEP` of the default's work. Without the
-        cut a dear model past the floor was skipped for want of a few percent of its time: MatBench mp_e_form fold
-        0 at --budget 3600 lost the boosted attention model (0.08 eV/atom where it runs) to LightGBM (0.11)."""
+        cut (`_cut_for`, as `_recut` will) to no less than `CUT_KEEP` of the default's work. Without the cut a dear
+        model past the floor was skipped whenever its whole default did not fit: MatBench mp_e_form fold 0 at
+        --budget 3600 (30c0ea5) lost the boosted attention model to LightGBM, 0.1104 eV/atom; with it, 0.0809
+        (0.99 of its steps; fold 1: 0.79 of them, 0.0828)."""
         cost = self._default_cost.get(model, 0.0)
         if cost <= seconds:
             return True
-        spec = get_model(model)
-        if spec.cheaper is None or seconds <= 0:
+        cut = self._cut_for(model, seconds)
+        if cut is None or seconds <= 0:
             return False
-        wanted = self._default_scale.get(model, 1.0) * seconds / cost  # the share of the whole default that fits
-        share = spec.cheaper(spec.defaults, wanted)[1]
+        share, wanted = cut
         return CUT_KEEP <= share <= wanted * 1.02  # 2 %: the cut rounds to whole trees
+
+    def _cut_for(self, model: str, seconds: float) -> tuple[float, float] | None:
+        """(the share of `model`'s whole default its cheaper form keeps, the share wanted) for a default trial of
+        about `seconds` by what that trial took before at the current cut; None without a cheaper form or a known
+        cost."""
+        spec, cost = get_model(model), self._default_cost.get(model, 0.0)
+        if spec.cheaper is None or cost <= 0:
+            return None
+        wanted = self._default_scale.get(model, 1.0) * max(seconds, 0.0) / cost
+        return spec.cheaper(spec.defaults, wanted)[1], wanted
 
     def _recut(self, model: str, seconds: float) -> None:
         """Cut `model`'s default (``_default_scale``, first set by `_plan`) so that its default trial takes about
@@ -338,12 +348,12 @@ class AutoModel(BaseEstimator):
         expt_gap rows: 1.5 s, minutes later 5.7 s), and a stage that ran over leaves the next one less: on MatBench expt_gap at
         --budget 60 the plan's cut (116 of 500 rounds) took 14 s a stage for 8.5 s planned, and each stage
         after the first started later."""
-        spec, cost = get_model(model), self._default_cost.get(model, 0.0)
-        if spec.cheaper is None or cost <= 0 or (model not in self._default_scale and cost <= seconds):
+        cost, cut = self._default_cost.get(model, 0.0), self._cut_for(model, seconds)
+        if cut is None or (model not in self._default_scale and cost <= seconds):
             return
         before = self._default_scale.get(model, 1.0)
-        _, self._default_scale[model] = spec.cheaper(spec.defaults, before * max(seconds, 0.0) / cost)
-        self._default_cost[model] = cost * self._default_scale[model] / before
+        self._default_scale[model] = cut[0]
+        self._default_cost[model] = cost * cut[0] / before
 
     def _cut_parameters(self) -> dict[str, dict[str, list]]:
         """The parameters of each cut default as the last stage searched from them, ``{model: {name: [default,
