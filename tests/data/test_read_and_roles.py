@@ -137,6 +137,8 @@ def test_a_number_column_with_a_few_text_cells_is_numeric_with_the_cells_reporte
     with pytest.raises(InputError) as info:
         prepare_dataset(table, "hardness")
     assert [(p.row, p.column, p.value) for p in info.value.problems] == [(2, "temperature", "hot"), (7, "temperature", "300 K")]
+    # a code column that is mostly numbers ('1001', ..., '1017b') gets the same report: the message says how to leave it out
+    assert "--drop 'temperature'" in str(info.value)
     assert prepare_dataset(table.drop(index=[2, 7]), "hardness").numeric_cols == ["temperature"]
 
 

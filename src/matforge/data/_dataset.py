@@ -339,7 +339,8 @@ def prepare_dataset(
                 numeric_cols.append(name)
         elif _mostly_numbers(column):
             # a number column with a few text cells ('hot', '300 K'): reported, not read as categories
-            frame[name], found = number_problems(column, name, "a number is expected in this column (leave the cell empty where it is unknown)")
+            frame[name], found = number_problems(
+                column, name, f"a number is expected in this column (leave the cell empty where it is unknown; if the column holds codes or names, not measurements, leave it out with --drop {name!r})")
             problems += found
             numeric_cols.append(name)
         else:
