@@ -104,6 +104,9 @@ def test_cli_writes_results_and_resumes_per_fold(tmp_path, capsys):
     assert main(args) == 0
     assert (out / "steels" / "fold_0.json").stat().st_mtime_ns == before  # reused, not recomputed
     assert "reused" in capsys.readouterr().err
+    # the second run's wall time is the read-back's, and the record and table say so
+    assert json.loads((out / "results.json").read_text())["folds_reused"] == 2
+    assert "2 of the 2 folds read back from earlier runs" in (out / "results.md").read_text()
 
 
 @pytest.mark.parametrize("bad", [["--tasks", "nope"], ["--folds", "7"], ["--budget", "0"], ["--trials", "0"]])

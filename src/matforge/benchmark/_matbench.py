@@ -207,7 +207,7 @@ def run_matbench(data_dir: str | Path, tasks, out: str | Path, *, folds=(0, 1, 2
         from matforge.scale._cluster import describe_scheduler
 
         runner = describe_scheduler(scheduler, workers) or runner
-    results = summarize(records, settings, data_dir=data_dir, wall_seconds=time.monotonic() - started, runner=runner)
+    results = summarize(records, settings, data_dir=data_dir, wall_seconds=time.monotonic() - started, runner=runner, reused=len(records) - len(jobs))
     with atomic_file(out / "results.json") as tmp:
         Path(tmp).write_text(json.dumps(results, indent=1))
     with atomic_file(out / "results.md") as tmp:
@@ -223,9 +223,11 @@ def _fold_job(job: tuple[str, int], *, data: dict, options: dict) -> tuple[str, 
     return name, k, record, predictions
 
 
-def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: float, runner: str = "this process") -> dict:
+def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: float, runner: str = "this process", reused: int = 0) -> dict:
     """Per-task mean/std over folds, per-fold scores, and the protocol (folds, seed, data, cores, where the
-    folds ran, times, and the machine's load average at the end: on a shared machine it explains the times)."""
+    folds ran, times, and the machine's load average at the end: on a shared machine it explains the times).
+    `reused` folds were read back from an earlier run: their seconds count in the folds' totals, not in
+    `wall_seconds`."""
     import platform
 
     tasks = {}
@@ -248,9 +250,15 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
         "benchmark": "MatBench v0.1",
         "protocol": {"folds": "official folds_matbench_v0.1.csv (5 folds, shuffle, random_state=18012019; KFold regression, StratifiedKFold classification)", "training": "AutoModel(evaluate=False) on each fold's training rows only", **settings},
         "data_dir": str(data_dir), "matforge": __version__, "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "load_average_1_5_15_min": [round(v, 2) for v in os.getloadavg()]},
-        "folds_ran_on": runner, "wall_seconds": float(wall_seconds), "fold_seconds_total": float(sum(r["seconds"] for r in records)),
+        "folds_ran_on": runner, "wall_seconds": float(wall_seconds), "folds_reused": int(reused), "fold_seconds_total": float(sum(r["seconds"] for r in records)),
         "fold_cpu_seconds_total": float(sum(r.get("cpu_seconds", float("nan")) for r in records)), "tasks": tasks,
     }  # fmt: skip
+
+
+def _reused_note(results: dict) -> str:
+    n = results.get("folds_reused", 0)
+    total = sum(len(t["folds"]) for t in results["tasks"].values())
+    return f" ({n} of the {total} folds read back from earlier runs in this folder, their time not in it)" if n else ""
 
 
 def markdown_table(results: dict) -> str:
@@ -258,7 +266,7 @@ def markdown_table(results: dict) -> str:
     lines = [
         f"MatBench v0.1 — matforge {results['matforge']}, budget {results['protocol']['budget_per_fold_s']:g} s per fold, "
         f"seed {results['protocol']['seed']}, {results['machine']['cores']} cores, folds on {results.get('folds_ran_on', 'this process')}: "
-        f"{results['wall_seconds'] / 60:.1f} min wall in all, {results['fold_seconds_total'] / 60:.1f} min of fold wall time ({results['fold_cpu_seconds_total'] / 60:.1f} CPU min of the fold processes).",
+        f"{results['wall_seconds'] / 60:.1f} min wall in all{_reused_note(results)}, {results['fold_seconds_total'] / 60:.1f} min of fold wall time ({results['fold_cpu_seconds_total'] / 60:.1f} CPU min of the fold processes).",
         "",
         "| task | metric | folds | matforge (mean ± std) | best on leaderboard | others | matforge, other metrics | wall (min) | CPU (min) |",
         "|---|---|---|---|---|---|---|---|---|",
