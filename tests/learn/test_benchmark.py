@@ -71,6 +71,12 @@ def test_test_rows_never_reach_featurizer_selection_or_search(tmp_path, monkeypa
     # the fold says how the budget was planned: what the probe timed, how many models past any deadline
     assert set(record["plan"]["probe_seconds"]) == {"spy", "ridge"} and record["plan"]["floor_models"] >= 1
     json.dumps(record["plan"])
+    # and what each search took against that plan: the default trial and the chosen configuration's fit, measured
+    timing = {entry["model"]: entry for entry in record["final_tuning"]}
+    assert set(timing) == {"spy", "ridge"}
+    for entry in timing.values():
+        assert entry["expected_seconds"] > 0 and entry["default_seconds"] > 0 and entry["fit_seconds"] > 0
+    json.dumps(record["final_tuning"])
 
 
 def test_same_seed_same_results_and_duplicates_predicted(tmp_path):

@@ -137,6 +137,8 @@ def run_fold(frame: pd.DataFrame, test_fold: np.ndarray, fold: int, spec: Matben
         "inner_cv": {m: v["mean"] for m, v in model.cv_scores_.items()}, "seconds": time.monotonic() - start,
         # the budget's plan (`AutoModel._plan`): the probe's timings, the floor, the defaults cut to fit
         "plan": model.plan_,
+        # each model's search in the final stage: trials, seconds, and its default trial's seconds against the plan's
+        "final_tuning": model.final_tuned_,
         # CPU seconds of this process: on a shared machine wall time depends on others' load, CPU time much less
         "cpu_seconds": time.process_time() - cpu_start,
     }  # fmt: skip

@@ -227,7 +227,7 @@ class AutoModel(BaseEstimator):
         or an earlier stage of this fit) unless a cut keeping at least `CUT_KEEP` of it fits (`_fits`). `weights` (per row) weight the fits, the inner-CV scores and the
         ensemble selection."""
         tuned: list[Tuned] = []
-        fitted, fit_seconds = {}, {}
+        fitted, fit_seconds, expected = {}, {}, {}
         preset, preset_scores = self._choose_preset(F, y, groups, weights)
         sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[preset]}
 
@@ -249,6 +249,8 @@ class AutoModel(BaseEstimator):
                     progress.advance(self._task_id)
                 continue
             self._recut(model, deadline - time.monotonic())
+            if model in self._default_cost:
+                expected[model] = self._default_cost[model]  # the default trial + one fit, as the stage reckons it
             # 70% of what is left for searching, the rest for fitting the chosen configurations, less the default
             # trials of the models after this one that the stage will run
             left = deadline - time.monotonic()
@@ -291,7 +293,7 @@ class AutoModel(BaseEstimator):
             if id(t) not in pipelines:  # a model's next-best configuration: fitted only once picked
                 pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "expected_seconds": expected, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores}
 
     def _reserved(self, i: int, left: float, n_fitted: int, required: frozenset) -> float:
         """Seconds a stage keeps back from the search of its `i`-th model for the default trials of the models
@@ -703,7 +705,11 @@ class AutoModel(BaseEstimator):
         self.study_ = {"name": self.study, "storage": _masked(self.storage)} if self.study else None
         self.cv_scores_ = self._fold_scores(y_values, oof, fold_of, weights)
         self.leaderboard_ = self._leaderboard(per_model_scores, per_model_seconds, final)
-        self.final_tuned_ = [t.summary() for t in final["tuned"]]
+        # what each search took against what the stage expected of it: ``expected_seconds`` (the default trial and
+        # one fit on all rows, by the plan's probe or an earlier stage, after any cut) beside the measured
+        # ``default_seconds`` + ``fit_seconds`` (the chosen configuration's fit), so a run past its budget says whether
+        # the estimate or the search overran
+        self.final_tuned_ = [{**t.summary(), **{key: final[key][t.model] for key in ("expected_seconds", "fit_seconds") if t.model in final[key]}} for t in final["tuned"]]
         self.final_configurations_ = _distinct_configurations(final["picks"])
         # how many of those fit log(y) (`log_target`); the model card and the log-target benchmark report it
         self.members_on_log_scale_ = sum(bool(c["params"].get("_log_target")) for c in self.final_configurations_)

@@ -38,8 +38,11 @@ class Tuned:
     default_seconds: float | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
-        """The JSON-safe part (for the model card)."""
-        return {"model": self.model, "params": self.params, "score": self.score, "n_trials": self.n_trials, "seconds": self.seconds}
+        """The JSON-safe part (for the model card); ``default_seconds`` only where this search timed its default."""
+        out = {"model": self.model, "params": self.params, "score": self.score, "n_trials": self.n_trials, "seconds": self.seconds}
+        if self.default_seconds is not None:
+            out["default_seconds"] = self.default_seconds
+        return out
 
 
 def _subsample(n: int, limit: int | None, seed: int) -> np.ndarray:
