@@ -133,3 +133,29 @@ def test_a_folder_of_structure_files_is_cut_into_partitions_as_a_table(tmp_path)
         Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0 + i), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(folder / f"{i}.cif"))
     parts = plan_partitions(folder, 2)
     assert [len(p.frame) for p in parts] == [2, 1] and parts[0].frame["structure"].tolist() == ["cifs/0.cif", "cifs/1.cif"]
+
+
+def _warn_and_count(part):
+    """Warn once (a UserWarning, as scikit-learn's notes are) and say how many warnings got past the filters."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.warn(f"length scale at its bound (partition {part})", UserWarning, stacklevel=1)
+    return len(seen)
+
+
+def test_workers_warn_as_the_submitting_process_would(cluster):
+    import warnings
+
+    from distributed import Client
+
+    from matforge.scale._cluster import map_partitions
+
+    with Client(cluster.scheduler_address) as client:
+        with warnings.catch_warnings():
+            # the CLI ignores such notes: a spawned worker does not inherit that, so map_partitions sends it along
+            warnings.filterwarnings("ignore", message="length scale")
+            assert map_partitions(_warn_and_count, [0, 1, 2], client=client) == [0, 0, 0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            assert map_partitions(_warn_and_count, [0, 1, 2], client=client) == [1, 1, 1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -127,12 +128,15 @@ def map_partitions(
         from distributed import as_completed
 
         plain = (str, int, float, bool, type(None), list, tuple, dict)
+        # the workers warn as this process would: the CLI's filters (a Gaussian process' length scale at its
+        # bound, expected in a search) are not inherited by a spawned worker, whose stderr is this console's
+        filters = [(action, getattr(message, "pattern", ""), category, getattr(module, "pattern", ""), lineno) for action, message, category, module, lineno in warnings.filters]
         todo = list(range(len(partitions)))
         for attempt in range(3):
             # one copy of each large shared object (model, design space, arrays) per worker instead of one per
             # task; plain values and containers (which scatter would split into pieces) travel with each task
             shared_futures = {k: v if isinstance(v, plain) else client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
-            futures = [client.submit(_on_worker, work, partitions[i], **shared_futures, pure=False, key=f"{label.replace(' ', '-')}-{i}-{os.urandom(4).hex()}") for i in todo]
+            futures = [client.submit(_on_worker, work, filters, partitions[i], **shared_futures, pure=False, key=f"{label.replace(' ', '-')}-{i}-{os.urandom(4).hex()}") for i in todo]
             index = {f.key: i for f, i in zip(futures, todo, strict=True)}
             try:
                 for future in as_completed(futures):
@@ -159,13 +163,19 @@ def map_partitions(
 _MALLOC_TUNED = False
 
 
-def _on_worker(function: Callable[..., Any], part: Any, /, **shared: Any) -> Any:
-    """Run one partition on a worker, after giving the worker's allocator back its usual behaviour."""
+def _on_worker(function: Callable[..., Any], filters: list[tuple], part: Any, /, **shared: Any) -> Any:
+    """Run one partition on a worker, after giving the worker's allocator back its usual behaviour, under the
+    submitting process' warning `filters` (``warnings.filters`` as (action, message, category, module, lineno)
+    with the patterns as text)."""
     global _MALLOC_TUNED
     if not _MALLOC_TUNED:
         _MALLOC_TUNED = True
         _restore_malloc_thresholds()
-    return function(part, **shared)
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for action, message, category, module, lineno in reversed(filters):  # each goes to the front: same order
+            warnings.filterwarnings(action, message, category, module, lineno)
+        return function(part, **shared)
 
 
 def _restore_malloc_thresholds() -> None:
