@@ -129,8 +129,9 @@ def map_partitions(
 
         plain = (str, int, float, bool, type(None), list, tuple, dict)
         # the workers warn as this process would: the CLI's filters (a Gaussian process' length scale at its
-        # bound, expected in a search) are not inherited by a spawned worker, whose stderr is this console's
-        filters = [(action, getattr(message, "pattern", ""), category, getattr(module, "pattern", ""), lineno) for action, message, category, module, lineno in warnings.filters]
+        # bound, expected in a search) are not inherited by a spawned worker, whose stderr is this console's. The
+        # categories travel by name: a class only this process has (a notebook's) must not fail the worker's unpickling
+        filters = [(action, getattr(message, "pattern", ""), f"{category.__module__}:{category.__qualname__}", getattr(module, "pattern", ""), lineno) for action, message, category, module, lineno in warnings.filters]
         todo = list(range(len(partitions)))
         for attempt in range(3):
             # one copy of each large shared object (model, design space, arrays) per worker instead of one per
@@ -166,16 +167,32 @@ _MALLOC_TUNED = False
 def _on_worker(function: Callable[..., Any], filters: list[tuple], part: Any, /, **shared: Any) -> Any:
     """Run one partition on a worker, after giving the worker's allocator back its usual behaviour, under the
     submitting process' warning `filters` (``warnings.filters`` as (action, message, category, module, lineno)
-    with the patterns as text)."""
+    with the patterns and the category, ``module:qualname``, as text)."""
     global _MALLOC_TUNED
     if not _MALLOC_TUNED:
         _MALLOC_TUNED = True
         _restore_malloc_thresholds()
     with warnings.catch_warnings():
         warnings.resetwarnings()
-        for action, message, category, module, lineno in reversed(filters):  # each goes to the front: same order
-            warnings.filterwarnings(action, message, category, module, lineno)
+        for action, message, name, module, lineno in reversed(filters):  # each goes to the front: same order
+            category = _warning_class(name)
+            if category is not None:
+                warnings.filterwarnings(action, message, category, module, lineno)
         return function(part, **shared)
+
+
+def _warning_class(name: str) -> type[Warning] | None:
+    """The warning class named ``module:qualname``, or None where this process cannot import it."""
+    import importlib
+
+    module, _, qualname = name.partition(":")
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return found if isinstance(found, type) and issubclass(found, Warning) else None
 
 
 def _restore_malloc_thresholds() -> None:
