@@ -105,6 +105,9 @@ def test_cli_writes_results_and_resumes_per_fold(tmp_path, capsys):
     steels = results["tasks"]["steels"]
     assert steels["folds"] == [0, 1] and len(steels["per_fold"]) == 2
     assert set(steels["mean"]) == {"mae", "rmse", "r2"} and results["machine"]["cores"] >= 1
+    # where each fold's time went: its final searches, their parameters left to the fold records
+    assert {entry["model"] for entry in steels["per_fold"][0]["searches"]} == {"ridge", "knn"}
+    assert all("params" not in entry and entry["seconds"] >= 0 for entry in steels["per_fold"][0]["searches"])
     assert "TPOT-Mat" in (out / "results.md").read_text()
     before = (out / "steels" / "fold_0.json").stat().st_mtime_ns
     assert main(args) == 0

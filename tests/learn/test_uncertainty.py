@@ -198,3 +198,16 @@ def test_a_member_picked_twice_is_predicted_once_and_weighs_twice():
     assert len(calls) == 1  # the prediction once; the variance reads the trees' leaves, not predict
     np.testing.assert_allclose(shared["prediction"], (2 * forest.predict(F) + line.predict(F)) / 3)
     np.testing.assert_allclose(shared["prediction"], copies["prediction"])
+
+
+def test_domain_guard_threshold_from_a_subset_of_a_large_table_matches_all_rows(monkeypatch):
+    import matforge.learn._uncertainty as uncertainty
+
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(3000, 6)) * np.linspace(2, 0.5, 6)
+    every = DomainGuard().fit(train).threshold_
+    # the same table as if it were large: the quantile from 1,000 rows, each against all 3,000
+    monkeypatch.setattr(uncertainty, "_THRESHOLD_ROWS", 1000)
+    subset = DomainGuard().fit(train)
+    assert subset.threshold_ != every and abs(subset.threshold_ - every) < 0.05 * every
+    assert len(subset.train_) == 3000  # predictions still measure against every training row

@@ -241,7 +241,7 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
             "task": spec.task, "metric": spec.metric, "target": spec.target, "folds": [r["fold"] for r in mine],
             "mean": {m: float(np.mean([r["scores"][m] for r in mine])) for m in metrics},
             "std": {m: float(np.std([r["scores"][m] for r in mine])) for m in metrics},
-            "per_fold": [{"fold": r["fold"], **r["scores"], "best_model": r["best_model"], "preset": r.get("preset"), "seconds": r["seconds"], "n_train": r["n_train"], "n_test": r["n_test"]} for r in mine],
+            "per_fold": [{"fold": r["fold"], **r["scores"], "best_model": r["best_model"], "preset": r.get("preset"), "seconds": r["seconds"], "n_train": r["n_train"], "n_test": r["n_test"], **_searches(r)} for r in mine],
             "fold_seconds_total": float(sum(r["seconds"] for r in mine)),
             "fold_cpu_seconds_total": float(sum(r.get("cpu_seconds", float("nan")) for r in mine)),
             "leaderboard": dict(spec.leaderboard),
@@ -255,6 +255,14 @@ def summarize(records: list[dict], settings: dict, *, data_dir, wall_seconds: fl
         "folds_ran_on": runner, "wall_seconds": float(wall_seconds), "folds_reused": int(reused), "fold_seconds_total": float(sum(r["seconds"] for r in records)),
         "fold_cpu_seconds_total": float(sum(r.get("cpu_seconds", float("nan")) for r in records)), "tasks": tasks,
     }  # fmt: skip
+
+
+def _searches(record: dict) -> dict:
+    """A fold's final searches without their parameters (trials, seconds, the default trial's seconds against the
+    stage's estimate, the chosen configuration's fit): where a fold's time went. Records before 6d096fe have none."""
+    if "final_tuning" not in record:
+        return {}
+    return {"searches": [{key: value for key, value in entry.items() if key != "params"} for entry in record["final_tuning"]]}
 
 
 def _reused_note(results: dict) -> str:
