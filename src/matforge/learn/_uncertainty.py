@@ -18,7 +18,8 @@ _BOUND_MARGIN = 1e-3
 _GROUPS = 32
 # training rows whose leave-one-out distances set DomainGuard's threshold (a quantile): all of them up to this many,
 # a random subset of this many beyond (their distances still to every training row). The n x n distances took 157 s
-# of one thread for MatBench mp_e_form's 106,201 training rows x 265 features, outside any budget
+# of one thread on random numbers of the shape of MatBench mp_e_form's training rows (106,201 x 265), after the
+# budget; 31 s with the subset
 _THRESHOLD_ROWS = 20_000
 # rows per block of distance computations (see `DomainGuard._blocks`)
 _BLOCK = 1024
@@ -236,8 +237,8 @@ class DomainGuard(BaseEstimator):
     """Flags inputs far from the training data in (standardised) feature space.
 
     A row is in domain when the mean distance to its k nearest training rows is no larger than the
-    `quantile` of the same statistic among the training rows themselves (leave-one-out; above 20,000 training
-    rows, among a random 20,000 of them, each still measured against every training row).
+    `quantile` of the same statistic among the training rows themselves (leave-one-out; above `_THRESHOLD_ROWS`
+    training rows, among that many of them drawn at random, each still measured against every training row).
 
     `predict` gives exactly the answer of the brute-force distances but first bounds them from below, so that
     screening millions of candidates far from the data costs a few dozen numbers per row, not a distance to
