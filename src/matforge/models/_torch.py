@@ -93,6 +93,15 @@ class _TorchEstimator(BaseEstimator):
     def _network(self, n_inputs: int, n_outputs: int):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _chunk_rows(self) -> int:
+        """Rows evaluated at once (validation, prediction): a network whose activations per row are large
+        (`matforge.models._tabm.TabM`: members × embedded columns) asks for fewer."""
+        return 4096
+
+    def _prepare(self, X: np.ndarray) -> None:
+        """Fit what the network's shape depends on from the rows it is trained on (not the validation split),
+        before `_network` builds it: `matforge.models._tabm.TabM`'s varying columns and bin edges; nothing here."""
+
     def _module(self):
         torch = _torch()
         module = self._network(self.n_features_in_, self.n_outputs_)
@@ -114,6 +123,7 @@ class _TorchEstimator(BaseEstimator):
         device = self._device()
         Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
         yt = torch.as_tensor(target, dtype=torch.long if classification else torch.float32, device=device)
+        self._prepare(X[train])
         module = self._network(X.shape[1], self.n_outputs_).to(device)
         optimizer = torch.optim.AdamW(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         # regression loss: squared error by default; "l1" fits the conditional median, which MAE rewards
@@ -122,7 +132,12 @@ class _TorchEstimator(BaseEstimator):
         wt = None if weight is None else torch.as_tensor(weight, dtype=torch.float32, device=device)
 
         def loss_fn(out, rows, weighted: bool = False):
-            losses = per_row(out if classification else out[:, 0], yt[rows])
+            if out.ndim == 3:  # an ensemble network's members, (rows, members, outputs): each member on its own loss
+                members = out.shape[1]
+                flat = out.reshape(-1, out.shape[-1])
+                losses = per_row(flat if classification else flat[:, 0], yt[rows].repeat_interleave(members)).view(-1, members).mean(dim=1)
+            else:
+                losses = per_row(out if classification else out[:, 0], yt[rows])
             if not weighted or wt is None:
                 return losses.mean()
             w = wt[rows]
@@ -181,7 +196,8 @@ class _TorchEstimator(BaseEstimator):
                 module.eval()
                 with torch.no_grad():
                     val_rows = torch.as_tensor(val, device=device)
-                    score = float(loss_fn(module(Xt[val_rows]), val_rows, weighted=True))
+                    out = torch.cat([module(Xt[part]) for part in torch.split(val_rows, self._chunk_rows())])
+                    score = float(loss_fn(out, val_rows, weighted=True))
                 if score < best - 1e-6:
                     best, stale = score, 0
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
@@ -210,7 +226,7 @@ class _TorchEstimator(BaseEstimator):
         module = self._module()
         device = self._device()
         with torch.no_grad(), torch_threads(getattr(self, "n_jobs", None)):
-            return np.concatenate([module(torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // 4096))])
+            return np.concatenate([module(torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // self._chunk_rows()))])
 
 
 class _TaskMixin:
