@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("tabm")
@@ -79,3 +80,27 @@ def test_chunks_shrink_with_members_and_embedded_columns():
     wide.columns_, wide.bins_ = np.arange(410), [np.zeros(2)] * 410
     assert wide._chunk_rows() * 32 * 410 * 16 <= 2**25  # 128 MB of activations
     assert wide._chunk_rows() < 1000 < small._chunk_rows()
+
+
+def test_members_give_the_prediction_and_a_per_row_variance_wider_off_the_data():
+    from matforge.learn import build_pipeline
+    from matforge.learn._uncertainty import prediction_variance
+    from matforge.models import MODELS
+
+    X, y = _steps(600, 6)
+    X_near, X_far = _steps(100, 7)[0], _steps(100, 8)[0]
+    X_far[:, :4] *= 4.0  # outside the training range of every varying column
+    model = TabM(k=8, d_block=64, n_bins=16, d_embedding=8, max_epochs=40, patience=10, batch_size=64, random_state=0).fit(X, y)
+    members = model.predict_members(X_near)
+    assert members.shape == (100, 8)
+    np.testing.assert_allclose(members.mean(axis=1), model.predict(X_near), rtol=1e-5, atol=1e-5)
+    # through the library's pipeline (standardized target): the variance of the members, in the target's units
+    spec = MODELS["tabm"]
+    params = {**spec.defaults, "k": 8, "d_block": 64, "n_bins": 16, "d_embedding": 8}
+    names = [f"x{i}" for i in range(5)]
+    pipeline = build_pipeline(spec, "regression", params, columns=names, categorical=[], seed=0)
+    pipeline.set_params(**{k: 40 for k in pipeline.get_params() if k.endswith("max_epochs")})
+    pipeline.fit(pd.DataFrame(X, columns=names), y)
+    near, far = (prediction_variance(pipeline, pd.DataFrame(A, columns=names)) for A in (X_near, X_far))
+    assert near is not None and near.shape == (100,) and np.all(near >= 0) and np.ptp(near) > 0
+    assert np.median(far) > np.median(near)

@@ -81,7 +81,8 @@ def prediction_variance(estimator, X) -> np.ndarray | None:
     mean, the leaf variance by the transform's slope there; clipping), so a log-scale forest is read in the
     target's units. With one-row leaves it is the variance of the trees' predictions; larger leaves add the
     noise of their rows, which the trees' averaged predictions hide. A Gaussian process: its predictive
-    variance (the fitted white noise included). `ZeroInflatedRegressor`: the variance of
+    variance (the fitted white noise included). TabM (`tabm`): the variance of its k members' predictions.
+    `ZeroInflatedRegressor`: the variance of
     its mixture, ``p var_above + p (1 - p) (m - floor)^2`` with p = P(above the floor) from the gate and m,
     var_above the regressor's prediction and variance (zero without trees), so a row the gate is unsure of is
     uncertain even when its regressor has no trees. A pipeline is read through to its last step. Other models
@@ -149,13 +150,15 @@ def _total_variance(components) -> tuple[np.ndarray, np.ndarray]:
 def _components_reader(estimator):
     """A function of X giving, per component, each row's (mean, variance) in the target's units (an iterator),
     or None for a model without them: a forest's trees (the training targets in the row's leaf), or a Gaussian
-    process as its one component (its predictive mean and variance, the fitted noise included)."""
+    process as its one component (its predictive mean and variance, the fitted noise included), or TabM's members
+(each a point prediction, so the variance of their means)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
     from sklearn.gaussian_process import GaussianProcessRegressor
 
     from matforge.learn._pipeline import BoundedRegressor
     from matforge.models._median_forest import MedianForestRegressor
+    from matforge.models._tabm import TabM  # torch itself only when a TabM predicts
 
     if isinstance(estimator, MedianForestRegressor):
         estimator = estimator.forest_
@@ -168,6 +171,13 @@ def _components_reader(estimator):
                 yield tree.tree_.value[leaf, 0, 0].astype(float), tree.tree_.impurity[leaf].astype(float)
 
         return per_tree
+    if isinstance(estimator, TabM) and estimator.task == "regression":
+
+        def per_member(X):
+            for mean in estimator.predict_members(X).T:
+                yield mean, np.zeros(len(mean))
+
+        return per_member
     if isinstance(estimator, GaussianProcessRegressor):
 
         def predictive(X):
