@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from matforge.models._torch import _TaskMixin, _torch, _TorchEstimator, torch_threads
+from matforge.models._torch import _TaskMixin, _torch, _TorchEstimator
 
 __all__ = ["TabM"]
 
@@ -102,21 +102,14 @@ class TabM(_TaskMixin, _TorchEstimator):
         or for classification the members' probabilities of the last class (binary: the positive one). Their
         mean is `predict` / `predict_proba`; their spread is the network's own uncertainty
         (`matforge.learn._uncertainty.prediction_variance`)."""
-        from sklearn.utils.validation import check_is_fitted, validate_data
-
-        check_is_fitted(self, "state_")
         torch = _torch()
-        X = validate_data(self, X, reset=False).astype(np.float32)
-        module = self._module()
-        device = self._device()
-        parts = []
-        with torch.no_grad(), torch_threads(self.n_jobs):
-            for part in np.array_split(X, max(1, len(X) // self._chunk_rows())):
-                x = torch.from_numpy(part).to(device)
-                out = module.tabm(x[:, module.columns])  # (rows, k, outputs), dropout off (eval mode)
-                out = torch.softmax(out, dim=-1)[..., -1] if self.task == "classification" else out[..., 0]
-                parts.append(out.cpu().numpy())
-        return np.concatenate(parts).astype(float)
+        classification = self.task == "classification"
+
+        def members(module, x):
+            out = module.tabm(x[:, module.columns])  # (rows, k, outputs), dropout off (eval mode)
+            return torch.softmax(out, dim=-1)[..., -1] if classification else out[..., 0]
+
+        return self._forward(X, call=members).astype(float)
 
     def _chunk_rows(self) -> int:
         # the first layer scales every member's copy of the embedded row: rows × k × columns × embedding floats at

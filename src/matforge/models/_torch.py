@@ -219,14 +219,17 @@ class _TorchEstimator(BaseEstimator):
         self.state_ = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
         return self
 
-    def _forward(self, X) -> np.ndarray:
+    def _forward(self, X, call=None) -> np.ndarray:
+        """The fitted network's output for X, in chunks of `_chunk_rows`; `call(module, x)` instead of
+        ``module(x)`` reads something else from it (`matforge.models._tabm.TabM.predict_members`)."""
         check_is_fitted(self, "state_")
         torch = _torch()
         X = validate_data(self, X, reset=False).astype(np.float32)
         module = self._module()
         device = self._device()
+        call = call or (lambda network, x: network(x))
         with torch.no_grad(), torch_threads(getattr(self, "n_jobs", None)):
-            return np.concatenate([module(torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // self._chunk_rows()))])
+            return np.concatenate([call(module, torch.from_numpy(part).to(device)).cpu().numpy() for part in np.array_split(X, max(1, len(X) // self._chunk_rows()))])
 
 
 class _TaskMixin:
