@@ -151,7 +151,7 @@ def _components_reader(estimator):
     """A function of X giving, per component, each row's (mean, variance) in the target's units (an iterator),
     or None for a model without them: a forest's trees (the training targets in the row's leaf), or a Gaussian
     process as its one component (its predictive mean and variance, the fitted noise included), or TabM's members
-(each a point prediction, so the variance of their means)."""
+    (each a point prediction, so the variance of their means)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
     from sklearn.gaussian_process import GaussianProcessRegressor

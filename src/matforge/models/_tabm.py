@@ -88,9 +88,9 @@ class TabM(_TaskMixin, _TorchEstimator):
         # the varying columns and their bin edges, from the rows the network is trained on (not the validation split)
         torch = _torch()
         _, rne = _packages()
-        self.columns_ = np.flatnonzero(np.ptp(X, axis=0) > 0) if len(X) else np.arange(X.shape[1])
+        self.columns_ = np.flatnonzero(np.ptp(X, axis=0) > 0)
         if len(self.columns_) == 0:  # nothing varies: one column, which the network then learns a constant from
-            self.columns_ = np.arange(min(1, X.shape[1]))
+            self.columns_ = np.array([0])
         self.bins_ = None
         if self.n_bins and len(X) > 2 and np.ptp(X[:, self.columns_], axis=0).min() > 0:
             n_bins = int(min(self.n_bins, len(X) - 1))
@@ -106,7 +106,7 @@ class TabM(_TaskMixin, _TorchEstimator):
         classification = self.task == "classification"
 
         def members(module, x):
-            out = module.tabm(x[:, module.columns])  # (rows, k, outputs), dropout off (eval mode)
+            out = module.members(x)  # dropout off (eval mode)
             return torch.softmax(out, dim=-1)[..., -1] if classification else out[..., 0]
 
         return self._forward(X, call=members).astype(float)
@@ -138,8 +138,11 @@ class TabM(_TaskMixin, _TorchEstimator):
                 self.register_buffer("columns", columns)
                 self.tabm = network
 
+            def members(self, x):  # every member's output, (rows, k, outputs)
+                return self.tabm(x[:, self.columns])
+
             def forward(self, x):
-                out = self.tabm(x[:, self.columns])
+                out = self.members(x)
                 if self.training:
                     return out
                 if classification:
