@@ -105,7 +105,7 @@ def tune_command(
     study: Annotated[str, typer.Option("--join-study", help="Study name: workers giving the same name and storage cooperate.")],
     storage: Annotated[str, typer.Option("--storage", help="sqlite:///study.db (one machine) or postgresql://user:pass@host/db (a team).")],
     model: Annotated[str, typer.Option("--model", help="Model to tune (see 'matforge models').")] = "lightgbm",
-    trials: Annotated[int, typer.Option("--trials", help="Trials this worker runs at most.")] = 20,
+    trials: Annotated[int, typer.Option("--trials", help="Trials this worker records (fewer if --timeout or --max-trials ends it first).")] = 20,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds this worker runs at most.")] = None,
     max_trials: Annotated[int | None, typer.Option("--max-trials", help="Stop when the whole study has this many finished trials.")] = None,
     formula_col: Annotated[str | None, typer.Option("--formula-col", help="Formula column(s), comma-separated; detected when omitted.")] = None,

@@ -232,7 +232,8 @@ def tune(
     default_seconds = None
     if not complete:
         study.enqueue_trial(spec.defaults, skip_if_exists=True)
-        optimize_shared(study, objective, n_trials=1)
+        # the default scored by another process is all this step needs: no replacement for a lost race
+        optimize_shared(study, objective, n_trials=1, replace_lost=False)
         default_seconds = time.monotonic() - start
     remaining = budget - (time.monotonic() - start)
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
@@ -267,11 +268,13 @@ def tune(
     return Tuned(spec.name, params, float(chosen.value), len(complete), seconds, oof, alternatives, default_seconds)
 
 
-def optimize_shared(study, objective, n_trials: int, timeout: float | None = None, callbacks=None) -> None:
+def optimize_shared(study, objective, n_trials: int, timeout: float | None = None, callbacks=None, replace_lost: bool = True) -> None:
     """``study.optimize`` that carries on when another process sharing the study (``--join-study``, ``tune``
-    workers) finished the same trial first. Two processes can both take one enqueued trial from an SQLite study;
-    optuna refuses the second to tell it ("Cannot tell a COMPLETE trial"), which would end the search, though
-    the trial's result is in the study either way. Failed fits are caught and recorded as failed trials."""
+    workers) finished the same trial first. Two processes can both take one enqueued trial from an SQLite study
+    (SQLite has no row lock); optuna refuses the second to tell it ("Cannot tell a COMPLETE trial"), which would
+    end the search, though the trial's result is in the study either way. The loser of such a race runs a
+    replacement trial (with `replace_lost`), so `n_trials` counts the trials this process recorded: a race no
+    longer leaves a worker one trial short. Failed fits are caught and recorded as failed trials."""
     start, ran = time.monotonic(), 0
 
     def counted(trial):
@@ -279,7 +282,8 @@ def optimize_shared(study, objective, n_trials: int, timeout: float | None = Non
         ran += 1
         return objective(trial)
 
-    while ran < n_trials:  # each lost race has run one trial, so this ends
+    # only enqueued trials can be taken twice and a study holds finitely many, so the replacements end
+    while ran < n_trials:
         left = None if timeout is None else timeout - (time.monotonic() - start)
         if left is not None and left <= 0:
             return
@@ -289,6 +293,8 @@ def optimize_shared(study, objective, n_trials: int, timeout: float | None = Non
         except ValueError as err:  # raised by optuna's tell, outside the objective, so `catch` does not see it
             if "Cannot tell a" not in str(err):
                 raise
+            if replace_lost:
+                ran -= 1  # the other process recorded that trial, not this one
 
 
 def _with_predictions(candidates: list[Tuned]) -> list[Tuned]:

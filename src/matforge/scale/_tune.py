@@ -157,7 +157,6 @@ def tune_worker(
         raise InputError(f"study '{study}' was started with other data or options", hint="Give every worker the same data, target, --model, --preset and --seed, or use a new study name")
 
     def objective(trial) -> float:
-        trial.set_user_attr("worker", worker)
         params = spec.sample(trial, task)
         pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
         for train, test in splits:
@@ -167,6 +166,9 @@ def tune_worker(
         value = _score(task, y, pred, classes, dataset.weights)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
+        # credited when it finishes, not when it starts: if another worker took the same enqueued trial and told
+        # it first, this raises (the trial is finished), and that worker keeps the credit for the recorded result
+        trial.set_user_attr("worker", worker)
         return value
 
     if not shared.trials:
