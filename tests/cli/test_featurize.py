@@ -7,6 +7,7 @@ import pytest
 import matforge.cli.featurize  # noqa: F401  (registers the command in this process; see the last test)
 from matforge.cli.app import main
 from matforge.features import make_featurizer
+from tests.conftest import fcc_cell
 
 FORMULAS = ["Fe2O3", "SrTiO3", "Ca3(PO4)2", "CuSO4·5H2O", "NaCl"]
 
@@ -136,11 +137,10 @@ def test_help_texts_keep_the_names_of_extras(capsys):
 
 
 def test_a_structure_column_gets_composition_and_structure_features_and_bad_cells_are_skipped(tmp_path, capsys):
-    from pymatgen.core import Lattice, Structure
 
     from matforge.features import StructureFeatures
 
-    salts = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]) for cation, a in (("Na", 5.64), ("K", 6.29), ("Na", 5.3))]
+    salts = [fcc_cell(a, cation, "Cl") for cation, a in (("Na", 5.64), ("K", 6.29), ("Na", 5.3))]
     (tmp_path / "cif").mkdir()
     for i, s in enumerate(salts):
         s.to(filename=str(tmp_path / "cif" / f"{i}.cif"))

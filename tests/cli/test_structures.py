@@ -7,15 +7,16 @@ import json
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 
 from matforge.cli.app import main
+from tests.conftest import fcc_cell
 
 SALTS = [("Na", "Cl"), ("K", "Cl"), ("Na", "Br"), ("K", "Br"), ("Li", "F"), ("Rb", "Cl")]
 
 
 def salt(a: str, b: str, lattice: float) -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(lattice), [a, b], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return fcc_cell(lattice, a, b)
 
 
 def test_a_property_of_the_structure_is_learned_and_new_cif_files_are_predicted(tmp_path, capsys):

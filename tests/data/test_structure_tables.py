@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
+from tests.conftest import fcc_cell
 
 from matforge.data import parse_structures, prepare_dataset, read_table
 from matforge.errors import InputError
@@ -15,7 +16,7 @@ from matforge.features._table import TableFeaturizer
 
 
 def rocksalt(a: str, b: str, lattice: float) -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(lattice), [a, b], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return fcc_cell(lattice, a, b)
 
 
 def cesium_chloride(lattice: float = 4.1) -> Structure:

@@ -10,6 +10,7 @@ import pytest
 
 from matforge.design import DesignSpace
 from matforge.errors import InputError
+from tests.conftest import fcc_cell
 
 emt = pytest.importorskip("ase.calculators.emt")
 
@@ -27,10 +28,9 @@ class CountingEMT(emt.EMT):
 
 
 def _fcc_copper(tmp_path):
-    from pymatgen.core import Lattice, Structure
 
     path = tmp_path / "cu.cif"
-    Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]]).to(filename=str(path))
+    fcc_cell(3.61, "Cu").to(filename=str(path))
     return path
 
 
@@ -118,9 +118,9 @@ def test_bad_relax_settings_say_why(tmp_path):
 
 def test_chgnet_relaxes_substituted_salts_to_their_pbe_lattice_constants(tmp_path):
     pytest.importorskip("chgnet")
-    from pymatgen.core import Lattice, Structure
+    from pymatgen.core import Structure
 
-    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(tmp_path / "nacl.cif"))
+    fcc_cell(5.64, "Na", "Cl").to(filename=str(tmp_path / "nacl.cif"))
     (tmp_path / "space.yaml").write_text("variables:\n  - type: prototype\n    structure: nacl.cif\n    sites: {Na: [Na, K]}\n    relax: chgnet\n")
     frame = DesignSpace.from_file(tmp_path / "space.yaml").candidates(0, 2)
     edges = {f: Structure.from_str(s, fmt="json").lattice.a for f, s in zip(frame["formula"], frame["structure"], strict=True)}

@@ -16,6 +16,7 @@ from matforge.design import (
     summarize_chunk,
 )
 from matforge.errors import InputError
+from tests.conftest import fcc_cell
 
 
 def test_screen_finds_known_optimum_of_surrogate(surrogate, fe_ni_cr_space):
@@ -120,14 +121,13 @@ class DensitySurrogate:
 
 
 def test_a_folder_of_structure_files_is_screened_by_a_model_of_a_named_structure_column(tmp_path):
-    from pymatgen.core import Lattice, Structure
 
     from matforge.features._table import TableFeaturizer
 
     folder = tmp_path / "candidates"
     folder.mkdir()
     for lattice in (5.0, 5.6, 6.2):
-        salt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(lattice), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+        salt = fcc_cell(lattice, "Na", "Cl")
         salt.to(filename=str(folder / f"nacl_{lattice}.cif"))
     model = DensitySurrogate(TableFeaturizer(structure_cols=["cif"]).fit(pd.DataFrame({"cif": [salt.to_json()]})))
     result = screen(model, candidates=folder, objective="max", top=2)
@@ -135,11 +135,11 @@ def test_a_folder_of_structure_files_is_screened_by_a_model_of_a_named_structure
 
 
 def test_a_prototype_space_is_screened_by_a_structure_model(tmp_path):
-    from pymatgen.core import Lattice, Structure
+    from pymatgen.core import Structure
 
     from matforge.features._table import TableFeaturizer
 
-    salt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    salt = fcc_cell(5.64, "Na", "Cl")
     salt.to(filename=str(tmp_path / "nacl.cif"))
     model = DensitySurrogate(TableFeaturizer(structure_cols=["cif"]).fit(pd.DataFrame({"cif": [salt.to_json()]})))
     space = {"variables": [{"type": "prototype", "column": "cif", "structure": str(tmp_path / "nacl.cif"), "sites": {"Na": ["Li", "Na", "K", "Rb"], "Cl": ["F", "Cl", "Br", "I"]}}]}

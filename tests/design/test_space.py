@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from matforge.chem import element_table, parse_formula
 from matforge.design import DesignSpace
 from matforge.errors import InputError
+from tests.conftest import fcc_cell
 
 ELEMENTS = ["Fe", "Ni", "Cr", "Co", "Mn"]
 
@@ -190,10 +191,9 @@ def test_example_spaces_load():
 
 
 def _rock_salt_file(tmp_path):
-    from pymatgen.core import Lattice, Structure
 
     path = tmp_path / "nacl.cif"
-    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(path))
+    fcc_cell(5.64, "Na", "Cl").to(filename=str(path))
     return path
 
 

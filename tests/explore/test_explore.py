@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
+from tests.conftest import fcc_cell
 
 from matforge.cli.app import main
 from matforge.explore import explore
@@ -79,13 +80,12 @@ def test_a_structure_column_is_explored_with_structure_descriptors():
     the structure descriptors can, so k-means finds the two."""
     import numpy as np
     import pandas as pd
-    from pymatgen.core import Lattice, Structure
 
     from matforge.explore import explore
 
     rng = np.random.default_rng(0)
     lattices = np.r_[rng.uniform(4.6, 4.8, 10), rng.uniform(6.2, 6.4, 10)]
-    table = pd.DataFrame({"structure": [str(Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).as_dict()) for a in lattices]})
+    table = pd.DataFrame({"structure": [str(fcc_cell(a, "Na", "Cl").as_dict()) for a in lattices]})
     result = explore(table, k=2, seed=0)
     assert "structure descriptors" in result.features and "min nn_distance" in result.features_table.columns
     labels = result.clusters["cluster"].to_numpy()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
+from tests.conftest import fcc_cell
 
 from matforge.data import parse_structures, prepare_dataset
 from matforge.errors import InputError
@@ -16,7 +17,7 @@ from matforge.features import StructureFeatures
 
 
 def rock_salt(a: float = 5.64) -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    return fcc_cell(a, "Na", "Cl")
 
 
 def features(structure) -> dict[str, float]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from tests.conftest import fcc_cell
 
 from matforge.benchmark import TASKS, load_task, run_fold, run_matbench
 from matforge.cli.app import main
@@ -151,7 +152,6 @@ def test_classification_fold_scores_roc_auc(tmp_path):
 def test_a_structure_task_reads_the_structure_and_not_the_columns_beside_it(tmp_path, monkeypatch):
     """jdft2d/phonons files carry a row number, the reduced formula and a text written from the structure
     beside it: only the structure is an input."""
-    from pymatgen.core import Lattice, Structure
 
     from matforge.features._table import TableFeaturizer
 
@@ -159,7 +159,7 @@ def test_a_structure_task_reads_the_structure_and_not_the_columns_beside_it(tmp_
     lattices = rng.uniform(4.5, 6.5, 40)
     task = TASKS["phonons"]
     (tmp_path / task.folder).mkdir(parents=True)
-    salts = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), [("Na", "K")[i % 2], "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]) for i, a in enumerate(lattices)]
+    salts = [fcc_cell(a, ("Na", "K")[i % 2], "Cl") for i, a in enumerate(lattices)]
     pd.DataFrame({
         "index": np.arange(40), "formula": [s.composition.reduced_formula for s in salts], "structure": [str(s.as_dict()) for s in salts],
         "description": [f"rock salt, a = {a:.2f} Å" for a in lattices], task.target: 900 - 100 * lattices,

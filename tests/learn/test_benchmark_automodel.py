@@ -130,12 +130,13 @@ def test_automodel_models_a_floor_mass_as_gate_plus_regressor_per_stage():
     from matforge.learn._pipeline import ZeroInflatedRegressor
 
     frame, y = _gapped()
-    model = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0).fit(frame, y)
+    # the preset fixed: its screen (tests/learn/test_preset_choice.py) would be most of this test's time
+    model = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0, preset="magpie_extended").fit(frame, y)
     assert model.zero_inflated_
     assert isinstance(model.predictor_.members[0].named_steps["model"], ZeroInflatedRegressor)
     pred = model.predict(frame)
     assert np.mean(pred[y == 0] == 0.0) > 0.9
-    plain = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0, zero_inflated=False).fit(frame, y)
+    plain = AutoModel(models=["ridge"], budget=300, max_trials=2, ensemble=1, cv=3, seed=0, preset="magpie_extended", zero_inflated=False).fit(frame, y)
     assert not plain.zero_inflated_
     assert model.cv_scores_["mae"]["mean"] < 0.6 * plain.cv_scores_["mae"]["mean"]
     # the decision uses each stage's own training targets: one without a floor mass is a plain regression

@@ -57,7 +57,7 @@ def test_auto_leaves_a_symmetric_target_exactly_as_before():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame(rng.normal(size=(150, 3)), columns=["a", "b", "c"])
     y = 2.0 * frame["a"].to_numpy() + rng.normal(0, 0.1, 150) + 10.0
-    auto, off = _fit(frame, y, "auto", models="ridge,extra_trees"), _fit(frame, y, False, models="ridge,extra_trees")
+    auto, off = _fit(frame, y, "auto", models="ridge,decision_tree"), _fit(frame, y, False, models="ridge,decision_tree")
     assert auto.log_target_ is False
     assert all("_log_target" not in c["params"] for c in auto.final_configurations_)
     # the trial cap binds, so the same seed gives the same run: nothing changed but the setting's name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import fcc_cell
 
 from matforge.errors import InputError
 from matforge.scale import featurize_parquet, predict_parquet, scheduler_from_options
@@ -99,14 +100,13 @@ def test_scheduler_options_are_checked():
 
 
 def test_a_folder_of_crystal_structures_is_featurized_on_a_cluster_as_in_one_process(tmp_path):
-    from pymatgen.core import Lattice, Structure
 
     from matforge.cli.app import main
 
     folder = tmp_path / "cifs"
     (folder / "salts").mkdir(parents=True)
     for i, (cation, edge) in enumerate([("Na", 5.64), ("K", 6.29), ("Li", 5.13), ("Rb", 6.59), ("Cs", 7.0), ("Ag", 5.55)]):
-        Structure.from_spacegroup("Fm-3m", Lattice.cubic(edge), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(folder / "salts" / f"{i}_{cation}Cl.cif"))
+        fcc_cell(edge, cation, "Cl").to(filename=str(folder / "salts" / f"{i}_{cation}Cl.cif"))
     (folder / "salts" / "9_broken.cif").write_text("data_x\n_cell_length_a 3\n")
     assert main(["featurize", str(folder), "--out", str(tmp_path / "one.csv"), "--on-error", "skip"]) == 0
     spread = featurize_parquet(folder, tmp_path / "cluster", structure_col="structure", rows_per_partition=3, scheduler="local", workers=2, on_error="skip")
@@ -123,14 +123,13 @@ def test_a_folder_of_crystal_structures_is_featurized_on_a_cluster_as_in_one_pro
 
 def test_a_folder_of_structure_files_is_cut_into_partitions_as_a_table(tmp_path):
     # scale predict takes what plain predict reads: a folder of CIFs as well as Parquet parts
-    from pymatgen.core import Lattice, Structure
 
     from matforge.scale._parts import plan_partitions
 
     folder = tmp_path / "cifs"
     folder.mkdir()
     for i, cation in enumerate(["Na", "K", "Li"]):
-        Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.0 + i), [cation, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(folder / f"{i}.cif"))
+        fcc_cell(5.0 + i, cation, "Cl").to(filename=str(folder / f"{i}.cif"))
     parts = plan_partitions(folder, 2)
     assert [len(p.frame) for p in parts] == [2, 1] and parts[0].frame["structure"].tolist() == ["cifs/0.cif", "cifs/1.cif"]
 
