@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from matforge.learn import DomainGuard, IntervalCalibrator, ProbabilityCalibrator
 
@@ -63,7 +64,39 @@ def test_domain_guard_bounded_check_gives_the_brute_force_answer_near_far_and_at
     assert np.all(guard._lower_bound(Z) * (1 - _BOUND_MARGIN) <= reference)
     nearest, _ = brute.kneighbors(guard.scaler_.transform(guard.imputer_.transform(queries)), n_neighbors=1)
     assert np.all(guard._group_bound(Z) * (1 - _BOUND_MARGIN) <= nearest[:, 0] + 1e-7)
+    # rows that are nearly all inside: the per-row bound would rule out none, so it is judged on a sample and
+    # skipped; on far rows it pays. The answers are the brute-force ones either way
+    bounded, original = [], guard._lower_bound
+    guard._lower_bound = lambda Z: bounded.append(len(Z)) or original(Z)
+    rows = np.r_[:1500, 3000:3300, :1500]
+    inside = guard.predict(queries[rows])
+    np.testing.assert_array_equal(inside[settled[rows]], reference[rows][settled[rows]] <= guard.threshold_)
+    assert bounded == [1024]  # the sample alone
+    assert guard._bound_pays(guard._scaled(queries[np.r_[1500:3000, 1500:3000]]), guard.threshold_)
 
+
+
+@pytest.mark.parametrize("copies", [0, 300])
+def test_nearest_distances_screened_in_float32_are_the_float64_brute_force_ones(copies):
+    """The float32 screen keeps every true neighbour: the distances equal scikit-learn's brute force to float64
+    rounding, with far, near and tied rows, few and many training rows, and many copies of one row (where the
+    screen cannot narrow the candidates and all rows get float64 distances)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from matforge.learn._uncertainty import _nearest_distances, _Rows
+
+    rng = np.random.default_rng(copies)
+    train = rng.normal(size=(2000, 30)) @ rng.normal(size=(30, 30)) * 4.0
+    train = np.vstack([train, np.repeat(train[:1], copies, axis=0)])
+    queries = np.vstack([train[:50] + rng.normal(scale=1e-3, size=(50, 30)), rng.normal(scale=20.0, size=(50, 30)), train[:50], train[:1]])
+    # squared distances, to float64 rounding of the norms (the square root magnifies it next to a distance of 0)
+    scale = 1e-12 * np.max(np.sum(train**2, axis=1))
+    for k in (1, 5, 40):
+        dist, _ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(train).kneighbors(queries)
+        np.testing.assert_allclose(_nearest_distances(queries, _Rows(train), k) ** 2, dist**2, rtol=1e-9, atol=scale)
+    few = train[:6]
+    dist, _ = NearestNeighbors(n_neighbors=6, algorithm="brute").fit(few).kneighbors(queries)
+    np.testing.assert_allclose(_nearest_distances(queries, _Rows(few), 6) ** 2, dist**2, rtol=1e-9, atol=scale)
 
 def test_a_forest_members_variance_is_that_of_its_trees_in_the_targets_units():
     from sklearn.compose import TransformedTargetRegressor
