@@ -265,8 +265,8 @@ def _nearest_distances(Z: np.ndarray, rows: _Rows, k: int) -> np.ndarray:
     (gamma_d + 3u) |z| |t| (u = 2^-24, gamma_d = d u / (1 - d u): the classic bound, for any summation order, plus
     the rounding of the inputs), and |t|^2 - 2 z.t (the squared distance less |z|^2, which ranks nothing along a
     row), with the rounded norm and one addition, by at most E = (gamma_d + 8u) (|z| + max |t|)^2, so every
-    training row among the k nearest has a float32 value within 2E of the k-th smallest float32 value. Those candidates alone get float64 distances (all rows where copies put
-    too many at nearly one distance)."""
+    training row among the k nearest has a float32 value within 2E of the k-th smallest float32 value. Those
+    candidates alone get float64 distances (all rows do where copies put too many at nearly one distance)."""
     m, d = Z.shape
     u = 2.0**-24
     gamma = d * u / (1 - d * u) + 8 * u
@@ -329,8 +329,8 @@ class DomainGuard(BaseEstimator):
         # quantile is estimated from a random subset of m rows, `_THRESHOLD_ROWS`); only the rows themselves are
         # kept (`train_`), which `predict` needs for its exact distances
         rows = np.arange(len(Z)) if len(Z) <= _THRESHOLD_ROWS else np.sort(np.random.default_rng(0).choice(len(Z), _THRESHOLD_ROWS, replace=False))
-        every = _Rows(Z)
-        dist = np.concatenate([_nearest_distances(Z[block], every, k + 1) for block in np.array_split(rows, max(1, -(-len(rows) // _BLOCK)))])
+        training = _Rows(Z)
+        dist = np.concatenate([_nearest_distances(Z[block], training, k + 1) for block in np.array_split(rows, max(1, -(-len(rows) // _BLOCK)))])
         self.k_ = k
         # each row is its own nearest (distance 0, or a copy's): the k after it
         self.threshold_ = float(np.quantile(dist[:, 1:].mean(axis=1), self.quantile))
@@ -449,8 +449,9 @@ class DomainGuard(BaseEstimator):
     def _bound_pays(self, Z: np.ndarray, limit: float) -> bool:
         """Whether the per-training-row bound rules out enough rows to pay for itself. It costs about half the
         exact distances, and rows inside the domain it cannot rule out: predicting MatBench mp_e_form's 26,500
-        test rows (all but a few inside) took 71 s, a third of it in the bound (before the float32 screen). Judged on up to `_BLOCK` rows spread
-        over the input, sorted or not; either way the answer is the same, only the time differs."""
+        test rows (all but a few inside) took 71 s, a third of it in the bound (before the float32 screen). Judged
+        on up to `_BLOCK` rows spread over the input, sorted or not; either way the answer is the same, only the
+        time differs."""
         if len(Z) <= 2 * _BLOCK:
             return True
         sample = Z[np.linspace(0, len(Z) - 1, _BLOCK).astype(int)]
