@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, RegressorMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from matforge.learn._protocols import make_splits  # re-exported: split protocols live in _protocols
 from matforge.models import ModelSpec
 
-__all__ = ["ColumnSelector", "BoundedRegressor", "accepts_sample_weight", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "is_log_skewed", "log_target_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
+__all__ = ["ColumnSelector", "MedianImputer", "BoundedRegressor", "accepts_sample_weight", "ZeroInflatedRegressor", "is_zero_inflated", "zero_inflated_option", "is_log_skewed", "log_target_option", "balanced_threshold", "build_pipeline", "score_predictions", "METRICS", "make_splits", "selection_metric"]
 
 
 class ColumnSelector(TransformerMixin, BaseEstimator):
@@ -36,6 +35,47 @@ class ColumnSelector(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(list(self.columns), dtype=object)
+
+
+class MedianImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Missing values (NaN) replaced by their column's median on the rows the imputer was fitted on (0 for a column
+    with none): what ``SimpleImputer(strategy="median", keep_empty_features=True)`` gives, at ``np.nanmedian``'s
+    speed. Written here because scikit-learn takes the medians through numpy's masked arrays, whose sort is slow:
+    3.8 s a fit on random numbers of MatBench mp_e_form's shape (106,201 x 265, 0.8 s here), about 100 s of one
+    mp_e_form fold at ``--budget 600``. `transform` always returns a new float array (a scaler after it may work
+    in place) and, as scikit-learn's, refuses infinite values."""
+
+    def fit(self, X, y=None):
+        columns = getattr(X, "columns", None)
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)  # what `get_feature_names_out` hands on
+        X = self._checked(X)
+        import warnings
+
+        with warnings.catch_warnings():  # a column with no value at all: its median is NaN, imputed as 0 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(X, axis=0) if len(X) else np.full(X.shape[1], np.nan)
+        self.statistics_ = np.where(np.isnan(median), 0.0, median)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        X = self._checked(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but MedianImputer is expecting {self.n_features_in_} features as input.")
+        missing = np.isnan(X)
+        if missing.any():
+            X[missing] = self.statistics_[np.nonzero(missing)[1]]
+        return X
+
+    @staticmethod
+    def _checked(X) -> np.ndarray:
+        X = np.array(X, dtype=float)  # a copy, also of a float array
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2D array, got {X.ndim}D")
+        if np.isinf(X).any():
+            raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+        return X
 
 
 class BoundedRegressor(RegressorMixin, BaseEstimator):
@@ -241,7 +281,7 @@ def build_pipeline(spec: ModelSpec, task: str, params: dict, *, columns: list[st
             remainder="passthrough", verbose_feature_names_out=False,
         )  # fmt: skip
         steps.append(("encode", encoder))
-    steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+    steps.append(("impute", MedianImputer()))
     if spec.needs_scaling:
         # in place: the imputer before it always hands over a fresh array
         steps.append(("scale", StandardScaler(copy=False)))

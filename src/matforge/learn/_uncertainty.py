@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 __all__ = ["IntervalCalibrator", "ProbabilityCalibrator", "DomainGuard", "prediction_variance"]
@@ -321,7 +320,9 @@ class DomainGuard(BaseEstimator):
         self.quantile = quantile
 
     def fit(self, X: np.ndarray, y=None):
-        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+        from matforge.learn._pipeline import MedianImputer
+
+        self.imputer_ = MedianImputer().fit(X)
         self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
         Z = self.scaler_.transform(self.imputer_.transform(X))
         k = min(self.n_neighbors, len(Z) - 1)
