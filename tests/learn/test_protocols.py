@@ -110,6 +110,22 @@ def test_group_and_kfold_protocols_are_unchanged():
     assert straddles  # plain K-fold ignores groups: that is its optimism
 
 
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_text_groups_give_the_splits_scikit_learn_gives_them(task):
+    """Groups are passed to the splitters as their ranks (scikit-learn's shuffled GroupKFold is quadratic in the
+    rows on text groups); the splits are the ones the splitters give the text itself."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    rng = np.random.default_rng(0)
+    groups = np.array([f"Fe{rng.integers(0, 60)}Ni" for _ in range(400)], dtype=object)
+    y = rng.normal(size=400) if task == "regression" else (rng.random(400) < 0.4).astype(int)
+    for seed in (0, 3):
+        ours = make_splits(task, y, groups, 4, seed=seed)
+        splitter = (GroupKFold if task == "regression" else StratifiedGroupKFold)(4, shuffle=True, random_state=seed)
+        theirs = list(splitter.split(np.arange(400), y, groups))
+        assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in zip(ours, theirs, strict=True))
+
 def test_protocol_errors_are_input_errors():
     with pytest.raises(InputError, match="unknown CV protocol"):
         make_splits("regression", np.arange(10.0), None, 5, seed=0, protocol="random")
