@@ -283,10 +283,16 @@ def _nearest_distances(Z: np.ndarray, rows: _Rows, k: int) -> np.ndarray:
     smallest = squared[every, index[:, :width]].astype(np.float64)
     cut = np.partition(smallest, k - 1, axis=1)[:, k - 1] + 2.0 * gamma * (np.sqrt(z2) + rows.largest) ** 2
     # every candidate is among the `width` smallest where the value just past them is beyond the cut (compared in
-    # float64, so the cut is not rounded); else copies put many rows at nearly one distance: all of them, in float64
-    if np.any(squared[every[:, 0], index[:, width]].astype(np.float64) <= cut):
-        return _exact_distances(Z, z2, rows, None, k)
-    return _exact_distances(Z, z2, rows, index[:, :width], k)
+    # float64, so the cut is not rounded); else copies put many training rows at nearly one distance from the row:
+    # all of them, in float64, for such rows
+    crowded = squared[every[:, 0], index[:, width]].astype(np.float64) <= cut
+    if not crowded.any():
+        return _exact_distances(Z, z2, rows, index[:, :width], k)
+    out = np.empty((m, k))
+    out[crowded] = _exact_distances(Z[crowded], z2[crowded], rows, None, k)
+    if not crowded.all():
+        out[~crowded] = _exact_distances(Z[~crowded], z2[~crowded], rows, index[~crowded, :width], k)
+    return out
 
 
 def _exact_distances(Z: np.ndarray, z2: np.ndarray, rows: _Rows, index: np.ndarray | None, k: int) -> np.ndarray:
