@@ -159,3 +159,6 @@ def test_median_imputer_gives_scikit_learns_median_imputation():
         ours.transform(np.zeros((2, 4)))
     named = pd.DataFrame(full, columns=["a", "b", "c"])
     assert MedianImputer().fit(named).get_feature_names_out().tolist() == ["a", "b", "c"]
+    # a nullable integer column's missing values are missing values, as for scikit-learn
+    nullable = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64"), "b": [1.0, np.nan, 2.0]})
+    assert np.array_equal(MedianImputer().fit_transform(nullable), SimpleImputer(strategy="median").fit_transform(nullable))

@@ -212,7 +212,8 @@ def make_splits(
     groups = np.asarray(groups) if groups is not None and protocol != "kfold" else np.arange(n)
     # each group as its rank among the sorted groups: the same splits (the splitters sort the groups first), but
     # scikit-learn's shuffled GroupKFold marks each fold's rows with np.isin, which on text groups (composition
-    # keys) compares every row with every test group: 40 s a split on MatBench mp_e_form's 106,201 training rows
+    # keys) compares every row with every test group: 105 s for a 2-fold split of MatBench mp_e_form fold 0's
+    # 106,201 training rows (0.12 s with the ranks)
     groups = np.unique(groups, return_inverse=True)[1].reshape(-1)
     n_groups = int(groups.max()) + 1 if n else 0
     folds = max(2, min(folds, n_groups))
