@@ -44,6 +44,8 @@ def _check_one_study_with_both(storage: str, records) -> None:
     # found 7. The credit goes to the worker that set it last before the winner's tell, so a race lost within those
     # milliseconds credits the loser with the recorded default as well as its own 4
     assert len(done) == 8
+    # the default configuration once: only the worker that created the study queues it
+    assert sum("fixed_params" in t.system_attrs for t in study.trials) == 1
     by_worker = {w: sum(t.user_attrs["worker"] == w for t in done) for w in ("w1", "w2")}
     assert sorted(by_worker.values()) in ([4, 4], [3, 5]) and sum(by_worker.values()) == 8
     assert optuna.study.get_all_study_names(storage) == ["alloys"]

@@ -62,19 +62,20 @@ def study_storage(url: str):
 
 
 def _open_study(name: str, storage, direction: str, sampler):
-    """Create the study or join it; two workers starting at the same moment may both try to create it."""
+    """Create the study or join it: `(study, created)`. Two workers starting at the same moment may both try to
+    create it; the database's unique study name lets exactly one succeed, so `created` is true for one worker."""
     import optuna
 
     for attempt in range(5):
         try:
-            return optuna.create_study(study_name=name, storage=storage, load_if_exists=True, direction=direction, sampler=sampler)
+            return optuna.create_study(study_name=name, storage=storage, direction=direction, sampler=sampler), True
         except optuna.exceptions.DuplicatedStudyError:
-            time.sleep(0.2 * (attempt + 1))
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler), False
         except Exception as err:  # the losing creator can also see an integrity error from the database
             if "UNIQUE" not in str(err).upper() and "DUPLICATE" not in str(err).upper():
                 raise
             time.sleep(0.2 * (attempt + 1))
-    return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler), False
 
 
 def tune_worker(
@@ -147,7 +148,7 @@ def tune_worker(
     # ERROR: a configuration that fails to fit is a failed trial (the search goes on), not a traceback for
     # the user; nor is a Ctrl-C, which the CLI reports in one line
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    shared = _open_study(study, storage_obj, direction, optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=5))
+    shared, created = _open_study(study, storage_obj, direction, optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=5))
     known = shared.user_attrs.get("matforge_fingerprint")
     if known is None:
         shared.set_user_attr("matforge_fingerprint", fingerprint)
@@ -171,8 +172,10 @@ def tune_worker(
         trial.set_user_attr("worker", worker)
         return value
 
-    if not shared.trials:
-        shared.enqueue_trial(spec.defaults, skip_if_exists=True)
+    # only the worker that created the study queues the default: two workers that each found the study empty
+    # both queued it (optuna's skip_if_exists reads, then writes), and the default ran twice
+    if created:
+        shared.enqueue_trial(spec.defaults)
     callbacks = []
     if max_trials is not None:
         callbacks.append(optuna.study.MaxTrialsCallback(max_trials, states=(optuna.trial.TrialState.COMPLETE,)))
