@@ -110,7 +110,6 @@ def test_group_and_kfold_protocols_are_unchanged():
     assert straddles  # plain K-fold ignores groups: that is its optimism
 
 
-
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_text_groups_give_the_splits_scikit_learn_gives_them(task):
     """Groups are passed to the splitters as their ranks (scikit-learn's shuffled GroupKFold is quadratic in the
@@ -125,6 +124,7 @@ def test_text_groups_give_the_splits_scikit_learn_gives_them(task):
         splitter = (GroupKFold if task == "regression" else StratifiedGroupKFold)(4, shuffle=True, random_state=seed)
         theirs = list(splitter.split(np.arange(400), y, groups))
         assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in zip(ours, theirs, strict=True))
+
 
 def test_protocol_errors_are_input_errors():
     with pytest.raises(InputError, match="unknown CV protocol"):

@@ -329,8 +329,9 @@ class DomainGuard(BaseEstimator):
         from matforge.learn._pipeline import MedianImputer
 
         self.imputer_ = MedianImputer().fit(X)
-        self.scaler_ = StandardScaler().fit(self.imputer_.transform(X))
-        Z = self.scaler_.transform(self.imputer_.transform(X))
+        filled = self.imputer_.transform(X)  # once, for the scaler's fit and the rows it scales
+        self.scaler_ = StandardScaler().fit(filled)
+        Z = self.scaler_.transform(filled)
         k = min(self.n_neighbors, len(Z) - 1)
         # leave-one-out distances of the training rows (scikit-learn chunks this m × n work; on a large table the
         # quantile is estimated from a random subset of m rows, `_THRESHOLD_ROWS`); only the rows themselves are
