@@ -29,6 +29,9 @@ class ModelSpec:
     model whose default fit is too dear to time itself (`AutoModel._plan` times it and divides by the share;
     never searched or saved); None: the plan times the defaults.
     imports: the modules an `extra` model needs installed (`available`).
+    reseed: fits of other seeds err differently enough that their average beats one (networks): a stage that
+    has time left after fitting its members fits this model again with the next seeds and averages them
+    (`AutoModel._reseed`, `SeedAveraged`).
     """
 
     name: str
@@ -48,6 +51,7 @@ class ModelSpec:
     cheaper: Callable[[dict, float], tuple[dict, float]] | None = None
     timing: Callable[[dict], tuple[dict, float]] | None = None
     imports: tuple[str, ...] = ("torch",)
+    reseed: bool = False
 
     def sample(self, trial, task: str) -> dict:
         """Parameters for one search trial: `space`, plus `regression_space` when the task is regression (so a
@@ -390,13 +394,13 @@ _SPECS = [
     # benchmarks/tabm_vs_trees.py) ROC-AUC 0.9465 against deep_mlp's 0.9204 (every fold better) but extra trees' 0.9577,
     # at 526-606 s a fit on 2 cores (the trees: 13-15 s), and averaged with the trees 0.9569, below the trees alone
     ModelSpec("tabm", "TabM: an ensemble of MLPs in one network, piecewise-linear embeddings (PyTorch)", _BOTH, _tabm, lambda t: {"k": _c(t, "k", [16, 32]), "n_blocks": _i(t, "n_blocks", 1, 4), "d_block": _c(t, "d_block", [128, 256, 512]), "dropout": _f(t, "dropout", 0.0, 0.5), "n_bins": _c(t, "n_bins", [0, 16, 32, 48]), "d_embedding": _c(t, "d_embedding", [8, 16, 32]), "lr": _f(t, "lr", 1e-4, 5e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-5, 1e-1, log=True)}, {"k": 32, "n_blocks": 2, "d_block": 256, "dropout": 0.1, "n_bins": 48, "d_embedding": 16, "lr": 2e-3, "weight_decay": 3e-4}, "Y. Gorishniy, A. Kotelnikov, A. Babenko, TabM: Advancing tabular deep learning with parameter-efficient ensembling, ICLR (2025); Y. Gorishniy, I. Rubachev, A. Babenko, On embeddings for numerical features in tabular deep learning, NeurIPS 35 (2022).", needs_scaling=True, scale_target=True, extra="deep", imports=("torch", "tabm", "rtdl_num_embeddings")),
-    ModelSpec("composition_attention", "attention over element embeddings, CrabNet/Roost-like (PyTorch)", _BOTH, _composition_attention, _attention_space, _ATTENTION_DEFAULTS, _ATTENTION_CITATION, scale_target=True, feature_set="fractions", extra="deep", cheaper=_fewer_steps, timing=_timing_steps),
+    ModelSpec("composition_attention", "attention over element embeddings, CrabNet/Roost-like (PyTorch)", _BOTH, _composition_attention, _attention_space, _ATTENTION_DEFAULTS, _ATTENTION_CITATION, scale_target=True, feature_set="fractions", extra="deep", cheaper=_fewer_steps, timing=_timing_steps, reseed=True),
     # the attention model underfits 10^5 compositions within its step cap (MatBench mp_e_form fold 0: training MAE
     # 0.085, test 0.092 eV/atom); LightGBM on the Magpie statistics fitted to its residuals finds what it left
     # (a large booster, 2000 trees of 255 leaves: on the fold-0 GPU network 0.0795 with 1000 x 63, 0.0772 with
     # 2000 x 255, 0.0768 with 4000 x 255; 5 folds in benchmarks/results/attention_gpu_boosted_large.json; through
     # the CPU pipeline 0.0859 -> 0.0814 eV/atom, benchmarks/results/matbench_mp_e_form_large.json)
-    ModelSpec("composition_attention_boosted", "attention over element embeddings, its residuals fitted by LightGBM on the main features (PyTorch)", _REG, _composition_attention_boosted, lambda t: {**_attention_space(t), "boost_trees": _c(t, "boost_trees", [0, 1000, 2000, 4000]), "boost_leaves": _c(t, "boost_leaves", [63, 127, 255, 511])}, {**_ATTENTION_DEFAULTS, "boost_trees": 2000, "boost_leaves": 255}, _ATTENTION_CITATION + " J. H. Friedman, Greedy function approximation: a gradient boosting machine, Ann. Stat. 29, 1189-1232 (2001).", scale_target=True, feature_set="fractions+main", extra="deep", cheaper=_fewer_steps, timing=_timing_steps),
+    ModelSpec("composition_attention_boosted", "attention over element embeddings, its residuals fitted by LightGBM on the main features (PyTorch)", _REG, _composition_attention_boosted, lambda t: {**_attention_space(t), "boost_trees": _c(t, "boost_trees", [0, 1000, 2000, 4000]), "boost_leaves": _c(t, "boost_leaves", [63, 127, 255, 511])}, {**_ATTENTION_DEFAULTS, "boost_trees": 2000, "boost_leaves": 255}, _ATTENTION_CITATION + " J. H. Friedman, Greedy function approximation: a gradient boosting machine, Ann. Stat. 29, 1189-1232 (2001).", scale_target=True, feature_set="fractions+main", extra="deep", cheaper=_fewer_steps, timing=_timing_steps, reseed=True),
     ModelSpec("atom_table_cnn", "atom-table CNN (PyTorch)", _BOTH, _atom_table_cnn, lambda t: {"channels": _c(t, "channels", [16, 32, 64]), "lr": _f(t, "lr", 1e-4, 3e-3, log=True), "weight_decay": _f(t, "weight_decay", 1e-7, 1e-3, log=True)}, {"channels": 32, "lr": 1e-3, "weight_decay": 1e-5}, "S. Zeng et al., Atom table convolutional neural networks for an accurate prediction of compounds properties, npj Comput. Mater. 5, 84 (2019).", scale_target=True, feature_set="fractions", extra="deep"),
 ]  # fmt: skip
 

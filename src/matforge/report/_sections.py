@@ -276,16 +276,18 @@ def uncertainty_section(ctx: ReportContext) -> str:
 # --------------------------------------------------------------------------------------------- provenance
 def members_text(card: dict) -> str:
     """The final ensemble in words: each model with its weight (times picked) and, when ensemble selection
-    averaged several of its configurations, how many (the parameters are in the card's final_configurations)."""
+    averaged several of its configurations, how many (the parameters are in the card's final_configurations),
+    and over how many seeds its fits were averaged where the time left paid for more than one."""
     configurations = card.get("final_configurations")
     if not configurations:  # runs saved before configurations were recorded
         return ", ".join(card.get("final_members", []))
     by_model: dict[str, list[int]] = {}
     for c in configurations:
-        weight_count = by_model.setdefault(c["model"], [0, 0])
-        weight_count[0] += c["weight"]
-        weight_count[1] += 1
-    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") for m, (w, n) in by_model.items())
+        weight_count_seeds = by_model.setdefault(c["model"], [0, 0, 0])
+        weight_count_seeds[0] += c["weight"]
+        weight_count_seeds[1] += 1
+        weight_count_seeds[2] = max(weight_count_seeds[2], c.get("seeds", 1))
+    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") + (f" (averaged over {k} seeds)" if k > 1 else "") for m, (w, n, k) in by_model.items())
 
 
 def provenance_section(ctx: ReportContext) -> str:

@@ -1,0 +1,111 @@
+"""Averaging seeds of the boosted attention model: MatBench mp_e_form, official v0.1 folds.
+
+Per fold and seed: `CompositionAttention` with the library's CPU defaults (64 x 2, 24,000 mini-batches of 256,
+one thread, its time bound lifted) on the fold's training rows, target standardized with their mean and
+standard deviation as AutoModel does, with `random_state` = the seed; then the default booster of
+`composition_attention_boosted` (LightGBM, 2,000 trees of 255 leaves, L1, on the `magpie_extended` features
+and the network's prediction) fitted to that network's residuals on the training rows. Reported (test MAE,
+eV/atom): each seed's network and boosted model; for the first k seeds, the average of the k networks, one
+booster fitted to the residuals of that average, and the average of the k boosted models (what
+`AutoModel._reseed` builds: each seed a whole boosted fit). No search, no duplicate merge.
+
+Networks and boosted predictions are kept in ``--cache`` (one file per fold and seed), so a rerun with one
+seed more trains only that seed.
+
+Usage: ``python benchmarks/seed_average.py [--folds 0] [--seeds 0,1,2] [--data-dir ../shared/data]
+[--cache benchmarks/cache/seed_average]`` (about 15 min a network and 4 min a booster on one CPU thread).
+Writes ``benchmarks/results/seed_average.json`` (rows merged by fold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "seed_average.json"
+TASK = "matbench_mp_e_form"
+
+
+def _mae(prediction: np.ndarray, y: np.ndarray) -> float:
+    return round(float(np.abs(prediction - y).mean()), 5)
+
+
+def _boosted(network: np.ndarray, seed: int, *, template, F, y, train, mean, std) -> np.ndarray:
+    """`network` + the default booster (random_state `seed`) fitted to its standardized residuals on `train`."""
+    booster = clone(template.booster).set_params(random_state=seed)
+    booster.fit(template.booster_input(F[train], (network[train] - mean) / std), (y[train] - network[train]) / std)
+    return network + booster.predict(template.booster_input(F, (network - mean) / std)) * std
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--folds", default="0")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "seed_average")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    import torch
+    from attention_steps import load_mp_e_form  # the same rows and folds (a script's folder is on sys.path)
+
+    from matforge.features._table import TableFeaturizer
+    from matforge.models import MODELS
+    from matforge.models._attention import CompositionAttention
+
+    torch.set_num_threads(1)
+    loaded = load_mp_e_form(args.data_dir)
+    if loaded is None:
+        return 2
+    table, folds, X = loaded
+    y = table["target"].to_numpy(dtype=float)
+    F = TableFeaturizer(["formula"], [], [], presets=("magpie_extended",)).fit(table[["formula"]]).transform(table[["formula"]]).to_numpy(dtype=np.float32)
+    spec = MODELS["composition_attention_boosted"]
+    template = spec.build("regression", spec.defaults, seed=0)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows = json.loads(args.results.read_text())["results"] if args.results.exists() else []
+    for k in [int(f) for f in args.folds.split(",")]:
+        train, test = folds != k, folds == k
+        mean, std = y[train].mean(), y[train].std()
+        fold = {"template": template, "F": F, "y": y, "train": train, "mean": mean, "std": std}
+
+        networks, models, seconds = [], [], {}
+        for seed in seeds:
+            path = args.cache / f"network_fold{k}_seed{seed}.npz"
+            if not path.exists():
+                start = time.perf_counter()
+                model = CompositionAttention(max_time=1e9, random_state=seed, device="cpu").fit(X[train], (y[train] - mean) / std)
+                seconds[f"network_seed{seed}"] = round(time.perf_counter() - start)
+                np.savez_compressed(path, prediction=(model.predict(X) * std + mean).astype(np.float32))
+            networks.append(np.load(path)["prediction"].astype(float))
+            path = args.cache / f"boosted_fold{k}_seed{seed}.npy"
+            if not path.exists():
+                np.save(path, _boosted(networks[-1], seed, **fold).astype(np.float32))
+            models.append(np.load(path).astype(float))
+        row = {"fold": k, "seeds": seeds, "network_mae": [_mae(n[test], y[test]) for n in networks], "boosted_mae": [_mae(m[test], y[test]) for m in models], "first_k": []}
+        for n in range(2, len(seeds) + 1):
+            name = "_".join(str(s) for s in seeds[:n])
+            path = args.cache / f"boosted_average_fold{k}_seeds{name}.npy"
+            average = np.mean(networks[:n], axis=0)
+            if not path.exists():
+                np.save(path, _boosted(average, seeds[0], **fold).astype(np.float32))
+            row["first_k"].append({"k": n, "network_average_mae": _mae(average[test], y[test]), "booster_on_average_mae": _mae(np.load(path).astype(float)[test], y[test]),
+                                   "boosted_average_mae": _mae(np.mean(models[:n], axis=0)[test], y[test])})  # fmt: skip
+        row["seconds_this_run"] = seconds
+        print(json.dumps(row), flush=True)
+        rows = sorted([r for r in rows if r["fold"] != k] + [row], key=lambda r: r["fold"])
+        out = {"task": TASK, "protocol": " ".join(__doc__.split("\n\n")[1].split()), "unit": "eV/atom", "results": rows}
+        tmp = args.results.with_name(args.results.name + ".part")
+        tmp.write_text(json.dumps(out, indent=1) + "\n")
+        tmp.replace(args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

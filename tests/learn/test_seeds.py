@@ -1,0 +1,95 @@
+"""Seed averaging: a stage with time left refits its networks with further seeds and averages them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin, is_classifier, is_regressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+from matforge.learn import AutoModel, load_run, train
+from matforge.models import MODELS, ModelSpec
+from matforge.models._seeds import SeedAveraged
+
+
+def test_seed_averaged_is_the_mean_of_its_estimators(classification_table):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(80, 3)), rng.normal(size=80)
+    regressor = SeedAveraged([RandomForestRegressor(20, random_state=s) for s in range(3)]).fit(X, y)
+    assert is_regressor(regressor) and len(regressor.estimators_) == 3
+    single = [e.predict(X) for e in regressor.estimators_]
+    assert not np.allclose(single[0], single[1])  # the seeds differ
+    np.testing.assert_allclose(regressor.predict(X), np.mean(single, axis=0))
+    labels = np.where(X[:, 0] > 0, "a", "b")
+    classifier = SeedAveraged([RandomForestClassifier(20, random_state=s) for s in range(2)]).fit(X, labels)
+    assert is_classifier(classifier) and list(classifier.classes_) == ["a", "b"]
+    np.testing.assert_allclose(classifier.predict_proba(X), np.mean([e.predict_proba(X) for e in classifier.estimators_], axis=0))
+    assert set(classifier.predict(X)) <= {"a", "b"} and classifier.score(X, labels) > 0.9
+    # estimators fitted already are adopted as they are
+    fitted = [RandomForestRegressor(10, random_state=s).fit(X, y) for s in range(2)]
+    adopted = SeedAveraged.adopt(fitted)
+    assert adopted.estimators_[0] is fitted[0] and adopted.n_features_in_ == 3
+    np.testing.assert_allclose(adopted.predict(X), (fitted[0].predict(X) + fitted[1].predict(X)) / 2)
+
+
+class SeededOffset(RegressorMixin, BaseEstimator):
+    """Predicts the mean target plus an offset drawn from its seed, after `delay` seconds of 'fitting'."""
+
+    def __init__(self, seed=0, delay=0.0):
+        self.seed = seed
+        self.delay = delay
+
+    def fit(self, X, y):
+        time.sleep(self.delay)
+        self.value_ = float(np.mean(y)) + float(np.random.default_rng(self.seed).normal())
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.value_)
+
+
+@pytest.fixture
+def seeded():
+    MODELS["seeded"] = ModelSpec("seeded", "mean + seed offset", ("regression",), lambda task, p, seed, n_jobs: SeededOffset(seed, p["delay"]), lambda t: {}, {"delay": 0.0}, "test double, not a model of anything", reseed=True)
+    yield "seeded"
+    del MODELS["seeded"]
+
+
+def test_a_stage_with_time_left_averages_further_seeds_of_a_network(regression_table, seeded, monkeypatch):
+    import matforge.learn._automodel as automodel
+
+    monkeypatch.setattr(automodel, "RESEED_MAX", 4)
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    kwargs = dict(models=seeded, ensemble=1, max_trials=1, preset="magpie_extended", seed=3, evaluate=False, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
+    model = AutoModel(budget=30, **kwargs).fit(X, y)
+    assert model.best_model_ == seeded and model.final_configurations_[0]["seeds"] == 4
+    step = model.predictor_.members[0].named_steps["model"]
+    assert isinstance(step, SeedAveraged) and [e.seed for e in step.estimators_] == [3, 4, 5, 6]
+    offsets = [float(np.random.default_rng(s).normal()) for s in (3, 4, 5, 6)]
+    np.testing.assert_allclose(model.predict(X), y.mean() + np.mean(offsets))
+    assert [t["seed_seconds"] >= 0 for t in model.final_tuned_ if t["model"] == seeded] == [True]
+    # a model that does not gain from seeds (ridge) is never refitted
+    assert "seeds" not in AutoModel(budget=30, **{**kwargs, "models": "ridge"}).fit(X, y).final_configurations_[0]
+    # no time left: one seed, no wrapper
+    F, values = model.featurizer_.transform(X), y.to_numpy(dtype=float)
+    late = model._stage("final", F, values, np.arange(len(X)), 0.0, None, None)
+    assert late["seeds"] == {} and not isinstance(late["member_pipelines"][0].named_steps["model"], SeedAveraged)
+    # one more seed only where the time left holds the margin times the member's measured fit (0.2 s here)
+    monkeypatch.setitem(MODELS, seeded, replace(MODELS[seeded], defaults={"delay": 0.2}))
+    soon = model._stage("final", F, values, np.arange(len(X)), time.monotonic() + 0.7, None, None)
+    assert soon["seeds"] in ({}, {id(soon["picks"][0]): 2})  # at most one more: 0.2 s x 1.1 after a 0.2 s trial + fit
+
+
+def test_a_saved_run_keeps_its_seed_average(regression_table, monkeypatch, tmp_path):
+    # scikit-learn's MLP stands in for the attention models (which reseed by default but need the [deep] extra)
+    monkeypatch.setitem(MODELS, "mlp", replace(MODELS["mlp"], reseed=True))
+    run = train(regression_table, "hardness", tmp_path / "run", models="mlp", budget=8, cv=2, max_trials=2, ensemble=1, preset="magpie_extended", seed=0)
+    loaded = load_run(run)
+    seeds = loaded.card["final_configurations"][0].get("seeds", 1)
+    assert seeds >= 2
+    member = loaded.predictor.members[0].named_steps["model"]
+    assert isinstance(member, SeedAveraged) and len(member.estimators_) == seeds
+    assert f"(averaged over {seeds} seeds)" in (run / "report.html").read_text()
