@@ -48,21 +48,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     # the same rows and folds as attention_steps.py (a script's own folder is on sys.path)
     import torch
-    from attention_steps import load_mp_e_form
+    from attention_steps import load_with_features
 
     from matforge.chem import ELEMENT_SYMBOLS
-    from matforge.features._table import TableFeaturizer
     from matforge.models import MODELS
 
     torch.set_num_threads(1)
-    loaded = load_mp_e_form(args.data_dir)
+    loaded = load_with_features(args.data_dir)
     if loaded is None:
         return 2
-    table, folds, X = loaded
-    F = TableFeaturizer(["formula"], [], [], presets=("magpie_extended",)).fit(table[["formula"]]).transform(table[["formula"]])
-    y = table["target"].to_numpy(dtype=float)
+    table, folds, X, F, y = loaded
     spec = MODELS["composition_attention_boosted"]
-    both = np.hstack([X, F.to_numpy(dtype=np.float32)])  # the 118 fractions, then the main features: spec.columns' order
+    both = np.hstack([X, F])  # the 118 fractions, then the main features: spec.columns' order
     rows = json.loads(args.results.read_text())["results"] if args.results.exists() else []
     for k in [int(f) for f in args.folds.split(",")]:
         train, test = folds != k, folds == k

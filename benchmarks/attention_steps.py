@@ -44,6 +44,19 @@ def load_mp_e_form(data_dir: Path):
     return table, folds, fraction_matrix(table["formula"].to_numpy()).astype(np.float32)
 
 
+def load_with_features(data_dir: Path):
+    """`load_mp_e_form`'s (table, folds, fractions) with the targets and the `magpie_extended` features (float32,
+    what the boosted attention model's trees see), or None after saying why."""
+    from matforge.features._table import TableFeaturizer
+
+    loaded = load_mp_e_form(data_dir)
+    if loaded is None:
+        return None
+    table, folds, X = loaded
+    F = TableFeaturizer(["formula"], [], [], presets=("magpie_extended",)).fit(table[["formula"]]).transform(table[["formula"]])
+    return table, folds, X, F.to_numpy(dtype=np.float32), table["target"].to_numpy(dtype=float)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")

@@ -43,6 +43,17 @@ def _boosted(network: np.ndarray, seed: int, *, template, F, y, train, mean, std
     return network + booster.predict(template.booster_input(F, (network - mean) / std)) * std
 
 
+def _one_thread_data(data_dir: Path):
+    """torch on one thread (as each fold's process has when two run side by side on the 2 cores), and the rows,
+    folds, fractions, features and targets of `attention_steps.load_with_features` (the same as the other
+    attention benchmarks; a script's folder is on sys.path), or None."""
+    import torch
+    from attention_steps import load_with_features
+
+    torch.set_num_threads(1)
+    return load_with_features(data_dir)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
@@ -51,20 +62,14 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "benchmarks" / "cache" / "seed_average")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    import torch
-    from attention_steps import load_mp_e_form  # the same rows and folds (a script's folder is on sys.path)
-
-    from matforge.features._table import TableFeaturizer
+    loaded = _one_thread_data(args.data_dir)
+    if loaded is None:
+        return 2
+    _, folds, X, F, y = loaded
+    from matforge.files import atomic_file
     from matforge.models import MODELS
     from matforge.models._attention import CompositionAttention
 
-    torch.set_num_threads(1)
-    loaded = load_mp_e_form(args.data_dir)
-    if loaded is None:
-        return 2
-    table, folds, X = loaded
-    y = table["target"].to_numpy(dtype=float)
-    F = TableFeaturizer(["formula"], [], [], presets=("magpie_extended",)).fit(table[["formula"]]).transform(table[["formula"]]).to_numpy(dtype=np.float32)
     spec = MODELS["composition_attention_boosted"]
     template = spec.build("regression", spec.defaults, seed=0)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -101,9 +106,8 @@ def main(argv=None) -> int:
         print(json.dumps(row), flush=True)
         rows = sorted([r for r in rows if r["fold"] != k] + [row], key=lambda r: r["fold"])
         out = {"task": TASK, "protocol": " ".join(__doc__.split("\n\n")[1].split()), "unit": "eV/atom", "results": rows}
-        tmp = args.results.with_name(args.results.name + ".part")
-        tmp.write_text(json.dumps(out, indent=1) + "\n")
-        tmp.replace(args.results)
+        with atomic_file(args.results) as tmp:
+            tmp.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 
