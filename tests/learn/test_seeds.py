@@ -93,3 +93,16 @@ def test_a_saved_run_keeps_its_seed_average(regression_table, monkeypatch, tmp_p
     member = loaded.predictor.members[0].named_steps["model"]
     assert isinstance(member, SeedAveraged) and len(member.estimators_) == seeds
     assert f"(averaged over {seeds} seeds)" in (run / "report.html").read_text()
+
+
+def test_a_classifier_averages_the_probabilities_of_its_seeds(classification_table, monkeypatch):
+    monkeypatch.setitem(MODELS, "mlp", replace(MODELS["mlp"], reseed=True))
+    X, y = classification_table[["formula"]], classification_table["kind"]
+    model = AutoModel(models="mlp", budget=6, max_trials=1, ensemble=1, evaluate=False, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=[], categorical_cols=[]).fit(X, y)
+    pipeline = model.predictor_.members[0]
+    step = pipeline.named_steps["model"]
+    assert isinstance(step, SeedAveraged) and len(step.estimators_) == model.final_configurations_[0]["seeds"] >= 2
+    F = model.featurizer_.transform(X)
+    inputs = pipeline[:-1].transform(F)
+    np.testing.assert_allclose(pipeline.predict_proba(F), np.mean([e.predict_proba(inputs) for e in step.estimators_], axis=0))
+    assert list(pipeline.classes_) == ["ionic", "metallic"] and (model.predict(X) == y.to_numpy()).mean() > 0.8
