@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -326,9 +327,7 @@ class AutoModel(BaseEstimator):
         from matforge.learn._pipeline import accepts_sample_weight, build_pipeline
         from matforge.models._seeds import SeedAveraged
 
-        counts: dict[int, int] = {}
-        for t in picks:
-            counts[id(t)] = counts.get(id(t), 0) + 1
+        counts = Counter(id(t) for t in picks)
         order = [t for t in dict((id(t), t) for t in sorted(picks, key=lambda t: -counts[id(t)])).values() if get_model(t.model).reseed]
         fits: dict[int, list] = {id(t): [pipelines[id(t)].steps[-1][1]] for t in order}
         seed_seconds: dict[str, float] = {}

@@ -43,6 +43,11 @@ class SeedAveraged(BaseEstimator):
         if hasattr(first, "n_features_in_"):
             self.n_features_in_ = first.n_features_in_
 
+    @property
+    def _estimator_type(self):  # what scikit-learn before 1.6 reads (is_regressor, Pipeline); 1.6+: the tags below
+        first = (self.estimators or [None])[0]
+        return getattr(first, "_estimator_type", None)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         first = (self.estimators or [None])[0]
