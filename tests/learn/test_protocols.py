@@ -126,6 +126,40 @@ def test_text_groups_give_the_splits_scikit_learn_gives_them(task):
         assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in zip(ours, theirs, strict=True))
 
 
+def test_stratified_group_splits_are_computed_once_per_content(monkeypatch):
+    """The stratified grouped split (slow: a Python loop over the groups) is remembered by the content of
+    (y, groups) and (folds, seed): a second call with equal arrays gets the same read-only splits without
+    splitting again; another seed, other labels or other groups split anew."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from matforge.learn import _protocols
+
+    calls = []
+    original = StratifiedGroupKFold.split
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.random_state)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StratifiedGroupKFold, "split", counted)
+    monkeypatch.setattr(_protocols, "_STRATIFIED_GROUP_CACHE", {})
+    rng = np.random.default_rng(1)
+    groups = np.array([f"Co{rng.integers(0, 50)}O" for _ in range(300)], dtype=object)
+    y = (rng.random(300) < 0.3).astype(int)
+    first = make_splits("classification", y, groups, 3, seed=0)
+    again = make_splits("classification", y.copy(), groups.copy(), 3, seed=0)
+    assert calls == [0]
+    assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in zip(first, again, strict=True))
+    assert not first[0][0].flags.writeable and not first[0][1].flags.writeable
+    make_splits("classification", y, groups, 3, seed=1)
+    make_splits("classification", 1 - y, groups, 3, seed=0)
+    make_splits("classification", y, np.roll(groups, 1), 3, seed=0)
+    assert calls == [0, 1, 0, 0]
+    for seed in range(2, 2 + _protocols.STRATIFIED_GROUP_CACHE_SIZE + 4):
+        make_splits("classification", y, groups, 3, seed=seed)
+    assert len(_protocols._STRATIFIED_GROUP_CACHE) == _protocols.STRATIFIED_GROUP_CACHE_SIZE
+
+
 def test_protocol_errors_are_input_errors():
     with pytest.raises(InputError, match="unknown CV protocol"):
         make_splits("regression", np.arange(10.0), None, 5, seed=0, protocol="random")
