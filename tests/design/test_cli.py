@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from matforge.cli.app import main
 
@@ -35,6 +36,26 @@ def test_screen_ranks_by_the_learned_trend(tiny_run, tmp_path):
     assert counts["candidates"] < counts["grid_points"]  # the Cr constraint removed some
     assert main(["screen", str(tiny_run), "--space", str(space), "--top", "5", "--objective", "min", "--in-domain-only", "--out", str(out)]) == 0
     assert pd.read_csv(out)["in_domain"].all()
+
+
+def test_screen_says_when_the_best_candidates_tie(tiny_run, tmp_path, capsys):
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    out, summary = tmp_path / "top.csv", tmp_path / "summary.json"
+    capsys.readouterr()
+    assert main(["screen", str(tiny_run), "--space", str(space), "--top", "10", "--objective", "range:-1000:1000", "--out", str(out), "--summary", str(summary)]) == 0
+    assert "10 share the best score 0" in capsys.readouterr().err
+    assert json.loads(summary.read_text())["tied_at_best"] == 10
+    top = pd.read_csv(out)
+    keys = list(zip(~top["in_domain"], top["uncertainty"], top["candidate"], strict=True))
+    assert keys == sorted(keys)
+    # the ridge member is clipped at the highest target it was trained on, which iron-rich candidates at 500 K
+    # pass: the model does not rank them, and the message says so
+    highest = pd.read_csv(tiny_run.parent / "train.csv")["y"].max()
+    assert main(["screen", str(tiny_run), "--space", str(space), "--top", "10", "--out", str(out), "--summary", str(summary)]) == 0
+    tied = json.loads(summary.read_text())["tied_at_best"]
+    assert tied > 1 and f"{tied} share the best score" in capsys.readouterr().err
+    assert pd.read_csv(out)["prediction"].head(tied).to_numpy() == pytest.approx(highest)
 
 
 def test_design_writes_designs_and_page(tiny_run, tmp_path):

@@ -44,9 +44,24 @@ def test_merge_top_is_order_independent(surrogate, fe_ni_cr_space):
         backward = merge_top(part, backward, 20)
     pd.testing.assert_frame_equal(forward, backward)
     assert np.all(np.diff(forward["score"]) <= 0)
-    # ties are broken by the smaller candidate index
-    tied = forward.groupby("score")["candidate"].apply(lambda c: list(c) == sorted(c))
-    assert tied.all()
+    # equal scores: in domain first, then the smaller uncertainty, then the smaller candidate index
+    keys = list(zip(-forward["score"], ~forward["in_domain"], forward["uncertainty"], forward["candidate"], strict=True))
+    assert keys == sorted(keys)
+
+
+def test_equal_scores_put_the_candidates_the_model_vouches_for_first(surrogate, fe_ni_cr_space):
+    # every candidate inside the range scores 0: the model cannot rank them, so the trusted ones lead
+    result = screen(surrogate, fe_ni_cr_space, objective="range:-1000:1000", top=30, chunk_size=37)
+    top = result.top
+    assert (top["score"] == 0).all() and result.summary["tied_at_best"] == 30
+    inside = top["in_domain"].to_numpy()
+    everything = DesignSpace(fe_ni_cr_space)
+    scored = screen_chunk(surrogate, everything.candidates(0, everything.size), "range:-1000:1000")
+    trusted = scored.loc[scored["in_domain"]].sort_values(["uncertainty", "candidate"])
+    assert inside.all() and top["uncertainty"].tolist() == trusted["uncertainty"].head(30).tolist()
+    assert top["candidate"].tolist() == trusted["candidate"].head(30).tolist()
+    assert top["uncertainty"].iloc[0] == pytest.approx(0.1)  # no nickel: the surest candidates
+    assert screen(surrogate, fe_ni_cr_space, objective="max", top=5).summary["tied_at_best"] == 1
 
 
 @pytest.mark.parametrize(("spec", "value", "expected"), [("max", 3.0, 3.0), ("min", 3.0, -3.0), ("target:2", 3.5, -1.5), ("range:1:4", 3.0, 0.0), ("range:1:4", 5.0, -1.0)])

@@ -22,6 +22,15 @@ def _source(space: Path | None, candidates: Path | None) -> None:
         raise InputError("give either --space or --candidates")
 
 
+def _ties(result) -> str:
+    """A note when several kept candidates share the best score: the model does not rank them."""
+    tied = result.summary.get("tied_at_best", 0)
+    if tied < 2:
+        return ""
+    return (f"; {tied} share the best score {result.top['score'].iloc[0]:g} (a range met, or predictions at the edge of the"
+            " training targets): among them in-domain first, then smaller uncertainty")  # fmt: skip
+
+
 @app.command()
 def screen(
     run_dir: Annotated[Path, typer.Argument(help="Run folder written by 'matforge train'.")],
@@ -34,7 +43,7 @@ def screen(
     positive: Annotated[str | None, typer.Option("--class", help="Classification: the class whose probability is ranked (default: the last).")] = None,
     in_domain_only: Annotated[bool, typer.Option("--in-domain-only", help="Keep only candidates inside the model's domain.")] = False,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Candidates featurized at once (bounds memory).")] = 20_000,
-    summary: Annotated[Path | None, typer.Option("--summary", help="Also write the counts (screened, in domain, per class) as JSON.")] = None,
+    summary: Annotated[Path | None, typer.Option("--summary", help="Also write the counts (screened, in domain, per class, tied at the best score) as JSON.")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler for a --space screen (tcp://HOST:PORT or local; \\[dist] extra); resumes from finished partitions.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Workers of a local Dask cluster (with --scheduler local).")] = None,
 ) -> None:
@@ -53,14 +62,14 @@ def screen(
         from matforge.scale import screen_distributed
 
         result = screen_distributed(run_dir, space, out, objective=Objective.parse(objective, kappa=kappa, positive=positive), top=top, in_domain_only=in_domain_only, chunk_size=chunk_size, scheduler=scheduler, workers=workers)
-        _say(f"{out}: best {len(result.top)} of {result.summary['candidates']:,} candidates (partitions on {scheduler or 'the cluster'})")
+        _say(f"{out}: best {len(result.top)} of {result.summary['candidates']:,} candidates (partitions on {scheduler or 'the cluster'})" + _ties(result))
         return
     result = run_screen(run_dir, space, candidates, objective=Objective.parse(objective, kappa=kappa, positive=positive), top=top, in_domain_only=in_domain_only, chunk_size=chunk_size)
     write_table(result.top, out)
     counts = result.summary
     classes = "; ".join(f"predicted {label}: {c['in_domain']} in domain, {c['out_of_domain']} outside" for label, c in counts["classes"].items())
     unreadable = f", {counts['unreadable']:,} could not be read (no prediction)" if counts.get("unreadable") else ""
-    _say(f"{out}: best {len(result.top)} of {counts['candidates']:,} candidates ({counts['grid_points']:,} grid points), {counts['in_domain']:,} in domain{unreadable}" + (f"; {classes}" if classes else ""))
+    _say(f"{out}: best {len(result.top)} of {counts['candidates']:,} candidates ({counts['grid_points']:,} grid points), {counts['in_domain']:,} in domain{unreadable}" + (f"; {classes}" if classes else "") + _ties(result))
     if summary is not None:
         with atomic_file(summary) as tmp:
             tmp.write_text(json.dumps(counts, indent=1) + "\n")

@@ -17,6 +17,7 @@ from matforge.design._screen import (
     screen,
     screen_chunk,
     summarize_chunk,
+    tied_at_best,
 )
 from matforge.design._space import DesignSpace, load_space
 from matforge.design._suggest import STRATEGIES, acquisition, select_batch, suggest
@@ -39,4 +40,5 @@ __all__ = [
     "select_batch",
     "suggest",
     "summarize_chunk",
+    "tied_at_best",
 ]

@@ -5,8 +5,8 @@ the same bytes as one process:
 
 - `DesignSpace.candidates(start, stop)`: the candidates of one index range (no global state);
 - `screen_chunk(predictor, candidates, objective)`: predictions, uncertainty, ``in_domain`` and ``score``;
-- `merge_top(a, b, n)`: the best `n` rows of two partial results, ties broken by the candidate index;
-  `merge_summary` adds up the counts.
+- `merge_top(a, b, n)`: the best `n` rows of two partial results; equal scores go in-domain first, then
+  smaller uncertainty, then smaller candidate index; `merge_summary` adds up the counts.
 
 `screen` runs them in order over a space or a table with a progress bar, holding one chunk and the top `n`
 in memory at a time.
@@ -23,7 +23,7 @@ import pandas as pd
 
 from matforge.errors import InputError
 
-__all__ = ["Objective", "screen_chunk", "screen_space_range", "merge_top", "merge_summary", "summarize_chunk", "screen", "ScreenResult", "as_predictor"]
+__all__ = ["Objective", "screen_chunk", "screen_space_range", "merge_top", "tied_at_best", "merge_summary", "summarize_chunk", "screen", "ScreenResult", "as_predictor"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class Objective:
             return value
         if self.kind == "min":
             return -value
-        return -np.maximum(np.maximum(self.low - value, value - self.high), 0.0)
+        # + 0.0: a candidate inside the range scores 0, not -0 (as a table or message would print it)
+        return -np.maximum(np.maximum(self.low - value, value - self.high), 0.0) + 0.0
 
     def score(self, predictions: pd.DataFrame) -> np.ndarray:
         """Score of each predicted row; rows without a prediction get -inf."""
@@ -200,12 +201,32 @@ def one_blas_thread():
 
 
 def _order(frame: pd.DataFrame) -> np.ndarray:
-    # best score first, then the smaller candidate index: a total order, so any merge order gives one result
-    return np.lexsort((frame["candidate"].to_numpy(), -frame["score"].to_numpy(dtype=float)))
+    # Best score first. Equal scores are common: every candidate inside a range objective scores 0, and a
+    # linear or kernel model clipped at the highest target seen in training gives many candidates that value.
+    # Among them the candidate the model can vouch for comes first (inside its domain, then the smaller
+    # uncertainty, NaN last), then the smaller index: a total order, so any merge order gives one result.
+    keys = [frame["candidate"].to_numpy()]
+    if "uncertainty" in frame:
+        spread = frame["uncertainty"].to_numpy(dtype=float)
+        keys.append(np.where(np.isnan(spread), np.inf, spread))
+    if "in_domain" in frame:
+        keys.append(~frame["in_domain"].to_numpy(dtype=bool))
+    keys.append(-frame["score"].to_numpy(dtype=float))
+    return np.lexsort(keys)
+
+
+def tied_at_best(top: pd.DataFrame) -> int:
+    """How many of the kept rows share the best score (0 for none kept). Above 1, the model does not tell
+    them apart, and their order is the tie-break of `merge_top`, not merit."""
+    if not len(top):
+        return 0
+    score = top["score"].to_numpy(dtype=float)
+    return int(np.sum(score == score[0])) if np.isfinite(score[0]) else 0
 
 
 def merge_top(a: pd.DataFrame | None, b: pd.DataFrame | None, n: int) -> pd.DataFrame:
-    """The best `n` rows of `a` and `b` together (score descending, then candidate ascending).
+    """The best `n` rows of `a` and `b` together: score descending; equal scores in-domain first, then by
+    uncertainty ascending (NaN last), then by candidate index ascending.
 
     Associative and commutative: merging partial results in any grouping gives the same table.
     """
@@ -310,5 +331,5 @@ def screen(
     if best is None:
         best = pd.DataFrame(columns=["candidate", "score"])
         summary = {"grid_points": 0, "candidates": 0, "in_domain": 0, "classes": {}}
-    summary.update(objective=str(objective), kappa=objective.kappa, in_domain_only=in_domain_only, top=int(len(best)))
+    summary.update(objective=str(objective), kappa=objective.kappa, in_domain_only=in_domain_only, top=int(len(best)), tied_at_best=tied_at_best(best))
     return ScreenResult(top=best, summary=summary)

@@ -4,8 +4,9 @@ The space is cut into index ranges (partitions). A worker screens its range chun
 `matforge.design.screen_chunk`, keeping only the best `top` rows (`merge_top`), so its memory is one chunk
 plus `top` rows whatever the partition's size; it writes them as one Parquet file with the partition's
 counts in the file's metadata. This process merges the partition files as they arrive. `merge_top` orders
-rows by score and then candidate index, a total order, so any split and any merge order give the same
-table as `matforge.design.screen` in one process, byte for byte once written.
+rows by score, then (equal scores) in-domain first, uncertainty and candidate index, a total order, so any
+split and any merge order give the same table as `matforge.design.screen` in one process, byte for byte
+once written.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def screen_distributed(
 
     Returns the `ScreenResult` (top table and counts); the counts also go to ``OUT.summary.json``.
     """
-    from matforge.design import Objective, ScreenResult, load_space, merge_summary, merge_top
+    from matforge.design import Objective, ScreenResult, load_space, merge_summary, merge_top, tied_at_best
     from matforge.design._screen import as_predictor, check_columns
     from matforge.files import atomic_file, refuse_overwrite_input
     from matforge.learn import write_table
@@ -161,7 +162,7 @@ def screen_distributed(
     if best is None:
         best = pd.DataFrame({"candidate": np.zeros(0, np.int64), "score": np.zeros(0)})
         summary = {"grid_points": 0, "candidates": 0, "in_domain": 0, "classes": {}}
-    summary.update(objective=str(objective), kappa=objective.kappa, in_domain_only=in_domain_only, top=int(len(best)),
+    summary.update(objective=str(objective), kappa=objective.kappa, in_domain_only=in_domain_only, top=int(len(best)), tied_at_best=tied_at_best(best),
                    partitions=len(ranges), resumed_partitions=len(ranges) - len(todo), scheduler=where)  # fmt: skip
     write_table(best, out)
     with atomic_file(out.with_name(out.stem + ".summary.json")) as tmp:
