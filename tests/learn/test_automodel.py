@@ -244,6 +244,24 @@ def test_a_search_starts_no_trial_that_would_end_past_its_budget():
     assert alone.n_trials == 1
 
 
+def test_a_model_that_averages_seeds_searches_on_only_where_the_random_start_fits():
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from matforge.learn._search import STARTUP_TRIALS, tune
+
+    # trials of 0.3 s as above: 1.2 s holds three more after the default, not the sampler's five random ones,
+    # so a model that reseeds keeps its default and leaves the time to its seeds; 2.6 s holds them
+    spec = ModelSpec("sleepy_net", "slow mean", ("regression",), lambda task, p, seed, n_jobs: SleepyTrees(100), lambda t: {}, {}, "test double, not a model of anything", reseed=True)
+    F, y = pd.DataFrame({"x": np.arange(30.0)}), np.arange(30.0)
+    kwargs = dict(columns=["x"], categorical=[], classes=None, seed=0, storage=None, study_name="s", inner_folds=3, max_trials=50)
+    assert STARTUP_TRIALS == 5
+    assert tune(spec, "regression", F, y, np.arange(30), budget=1.2, **kwargs).n_trials == 1
+    assert tune(replace(spec, reseed=False), "regression", F, y, np.arange(30), budget=1.2, **kwargs).n_trials > 1
+    assert tune(spec, "regression", F, y, np.arange(30), budget=2.6, **kwargs).n_trials > 1
+
+
 def test_same_seed_gives_the_same_run(regression_table):
     kwargs = dict(models="ridge", budget=60, max_trials=3, cv=3, seed=7, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[])
     first = AutoModel(**kwargs).fit(regression_table[["formula", "anneal_T_K"]], regression_table["hardness"])

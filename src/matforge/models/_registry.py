@@ -31,7 +31,8 @@ class ModelSpec:
     imports: the modules an `extra` model needs installed (`available`).
     reseed: fits of other seeds err differently enough that their average beats one (networks): a stage that
     has time left after fitting its members fits this model again with the next seeds and averages them
-    (`AutoModel._reseed`, `SeedAveraged`).
+    (`AutoModel._reseed`, `SeedAveraged`); its search goes past the default only where its share holds
+    `STARTUP_TRIALS` more trials (`matforge.learn._search`), so that a few random trials do not take the seeds' time.
     """
 
     name: str

@@ -120,7 +120,7 @@ def tune_worker(
     from matforge.data import prepare_dataset, read_table
     from matforge.features._table import TableFeaturizer
     from matforge.learn._pipeline import make_splits, selection_metric
-    from matforge.learn._search import _score, fit_pipeline, predict_with
+    from matforge.learn._search import STARTUP_TRIALS, _score, fit_pipeline, predict_with
     from matforge.models import get_model
 
     if trials < 0 or (max_trials is not None and max_trials < 1):
@@ -148,7 +148,7 @@ def tune_worker(
     # ERROR: a configuration that fails to fit is a failed trial (the search goes on), not a traceback for
     # the user; nor is a Ctrl-C, which the CLI reports in one line
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    shared, created = _open_study(study, storage_obj, direction, optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=5))
+    shared, created = _open_study(study, storage_obj, direction, optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=STARTUP_TRIALS))
     known = shared.user_attrs.get("matforge_fingerprint")
     if known is None:
         shared.set_user_attr("matforge_fingerprint", fingerprint)
