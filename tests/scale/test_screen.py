@@ -86,3 +86,29 @@ def test_interrupted_screen_resumes_from_finished_partitions(tmp_path, alloy_run
     assert not (tmp_path / ".out.csv.partial").exists()
     summary = pd.read_json(tmp_path / "out.summary.json", typ="series")
     assert summary["candidates"] == reference.summary["candidates"]
+
+
+def test_partitions_kept_in_another_order_are_not_resumed(tmp_path, alloy_run, alloy_space, monkeypatch):
+    import json
+
+    import matforge.scale._screen as module
+
+    real = module._screen_range
+    calls = []
+
+    def interrupted_after_two(part, **kw):
+        calls.append(part.index)
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return real(part, **kw)
+
+    monkeypatch.setattr(module, "_screen_range", interrupted_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        _screen(alloy_run, tmp_path / "out.csv", alloy_space)
+    # an interrupted run of a version whose merge ordered rows by score and candidate alone (no "order" stored)
+    stamp = tmp_path / ".out.csv.partial" / "_settings.json"
+    settings = json.loads(stamp.read_text())
+    del settings["order"]
+    stamp.write_text(json.dumps(settings))
+    monkeypatch.setattr(module, "_screen_range", real)
+    assert _screen(alloy_run, tmp_path / "out.csv", alloy_space).summary["resumed_partitions"] == 0

@@ -200,6 +200,11 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+MERGE_ORDER = "score desc, in_domain first, uncertainty asc (NaN last), candidate asc"
+"""How `merge_top` orders rows, in words: stored with a cluster screen's partitions (`matforge.scale`), so that
+partitions kept in another order (before 2026-12-07: score, then candidate) are not merged with these."""
+
+
 def _order(frame: pd.DataFrame) -> np.ndarray:
     # Best score first. Equal scores are common: every candidate inside a range objective scores 0, and a
     # linear or kernel model clipped at the highest target seen in training gives many candidates that value.

@@ -114,7 +114,7 @@ def screen_distributed(
     Returns the `ScreenResult` (top table and counts); the counts also go to ``OUT.summary.json``.
     """
     from matforge.design import Objective, ScreenResult, load_space, merge_summary, merge_top, tied_at_best
-    from matforge.design._screen import as_predictor, check_columns
+    from matforge.design._screen import MERGE_ORDER, as_predictor, check_columns
     from matforge.files import atomic_file, refuse_overwrite_input
     from matforge.learn import write_table
 
@@ -139,6 +139,7 @@ def screen_distributed(
         "command": "screen", "space": _space_fingerprint(space, spec), "model": _model_fingerprint(model, predictor),
         "objective": str(objective), "kappa": objective.kappa, "positive": objective.positive, "top": top,
         "in_domain_only": in_domain_only, "chunk_size": chunk_size, "rows_per_partition": per_part, "size": size,
+        "order": MERGE_ORDER,
     }  # fmt: skip
     parts = PartitionedOutput(out, settings, resume=resume)
     best, summary = None, None
