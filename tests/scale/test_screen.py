@@ -61,10 +61,10 @@ def test_killing_a_worker_mid_screen_still_gives_the_complete_identical_result(t
     assert (tmp_path / "single.csv").read_bytes() == (tmp_path / "cluster.csv").read_bytes()
 
 
-def test_interrupted_screen_resumes_from_finished_partitions(tmp_path, alloy_run, alloy_space, monkeypatch):
+def _interrupt_after_two_partitions(monkeypatch, run, out, space):
+    """Screen `space` into `out` until a Ctrl-C after two partitions (the partitions then work again)."""
     import matforge.scale._screen as module
 
-    reference = _screen(alloy_run, tmp_path / "reference.csv", alloy_space)
     real = module._screen_range
     calls = []
 
@@ -76,9 +76,14 @@ def test_interrupted_screen_resumes_from_finished_partitions(tmp_path, alloy_run
 
     monkeypatch.setattr(module, "_screen_range", interrupted_after_two)
     with pytest.raises(KeyboardInterrupt):
-        _screen(alloy_run, tmp_path / "out.csv", alloy_space)
-    assert not (tmp_path / "out.csv").exists()
+        _screen(run, out, space)
     monkeypatch.setattr(module, "_screen_range", real)
+
+
+def test_interrupted_screen_resumes_from_finished_partitions(tmp_path, alloy_run, alloy_space, monkeypatch):
+    reference = _screen(alloy_run, tmp_path / "reference.csv", alloy_space)
+    _interrupt_after_two_partitions(monkeypatch, alloy_run, tmp_path / "out.csv", alloy_space)
+    assert not (tmp_path / "out.csv").exists()
     resumed = _screen(alloy_run, tmp_path / "out.csv", alloy_space)
     assert resumed.summary["resumed_partitions"] == 2
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "reference.csv").read_bytes()
@@ -91,24 +96,10 @@ def test_interrupted_screen_resumes_from_finished_partitions(tmp_path, alloy_run
 def test_partitions_kept_in_another_order_are_not_resumed(tmp_path, alloy_run, alloy_space, monkeypatch):
     import json
 
-    import matforge.scale._screen as module
-
-    real = module._screen_range
-    calls = []
-
-    def interrupted_after_two(part, **kw):
-        calls.append(part.index)
-        if len(calls) > 2:
-            raise KeyboardInterrupt
-        return real(part, **kw)
-
-    monkeypatch.setattr(module, "_screen_range", interrupted_after_two)
-    with pytest.raises(KeyboardInterrupt):
-        _screen(alloy_run, tmp_path / "out.csv", alloy_space)
+    _interrupt_after_two_partitions(monkeypatch, alloy_run, tmp_path / "out.csv", alloy_space)
     # an interrupted run of a version whose merge ordered rows by score and candidate alone (no "order" stored)
     stamp = tmp_path / ".out.csv.partial" / "_settings.json"
     settings = json.loads(stamp.read_text())
     del settings["order"]
     stamp.write_text(json.dumps(settings))
-    monkeypatch.setattr(module, "_screen_range", real)
     assert _screen(alloy_run, tmp_path / "out.csv", alloy_space).summary["resumed_partitions"] == 0
