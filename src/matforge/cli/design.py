@@ -28,7 +28,7 @@ def _ties(result) -> str:
     if tied < 2:
         return ""
     return (f"; {tied} share the best score {result.top['score'].iloc[0]:g} (a range met, or predictions at the edge of the"
-            " training targets): among them in-domain first, then smaller uncertainty")  # fmt: skip
+            " training targets): among them in-domain first, then smaller uncertainty where the model gives one")  # fmt: skip
 
 
 @app.command()

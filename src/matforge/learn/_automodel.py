@@ -322,8 +322,8 @@ class AutoModel(BaseEstimator):
         `benchmarks/seed_average.py`, `benchmarks/results/seed_average.json`). One seed more is fitted only where the time
         left holds `RESEED_MARGIN` times the member's own measured fit, in turns over the members (most picked
         first), at most `RESEED_MAX` seeds each. Only the model step is refitted, on the rows as the member's own
-        preprocessing transforms them (it does not depend on the seed). The inner-CV scores stay those of one seed; the members' disagreement, which the
-        intervals were calibrated on, stays that of the members."""
+        preprocessing transforms them (it does not depend on the seed). The inner-CV scores stay those of one
+        seed; the members' disagreement, which the intervals were calibrated on, stays that of the members."""
         from matforge.learn._pipeline import accepts_sample_weight, build_pipeline
         from matforge.models._seeds import SeedAveraged
 

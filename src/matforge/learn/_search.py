@@ -25,9 +25,9 @@ averages seeds (`ModelSpec.reseed`) searches past its default only where its sha
 (`tune`): fewer are random draws against a default chosen with care, and the time buys more as further seeds
 (`AutoModel._reseed`). MatBench mp_e_form (2026-12-07, one trial 1,140-1,300 s of the 3,600 s budget): fold 3
 ran a second, random trial of the boosted attention model (1,191 s) that did not beat the default, went 105 s
-over the budget and had no time for a second seed; in fold 0 a second seed took the test MAE from 0.0794 to
-0.0784 eV/atom. With this rule fold 3 ended at 2,790 s with the same model (a slower hour's fit then left too
-little for a seed; docs/benchmark.md)."""
+over the budget and had no time for a second seed; on fold 0 the model averaged over two seeds scored 0.0784
+eV/atom against 0.0797 for one (`benchmarks/seed_average.py`). With this rule fold 3 ended at 2,790 s with
+the same model (a slower hour's fit then left too little for a seed; docs/benchmark.md)."""
 
 
 @dataclass
