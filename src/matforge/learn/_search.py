@@ -23,7 +23,7 @@ STARTUP_TRIALS = 5
 """Optuna's TPE sampler proposes its first this many trials at random, before it models the scores. A model that
 averages seeds (`ModelSpec.reseed`) searches past its default only where its share holds this many more trials
 (`tune`): fewer are random draws against a default chosen with care, and the time buys more as further seeds
-(`AutoModel._reseed`). MatBench mp_e_form (2026-12-07, one trial 1,140-1,300 s of the 3,600 s budget): fold 3
+(`AutoModel._reseed`). MatBench mp_e_form (2026-12-07, one trial 1,140-1,515 s of the 3,600 s budget): fold 3
 ran a second, random trial of the boosted attention model (1,191 s) that did not beat the default, went 105 s
 over the budget and had no time for a second seed; on fold 0 the model averaged over two seeds scored 0.0784
 eV/atom against 0.0797 for one (`benchmarks/seed_average.py`). With this rule fold 3 ended at 2,790 s with
