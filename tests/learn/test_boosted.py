@@ -117,5 +117,9 @@ def test_the_attention_models_cut_for_a_budget_train_a_share_of_their_steps_and_
     # at least a quarter, never more than the default; the timing share is taken of a cut configuration
     assert spec.cheaper(spec.defaults, 0.01)[1] == 0.25 and spec.cheaper(spec.defaults, 2.0) == (spec.defaults, 1.0)
     assert spec.timing(half)[0]["_steps_share"] == pytest.approx(0.05)
+    # a cut configuration is cut from what it trains (a last seed of a cut member): the share returned is of that
+    again, share = spec.cheaper(half, 0.8)
+    assert again["_steps_share"] == pytest.approx(0.4) and share == pytest.approx(0.8)
+    assert spec.cheaper(half, 0.1) == ({**half, "_steps_share": 0.25}, 0.5) and spec.cheaper(half, 1.5) == (half, 1.0)
     network = MODELS["composition_attention"].build("regression", MODELS["composition_attention"].cheaper(MODELS["composition_attention"].defaults, 0.5)[0])
     assert network.max_steps == steps // 2

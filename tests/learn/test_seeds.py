@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 
@@ -11,8 +12,10 @@ from sklearn.base import BaseEstimator, RegressorMixin, is_classifier, is_regres
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from matforge.learn import AutoModel, load_run, train
+from matforge.learn._automodel import _distinct_configurations
 from matforge.models import MODELS, ModelSpec
 from matforge.models._seeds import SeedAveraged
+from matforge.report._sections import members_text
 
 
 def test_seed_averaged_is_the_mean_of_its_estimators(classification_table):
@@ -81,6 +84,37 @@ def test_a_stage_with_time_left_averages_further_seeds_of_a_network(regression_t
     monkeypatch.setitem(MODELS, seeded, replace(MODELS[seeded], defaults={"delay": 0.2}))
     soon = model._stage("final", F, values, np.arange(len(X)), time.monotonic() + 0.7, None, None)
     assert soon["seeds"] in ({}, {id(soon["picks"][0]): 2})  # at most one more: 0.2 s x 1.1 after a 0.2 s trial + fit
+
+
+def test_less_than_a_whole_fit_left_buys_one_last_seed_cut_to_it(regression_table, seeded, monkeypatch):
+    import matforge.learn._automodel as automodel
+
+    # the double's cheaper form scales its 'fitting' delay, as the attention models' scales their steps
+    monkeypatch.setitem(MODELS, seeded, replace(MODELS[seeded], cheaper=lambda p, f: ({**p, "delay": p["delay"] * f}, f)))
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    model = AutoModel(models=seeded, ensemble=1, max_trials=1, budget=30, preset="magpie_extended", seed=3, evaluate=False, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[]).fit(X, y)
+    F, values = model.featurizer_.transform(X), y.to_numpy(dtype=float)
+    stage = model._stage("final", F, values, np.arange(len(X)), 0.0, None, None)
+    pick = replace(stage["picks"][0], params={"delay": 0.01})
+    fitted = stage["member_pipelines"][0]
+
+    def reseed(left: float):
+        # the member's fit 'measured' at 10 s: `left` holds left / 11 s of a whole fit with the margin of 1.1
+        pipelines = {id(pick): copy.deepcopy(fitted)}
+        seeds, _, cut = model._reseed([pick], pipelines, {id(pick): 10.0}, F, values, None, time.monotonic() + left)
+        return seeds.get(id(pick), 1), cut.get(id(pick)), pipelines[id(pick)].named_steps["model"]
+
+    seeds, share, step = reseed(9.0)  # 0.82 of a fit: one last seed, cut to that share, and no more
+    assert seeds == 2 and share == pytest.approx(9.0 / 11.0, abs=0.01)
+    assert [(e.seed, e.delay) for e in step.estimators_] == [(3, 0.0), (4, pytest.approx(0.01 * share))]  # the stage's fit, then the cut one
+    assert reseed(7.0)[:2] == (1, None)  # 0.64 of a fit: a cut that far costs accuracy, so no seed
+    monkeypatch.setattr(automodel, "RESEED_MAX", 3)
+    assert reseed(30.0)[:2] == (3, None)  # whole fits while they fit (instant here, so up to the cap)
+    monkeypatch.setitem(MODELS, seeded, replace(MODELS[seeded], cheaper=None))
+    assert reseed(9.0)[:2] == (1, None)  # no cheaper form: no cut seed
+    final = _distinct_configurations([pick], {id(pick): 2}, {id(pick): 0.8181})
+    assert final[0]["seeds"] == 2 and final[0]["last_seed_share"] == 0.818
+    assert "(averaged over 2 seeds, the last cut to 82% of its work to fit the time left)" in members_text({"final_configurations": final})
 
 
 def test_a_saved_run_keeps_its_seed_average(regression_table, monkeypatch, tmp_path):

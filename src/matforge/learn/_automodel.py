@@ -62,6 +62,15 @@ RESEED_MARGIN = 1.1
 """A stage fits one more seed of a member (`AutoModel._reseed`) only where the time left holds this many times
 that member's measured fit: one fit can take longer than the last on a busy machine."""
 
+RESEED_CUT_KEEP = 0.75
+"""Where the time left holds less than `RESEED_MARGIN` times a member's fit, a stage fits one last seed cut to
+what is left (`ModelSpec.cheaper`: fewer mini-batches and residual trees) if the cut keeps at least this share of
+the member's work, and none otherwise (`AutoModel._reseed`). A cut fit is worse alone, and averaged with a whole one
+it helps only if not cut far: MatBench mp_e_form fold 0, the boosted attention model (no search,
+`python benchmarks/seed_average.py --share S`, `benchmarks/results/seed_average.json`): seed 0 alone 0.0797
+eV/atom; averaged with seed 1 or seed 2 whole 0.0784 / 0.0784, cut to 0.75 of their steps and trees 0.0791 /
+0.0793, cut to 0.6 0.0799 / 0.0800 (worse than seed 0 alone)."""
+
 RESEED_MAX = 5
 """At most this many seeds of one member (`AutoModel._reseed`): the average's gain shrinks with each seed (its
 variance part as 1/seeds), and a large budget should not go on many copies of one configuration."""
@@ -304,11 +313,11 @@ class AutoModel(BaseEstimator):
                 start = time.monotonic()
                 pipelines[id(t)] = fit_pipeline(get_model(t.model), self.task_, t.params, F, y, columns=columns(get_model(t.model)), categorical=self.categorical_cols_, seed=self.seed, n_jobs=self.n_jobs, sample_weight=weights)
                 seconds_of[id(t)] = time.monotonic() - start
-        seeds, seed_seconds = self._reseed(picks, pipelines, seconds_of, F, y, weights, deadline)
+        seeds, seed_seconds, seed_cut = self._reseed(picks, pipelines, seconds_of, F, y, weights, deadline)
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "expected_seconds": expected, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores, "seeds": seeds, "seed_seconds": seed_seconds}
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "expected_seconds": expected, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores, "seeds": seeds, "seed_seconds": seed_seconds, "seed_cut": seed_cut}
 
-    def _reseed(self, picks: list, pipelines: dict, seconds_of: dict, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, deadline: float) -> tuple[dict[int, int], dict[str, float]]:
+    def _reseed(self, picks: list, pipelines: dict, seconds_of: dict, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, deadline: float) -> tuple[dict[int, int], dict[str, float], dict[int, float]]:
         """Refit each member whose model gains from averaging seeds (`ModelSpec.reseed`: the attention models)
         with the next seeds while the stage's time lasts, and make its model step the average of its seeds
         (`SeedAveraged`); in place in `pipelines`. Returns ({id(pick): seeds} for the members refitted, {model:
@@ -321,7 +330,8 @@ class AutoModel(BaseEstimator):
         with seeds 0-2 0.0780, against 0.0797 / 0.0801 / 0.0802 for the seeds alone (the models alone, no search;
         `benchmarks/seed_average.py`, `benchmarks/results/seed_average.json`). One seed more is fitted only where the time
         left holds `RESEED_MARGIN` times the member's own measured fit, in turns over the members (most picked
-        first), at most `RESEED_MAX` seeds each. Only the model step is refitted, on the rows as the member's own
+        first), at most `RESEED_MAX` seeds each; where it holds less, one last seed cut to what is left
+        (`ModelSpec.cheaper`) if the cut keeps `RESEED_CUT_KEEP` of the work, and none otherwise. Only the model step is refitted, on the rows as the member's own
         preprocessing transforms them (it does not depend on the seed). The inner-CV scores stay those of one
         seed; the members' disagreement, which the intervals were calibrated on, stays that of the members."""
         from matforge.learn._pipeline import accepts_sample_weight, build_pipeline
@@ -331,20 +341,30 @@ class AutoModel(BaseEstimator):
         order = [t for t in dict((id(t), t) for t in sorted(picks, key=lambda t: -counts[id(t)])).values() if get_model(t.model).reseed]
         fits: dict[int, list] = {id(t): [pipelines[id(t)].steps[-1][1]] for t in order}
         seed_seconds: dict[str, float] = {}
+        cut: dict[int, float] = {}  # members whose last seed was cut to the time left: the share of their work it kept
         added = True
         while added:
             added = False
             for t in order:
                 key = id(t)
-                if len(fits[key]) >= RESEED_MAX or deadline - time.monotonic() < RESEED_MARGIN * seconds_of[key]:
-                    continue
                 spec = get_model(t.model)
+                if len(fits[key]) >= RESEED_MAX or key in cut:
+                    continue
+                params, factor = t.params, (deadline - time.monotonic()) / (RESEED_MARGIN * seconds_of[key])
+                if factor < 1.0:
+                    # less than a whole fit left: one last seed cut to it, where the cut keeps enough of the work
+                    if factor < RESEED_CUT_KEEP or spec.cheaper is None:
+                        continue
+                    params, share = spec.cheaper(t.params, factor)
+                    if not RESEED_CUT_KEEP <= share <= factor:
+                        continue
+                    cut[key] = share
                 start = time.monotonic()
                 # the rows are preprocessed again for each seed rather than kept between them: 0.3-0.6 s for
                 # 106,201 x 420 (357 MB; a ridge pipeline's select/impute/scale on random numbers) against a
                 # network's 850-970 s fit, and nothing holds those 357 MB between seeds
                 rows = pipelines[key][:-1].transform(F)
-                estimator = build_pipeline(spec, self.task_, t.params, columns=pipelines[key].named_steps["select"].columns, categorical=self.categorical_cols_, seed=self.seed + len(fits[key]), n_jobs=self.n_jobs).steps[-1][1]
+                estimator = build_pipeline(spec, self.task_, params, columns=pipelines[key].named_steps["select"].columns, categorical=self.categorical_cols_, seed=self.seed + len(fits[key]), n_jobs=self.n_jobs).steps[-1][1]
                 extra = {"sample_weight": weights} if weights is not None and accepts_sample_weight(estimator) else {}
                 fits[key].append(estimator.fit(rows, y, **extra))
                 seed_seconds[t.model] = seed_seconds.get(t.model, 0.0) + time.monotonic() - start
@@ -352,7 +372,7 @@ class AutoModel(BaseEstimator):
         for t in order:
             if len(fits[id(t)]) > 1:
                 pipelines[id(t)].steps[-1] = ("model", SeedAveraged.adopt(fits[id(t)]))
-        return {key: len(models) for key, models in fits.items() if len(models) > 1}, seed_seconds
+        return {key: len(models) for key, models in fits.items() if len(models) > 1}, seed_seconds, cut
 
     def _reserved(self, i: int, left: float, n_fitted: int, required: frozenset) -> float:
         """Seconds a stage keeps back from the search of its `i`-th model for the default trials of the models
@@ -770,7 +790,7 @@ class AutoModel(BaseEstimator):
         # the estimate or the search overran
         # and ``seed_seconds``: the fits of further seeds the time left paid for (`_reseed`)
         self.final_tuned_ = [{**t.summary(), **{key: final[key][t.model] for key in ("expected_seconds", "fit_seconds", "seed_seconds") if t.model in final[key]}} for t in final["tuned"]]
-        self.final_configurations_ = _distinct_configurations(final["picks"], final["seeds"])
+        self.final_configurations_ = _distinct_configurations(final["picks"], final["seeds"], final.get("seed_cut"))
         # how many of those fit log(y) (`log_target`); the model card and the log-target benchmark report it
         self.members_on_log_scale_ = sum(bool(c["params"].get("_log_target")) for c in self.final_configurations_)
         members, names = final["member_pipelines"], [t.model for t in final["picks"]]
@@ -887,18 +907,19 @@ def _with_log_target(spec, mode: str | bool):
     return replace(spec, defaults={**spec.defaults, "_log_target": False}, regression_space=space)
 
 
-def _distinct_configurations(picks: list, seeds: dict[int, int] | None = None) -> list[dict]:
+def _distinct_configurations(picks: list, seeds: dict[int, int] | None = None, seed_cut: dict[int, float] | None = None) -> list[dict]:
     """The ensemble's distinct configurations (model, parameters, inner-CV score) with how often each was picked
-    and, where `seeds` ({id(pick): n}, `AutoModel._reseed`) says so, over how many seeds its fit was averaged."""
+    and, where `seeds` ({id(pick): n}, `AutoModel._reseed`) says so, over how many seeds its fit was averaged
+    (``last_seed_share``: the share of the work the last of them kept where it was cut to the time left)."""
     out: list[dict] = []
-    seeds = seeds or {}
+    seeds, seed_cut = seeds or {}, seed_cut or {}
     for t in picks:
         for entry in out:
             if entry["model"] == t.model and entry["params"] == t.params:
                 entry["weight"] += 1
                 break
         else:
-            out.append({"model": t.model, "params": t.params, "inner_score": t.score, "weight": 1, **({"seeds": seeds[id(t)]} if id(t) in seeds else {})})
+            out.append({"model": t.model, "params": t.params, "inner_score": t.score, "weight": 1, **({"seeds": seeds[id(t)]} if id(t) in seeds else {}), **({"last_seed_share": round(seed_cut[id(t)], 3)} if id(t) in seed_cut else {})})
     return out
 
 

@@ -325,11 +325,13 @@ def _fewer_steps(params: dict, factor: float) -> tuple[dict, float]:
     residual trees (``_steps_share``, a fixed parameter, so every trial of the search and the final fit train that
     long). Fewer steps fit less well (MatBench mp_e_form fold 0, the network alone: 15,000 mini-batches 0.0983
     eV/atom, 24,000 0.0912; `CompositionAttention`), the trade LightGBM makes with fewer rounds; within
-    `ATTENTION_STEPS`."""
-    share = max(ATTENTION_STEPS[0], min(ATTENTION_STEPS[1], factor))
-    if share >= 1.0:
+    `ATTENTION_STEPS`. A configuration cut already (``_steps_share`` below 1: a stage's cut default, which
+    `AutoModel._reseed` may cut again for a last seed) is cut from what it trains; the share returned is of that."""
+    before = params.get("_steps_share", 1.0)
+    share = max(ATTENTION_STEPS[0], min(ATTENTION_STEPS[1], before * factor))
+    if share >= before:
         return params, 1.0
-    return {**params, "_steps_share": share}, share
+    return {**params, "_steps_share": share}, share / before
 
 
 def _timing_steps(params: dict) -> tuple[dict, float]:

@@ -281,13 +281,14 @@ def members_text(card: dict) -> str:
     configurations = card.get("final_configurations")
     if not configurations:  # runs saved before configurations were recorded
         return ", ".join(card.get("final_members", []))
-    by_model: dict[str, list[int]] = {}
+    by_model: dict[str, list] = {}
     for c in configurations:
-        weight_count_seeds = by_model.setdefault(c["model"], [0, 0, 0])
+        weight_count_seeds = by_model.setdefault(c["model"], [0, 0, 0, None])
         weight_count_seeds[0] += c["weight"]
         weight_count_seeds[1] += 1
-        weight_count_seeds[2] = max(weight_count_seeds[2], c.get("seeds", 1))
-    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") + (f" (averaged over {k} seeds)" if k > 1 else "") for m, (w, n, k) in by_model.items())
+        if c.get("seeds", 1) > weight_count_seeds[2]:
+            weight_count_seeds[2:] = [c.get("seeds", 1), c.get("last_seed_share")]
+    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") + (f" (averaged over {k} seeds" + (f", the last cut to {share:.0%} of its work to fit the time left" if share else "") + ")" if k > 1 else "") for m, (w, n, k, share) in by_model.items())
 
 
 def provenance_section(ctx: ReportContext) -> str:
