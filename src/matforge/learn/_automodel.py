@@ -331,9 +331,10 @@ class AutoModel(BaseEstimator):
         `benchmarks/seed_average.py`, `benchmarks/results/seed_average.json`). One seed more is fitted only where the time
         left holds `RESEED_MARGIN` times the member's own measured fit, in turns over the members (most picked
         first), at most `RESEED_MAX` seeds each; where it holds less, one last seed cut to what is left
-        (`ModelSpec.cheaper`) if the cut keeps `RESEED_CUT_KEEP` of the work, and none otherwise. Only the model step is refitted, on the rows as the member's own
-        preprocessing transforms them (it does not depend on the seed). The inner-CV scores stay those of one
-        seed; the members' disagreement, which the intervals were calibrated on, stays that of the members."""
+        (`ModelSpec.cheaper`) if the cut keeps `RESEED_CUT_KEEP` of the work, and none otherwise. Only the model
+        step is refitted, on the rows as the member's own preprocessing transforms them (it does not depend on the
+        seed). The inner-CV scores stay those of one seed; the members' disagreement, which the intervals were
+        calibrated on, stays that of the members."""
         from matforge.learn._pipeline import accepts_sample_weight, build_pipeline
         from matforge.models._seeds import SeedAveraged
 
@@ -356,7 +357,7 @@ class AutoModel(BaseEstimator):
                     if factor < RESEED_CUT_KEEP or spec.cheaper is None:
                         continue
                     params, share = spec.cheaper(t.params, factor)
-                    if not RESEED_CUT_KEEP <= share <= factor:
+                    if not RESEED_CUT_KEEP <= share <= factor * 1.000001:  # share / factor: a ratio of floats
                         continue
                     cut[key] = share
                 start = time.monotonic()
