@@ -8,15 +8,16 @@ and the network's prediction) fitted to that network's residuals on the training
 eV/atom): each seed's network and boosted model; each later seed's boosted model averaged with the first's; for
 the first k seeds, the average of the k networks, one booster fitted to the residuals of that average, and the
 average of the k boosted models (what `AutoModel._reseed` builds: each seed a whole boosted fit). No search, no
-duplicate merge. With ``--share S``
-(below 1) the seeds after the first train S of the mini-batches and of the residual trees, as `_fewer_steps` cuts
-them (what less time left than a whole fit could pay for); the first seed stays whole.
+duplicate merge. With ``--share S`` (below 1) the seeds after the first train S of the mini-batches and of the
+residual trees, as the model's cheaper form (`_fewer_steps`) cuts them: what less time left than a whole fit
+could pay for (`AutoModel._reseed`); the first seed stays whole.
 
 Networks and boosted predictions are kept in ``--cache`` (one file per fold and seed), so a rerun with one
 seed more trains only that seed.
 
-Usage: ``python benchmarks/seed_average.py [--folds 0] [--seeds 0,1,2] [--share 1.0] [--data-dir ../shared/data]
-[--cache benchmarks/cache/seed_average] [--results FILE]`` (about 15 min a network and 4 min a booster on one CPU thread).
+Usage: ``python benchmarks/seed_average.py [--folds 0] [--seeds 0,1,2] [--share 1.0] [--data-dir
+../shared/data] [--cache benchmarks/cache/seed_average] [--results FILE]`` (about 15 min a network and 4 min a
+booster on one CPU thread).
 Writes ``benchmarks/results/seed_average.json`` (rows merged by fold and share).
 """
 
@@ -39,12 +40,9 @@ def _mae(prediction: np.ndarray, y: np.ndarray) -> float:
     return round(float(np.abs(prediction - y).mean()), 5)
 
 
-def _boosted(network: np.ndarray, seed: int, *, template, F, y, train, mean, std, share: float = 1.0) -> np.ndarray:
-    """`network` + the default booster (random_state `seed`, `share` of its trees) fitted to its standardized
-    residuals on `train`."""
+def _boosted(network: np.ndarray, seed: int, *, template, F, y, train, mean, std) -> np.ndarray:
+    """`network` + `template`'s booster (random_state `seed`) fitted to its standardized residuals on `train`."""
     booster = clone(template.booster).set_params(random_state=seed)
-    if share < 1.0:
-        booster.set_params(n_estimators=max(1, round(booster.n_estimators * share)))
     booster.fit(template.booster_input(F[train], (network[train] - mean) / std), (y[train] - network[train]) / std)
     return network + booster.predict(template.booster_input(F, (network - mean) / std)) * std
 
@@ -75,10 +73,12 @@ def main(argv=None) -> int:
     _, folds, X, F, y = loaded
     from matforge.files import atomic_file
     from matforge.models import MODELS
-    from matforge.models._attention import CompositionAttention, auto_size
+    from matforge.models._attention import CompositionAttention
 
     spec = MODELS["composition_attention_boosted"]
     template = spec.build("regression", spec.defaults, seed=0)
+    # the seeds after the first as the library cuts them: its network's mini-batches, its booster's trees
+    cut = spec.build("regression", spec.cheaper(spec.defaults, args.share)[0], seed=0) if args.share < 1.0 else template
     seeds = [int(s) for s in args.seeds.split(",")]
     args.cache.mkdir(parents=True, exist_ok=True)
     for k in [int(f) for f in args.folds.split(",")]:
@@ -88,21 +88,21 @@ def main(argv=None) -> int:
 
         networks, models, seconds = [], [], {}
         for i, seed in enumerate(seeds):
-            share = args.share if i > 0 and args.share < 1.0 else 1.0
+            share, built = (args.share, cut) if i > 0 and args.share < 1.0 else (1.0, template)
             tag = f"_share{share:g}" if share < 1.0 else ""
             path = args.cache / f"network_fold{k}_seed{seed}{tag}.npz"
             if not path.exists():
                 start = time.perf_counter()
                 network = CompositionAttention(max_time=1e9, random_state=seed, device="cpu")
                 if share < 1.0:
-                    network.max_steps = max(1, round(auto_size(network._device())["max_steps"] * share))
+                    network.max_steps = built.base.max_steps
                 model = network.fit(X[train], (y[train] - mean) / std)
                 seconds[f"network_seed{seed}"] = round(time.perf_counter() - start)
                 np.savez_compressed(path, prediction=(model.predict(X) * std + mean).astype(np.float32))
             networks.append(np.load(path)["prediction"].astype(float))
             path = args.cache / f"boosted_fold{k}_seed{seed}{tag}.npy"
             if not path.exists():
-                np.save(path, _boosted(networks[-1], seed, **fold, share=share).astype(np.float32))
+                np.save(path, _boosted(networks[-1], seed, **{**fold, "template": built}).astype(np.float32))
             models.append(np.load(path).astype(float))
         row = {"fold": k, "seeds": seeds, "share_after_first": args.share, "network_mae": [_mae(n[test], y[test]) for n in networks], "boosted_mae": [_mae(m[test], y[test]) for m in models],
                "boosted_with_first_mae": [_mae((models[0][test] + m[test]) / 2, y[test]) for m in models[1:]], "first_k": []}  # fmt: skip

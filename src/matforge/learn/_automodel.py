@@ -791,7 +791,7 @@ class AutoModel(BaseEstimator):
         # the estimate or the search overran
         # and ``seed_seconds``: the fits of further seeds the time left paid for (`_reseed`)
         self.final_tuned_ = [{**t.summary(), **{key: final[key][t.model] for key in ("expected_seconds", "fit_seconds", "seed_seconds") if t.model in final[key]}} for t in final["tuned"]]
-        self.final_configurations_ = _distinct_configurations(final["picks"], final["seeds"], final.get("seed_cut"))
+        self.final_configurations_ = _distinct_configurations(final["picks"], final["seeds"], final["seed_cut"])
         # how many of those fit log(y) (`log_target`); the model card and the log-target benchmark report it
         self.members_on_log_scale_ = sum(bool(c["params"].get("_log_target")) for c in self.final_configurations_)
         members, names = final["member_pipelines"], [t.model for t in final["picks"]]

@@ -281,14 +281,18 @@ def members_text(card: dict) -> str:
     configurations = card.get("final_configurations")
     if not configurations:  # runs saved before configurations were recorded
         return ", ".join(card.get("final_members", []))
-    by_model: dict[str, list] = {}
+    by_model: dict[str, list[dict]] = {}
     for c in configurations:
-        weight_count_seeds = by_model.setdefault(c["model"], [0, 0, 0, None])
-        weight_count_seeds[0] += c["weight"]
-        weight_count_seeds[1] += 1
-        if c.get("seeds", 1) > weight_count_seeds[2]:
-            weight_count_seeds[2:] = [c.get("seeds", 1), c.get("last_seed_share")]
-    return ", ".join(f"{m} ×{w}" + (f" ({n} configurations)" if n > 1 else "") + (f" (averaged over {k} seeds" + (f", the last cut to {share:.0%} of its work to fit the time left" if share else "") + ")" if k > 1 else "") for m, (w, n, k, share) in by_model.items())
+        by_model.setdefault(c["model"], []).append(c)
+    parts = []
+    for model, entries in by_model.items():
+        text = f"{model} ×{sum(c['weight'] for c in entries)}" + (f" ({len(entries)} configurations)" if len(entries) > 1 else "")
+        most = max(entries, key=lambda c: c.get("seeds", 1))
+        if most.get("seeds", 1) > 1:
+            cut = most.get("last_seed_share")
+            text += f" (averaged over {most['seeds']} seeds" + (f", the last cut to {cut:.0%} of its work to fit the time left" if cut else "") + ")"
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def provenance_section(ctx: ReportContext) -> str:
