@@ -31,6 +31,7 @@ from matforge.learn._search import (
     average_close_to_best,
     fit_pipeline,
     predict_with,
+    predicted_rows,
     screen_columns,
     select_ensemble,
     tune,
@@ -99,7 +100,8 @@ class AutoModel(BaseEstimator):
         stage), `unreached_models` names the models no stage reached and `cut_defaults` the cut defaults. No
         search starts a trial that would end past its share by the mean trial so far, but a running trial is
         not interrupted, so a budget below one default trial a stage is overrun.
-    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows; up to 1,000 rows, where the budget
+    cv, inner_cv : outer and inner folds (inner at most 2 above 50,000 rows, and only the first of them fitted
+        and scored there, a holdout of half the rows: `_scored_folds`; up to 1,000 rows, where the budget
         pays for it, the inner CV is repeated 3 times on reshuffled folds and trials are scored by the mean, see
         `_inner_repeats` and `_plan`).
     ensemble : size of the pool the members are drawn from (1 = the single best): the best configurations of the
@@ -137,8 +139,8 @@ class AutoModel(BaseEstimator):
         (`matforge.learn._selection.RelevanceRedundancySelector`) inside every fit, so on training rows only.
     evaluate : run the outer CV loop (True) or only search + final fit (False). Use False when an outer
         protocol already exists (e.g. MatBench folds): the whole budget then goes to the final search, the
-        scores reported are the inner-CV ones of the chosen configurations, and there are no calibrated
-        intervals (they need out-of-fold residuals).
+        scores reported are the inner-CV ones of the chosen configurations (above 50,000 rows on the holdout's
+        rows only), and there are no calibrated intervals (they need out-of-fold residuals).
     scheduler, workers : run the outer folds on a Dask cluster (``tcp://HOST:PORT``, or ``local`` with
         `workers` processes; see `matforge.scale.scheduler_from_options`), one fold per task; the final fit
         runs here. Folds then run side by side, so each gets the budget of one round of folds. Their Optuna
@@ -279,7 +281,7 @@ class AutoModel(BaseEstimator):
                 classes=self.classes_, budget=per_model, seed=self.seed, storage=storage,
                 study_name=f"{self.study}/{name}/{model}" if self.study else f"{name}/{model}", inner_folds=self._inner_folds(len(y)),
                 inner_repeats=self._stage_repeats(len(y)), max_trials=self.max_trials, n_jobs=self.n_jobs, sampler_seed=self._sampler_seed(), sample_weight=weights,
-                keep=self._kept_trials(len(y)),
+                keep=self._kept_trials(len(y)), scored_folds=self._scored_folds(len(y)),
             )  # fmt: skip
             tuned.append(result)
             if np.isfinite(result.score):
@@ -482,6 +484,18 @@ class AutoModel(BaseEstimator):
         (docs/benchmark.md)."""
         return min(self.inner_cv, 2) if n_rows > LARGE_ROWS else self.inner_cv
 
+    def _scored_folds(self, n_rows: int) -> int:
+        """How many of a stage's inner folds are fitted and scored (`tune`'s ``scored_folds``): all of them, and
+        above `LARGE_ROWS` rows the first of the two alone, a holdout of half the rows. There each fit is dear and
+        the held-out half is tens of thousands of rows: on MatBench mp_e_form (106,201 training rows, --budget
+        3600) the attention model's default trial, two fits, took 1,137-1,515 s of a fold's hour, the model was
+        chosen alone in every fold (inner MAE 0.094-0.096 eV/atom against LightGBM's 0.13-0.15), and three of
+        the five folds then had too little time left for a second seed, which gained 0.0013-0.0014 eV/atom on
+        folds 0 and 1 (`_reseed`; docs/benchmark.md). The rows a holdout leaves unscored have no inner-CV
+        prediction (NaN): ensemble selection weighs the held-out rows, and a fit without outer folds reports
+        and calibrates on them."""
+        return 1 if n_rows > LARGE_ROWS else self._inner_folds(n_rows)
+
     def _inner_repeats(self, n_rows: int) -> int:
         """How often a stage's inner CV is repeated on reshuffled folds: 3 times up to `SMALL_ROWS` rows, where
         fits take well under a second and one split's score is noisier than the differences between
@@ -505,7 +519,7 @@ class AutoModel(BaseEstimator):
         (96 s of fitting; the same three models in every stage, none searched). So one fit and prediction of
         each of those models' default configuration, on as many rows as an inner fold, is timed first (a
         ninth of one default trial with the repeats, a third without),
-        a floor is estimated as (inner folds x repeats + 1) such fits per model, and within `seconds` (a
+        a floor is estimated as (scored inner folds x repeats + 1) such fits per model (`_scored_folds`), and within `seconds` (a
         stage's share of the budget when the stages run one after another, less the preset screen's share;
         outer folds on a cluster have more, so the plan is a cautious one there): the repeats are kept where all the floor
         models fit with them, else the inner CV runs once; then the first models that fit (at least one) make
@@ -541,7 +555,8 @@ class AutoModel(BaseEstimator):
         repeats = int(self.plan_["inner_repeats"])
         self._default_scale = dict(self.plan_["default_scale"])
         # a default trial's expected seconds (the stage loop skips a model that would end past its deadline)
-        self._default_cost = {m: t * (folds * repeats + 1) * self._default_scale.get(m, 1.0) for m, t in self.plan_["probe_seconds"].items()}
+        fits = self._scored_folds(len(stages[0])) * repeats + 1
+        self._default_cost = {m: t * fits * self._default_scale.get(m, 1.0) for m, t in self.plan_["probe_seconds"].items()}
         return repeats, int(self.plan_["floor_models"])
 
     def _probe(self, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, rows: np.ndarray, folds: int, most: int, available: float) -> dict:
@@ -550,6 +565,7 @@ class AutoModel(BaseEstimator):
         says so, `ModelSpec.timing`, divided by the share), and the choices it leads to within `available`
         seconds: the inner-CV repeats, the floor, and how far the first model's default is cut
         (``default_scale``) when even it alone does not fit."""
+        scored = self._scored_folds(len(rows))  # fits a trial takes per repeat
         rows = np.random.default_rng(self.seed).permutation(rows)
         fit_rows, predict_rows = rows[: len(rows) * (folds - 1) // folds], rows[len(rows) * (folds - 1) // folds :]
         zero_inflated, log_target = self._target_scale(y[fit_rows])
@@ -566,14 +582,14 @@ class AutoModel(BaseEstimator):
             except (ValueError, ArithmeticError, np.linalg.LinAlgError):
                 pass  # a model that fails here fails in its search too, where it is reported
             probe[model] = (time.monotonic() - start) / share
-            if sum(probe.values()) * (folds * repeats + 1) > available:
+            if sum(probe.values()) * (scored * repeats + 1) > available:
                 repeats = 1  # the repeats are dropped first, then models
-            if sum(probe.values()) * (folds * repeats + 1) > available:
+            if sum(probe.values()) * (scored * repeats + 1) > available:
                 break  # the probe is not free either (a big table's fits take seconds): no model past this one fits
             floor += 1
         scale = {}
         first = get_model(self.model_names_[0])
-        needed = probe[first.name] * (folds * repeats + 1)
+        needed = probe[first.name] * (scored * repeats + 1)
         if needed > available and first.cheaper is not None:
             # the first model's default alone overruns every stage: cut it (fewer trees) rather than the budget
             scale[first.name] = first.cheaper(first.defaults, max(available, 0.0) / needed)[1]
@@ -769,7 +785,8 @@ class AutoModel(BaseEstimator):
             oof, spread, fold_of = self._inner_oof(final, y_values)
             for t in final["tuned"]:
                 if t.oof is not None:
-                    per_model_scores[t.model].append(self._score(y_values, t.oof, weights))
+                    rows = predicted_rows(t.oof)  # a holdout inner CV predicts some rows only (`_scored_folds`)
+                    per_model_scores[t.model].append(self._score(y_values[rows], t.oof[rows], None if weights is None else weights[rows]))
             for m, seconds in final["fit_seconds"].items():
                 per_model_seconds[m].append(seconds)
         self.oof_ = oof
@@ -798,16 +815,17 @@ class AutoModel(BaseEstimator):
         distinct = list(dict.fromkeys(names))
         self.best_model_ = distinct[0] if len(distinct) == 1 else "ensemble(" + "+".join(f"{m}×{names.count(m)}" for m in distinct) + ")"
         intervals = probability = None
+        held = fold_of >= 0  # the rows with a held-out prediction: all, but those a holdout inner CV left out
         if self.task_ == "regression":
-            intervals = IntervalCalibrator(level=0.9).fit(y_values - oof, spread, fold_of)
+            intervals = IntervalCalibrator(level=0.9).fit((y_values - oof)[held], spread[held], fold_of[held])
         else:
-            index = np.array([self.classes_.index(v) for v in y_values])
-            probability = ProbabilityCalibrator().fit(oof, index)
+            index = np.array([self.classes_.index(v) for v in y_values])[held]
+            probability = ProbabilityCalibrator().fit(oof[held], index)
         # binary: the cut on the (calibrated) positive-class probability that balances the two recalls, from
         # held-out predictions only; `decide` applies it
         self.decision_threshold_ = None
         if self.task_ == "classification" and len(self.classes_) == 2:
-            self.decision_threshold_ = balanced_threshold(index == 1, probability.transform(oof)[:, 1])
+            self.decision_threshold_ = balanced_threshold(index == 1, probability.transform(oof[held])[:, 1])
         domain_cols = self.featurizer_.feature_sets_["main"] + self.numeric_cols_
         domain = DomainGuard().fit(F[domain_cols].to_numpy(dtype=float)) if domain_cols else None
         self.predictor_ = Predictor(
@@ -822,12 +840,13 @@ class AutoModel(BaseEstimator):
         return self
 
     def _inner_oof(self, final: dict, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Averaged inner-CV predictions of the final members, their spread, and the inner fold of each row."""
+        """Averaged inner-CV predictions of the final members, their spread, and the inner fold of each row (-1,
+        and NaN predictions, for the rows a holdout inner CV left unscored, `_scored_folds`)."""
         outputs = [t.oof for t in final["picks"] if t.oof is not None]
         if not outputs:  # resumed study without stored predictions: score nothing rather than guess
             outputs = [np.full(len(y), np.nan) if self.task_ == "regression" else np.full((len(y), len(self.classes_)), 1.0 / len(self.classes_))]
         fold_of = np.full(len(y), -1)
-        for k, (_, test) in enumerate(make_splits(self.task_, y, self._groups, self._inner_folds(len(y)), self.seed)):
+        for k, (_, test) in enumerate(make_splits(self.task_, y, self._groups, self._inner_folds(len(y)), self.seed)[: self._scored_folds(len(y))]):
             fold_of[test] = k
         return np.mean(np.stack(outputs), axis=0), member_spread(self.task_, outputs), fold_of
 
@@ -838,7 +857,7 @@ class AutoModel(BaseEstimator):
         return score_predictions("classification", y_true, labels, output, self.classes_, sample_weight=weights)
 
     def _fold_scores(self, y: np.ndarray, oof: np.ndarray, folds: np.ndarray, weights: np.ndarray | None = None) -> dict[str, dict[str, float]]:
-        per_fold = [self._score(y[folds == k], oof[folds == k], None if weights is None else weights[folds == k]) for k in np.unique(folds)]
+        per_fold = [self._score(y[folds == k], oof[folds == k], None if weights is None else weights[folds == k]) for k in np.unique(folds[folds >= 0])]
         return {m: {"mean": float(np.nanmean([s[m] for s in per_fold])), "std": float(np.nanstd([s[m] for s in per_fold])), "folds": [float(s[m]) for s in per_fold]} for m in METRICS[self.task_]}
 
     def _leaderboard(self, scores: dict, seconds: dict, final: dict) -> pd.DataFrame:

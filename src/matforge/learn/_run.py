@@ -56,7 +56,7 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         "task": task,
         "target": dataset.target,
         "n_samples": int(len(dataset.y)),
-        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model._inner_folds(len(dataset.y)), "inner_repeats": model._stage_repeats(len(dataset.y)), "seed": int(model.seed)},
+        "protocol": {"name": "nested-" + PROTOCOLS.get(model.protocol, str(model.protocol)), "folds": len(model.splits_), "inner_folds": model._inner_folds(len(dataset.y)), "inner_scored_folds": model._scored_folds(len(dataset.y)), "inner_repeats": model._stage_repeats(len(dataset.y)), "seed": int(model.seed)},
         "best_model": model.best_model_,
         "cv": {m: {"mean": v["mean"], "std": v["std"]} for m, v in model.cv_scores_.items()},
         "cv_folds": {m: v["folds"] for m, v in model.cv_scores_.items()},
@@ -102,7 +102,9 @@ def write_run(folder: Path, model, dataset, *, command: str | None = None) -> No
         oof["y_pred"] = np.asarray(model.classes_)[np.argmax(model.oof_, axis=1)]
         for j, label in enumerate(model.classes_):
             oof[f"proba_{label}"] = model.oof_[:, j]
-    oof.to_csv(folder / "oof_predictions.csv", index=False)
+    # the rows with a held-out prediction: all of them, but those a holdout inner CV (above 50,000 rows without
+    # outer folds, `AutoModel._scored_folds`) left unscored
+    oof[model.oof_fold_ >= 0].to_csv(folder / "oof_predictions.csv", index=False)
     # the validated training table (inputs + target, after duplicate merging) lets `matforge report` and
     # `matforge explain` recompute explanations and learning curves without the user's original file
     train_table = dataset.frame.copy()

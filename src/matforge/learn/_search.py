@@ -17,7 +17,7 @@ from matforge.learn._pipeline import (
 )
 from matforge.models import ModelSpec, get_model
 
-__all__ = ["STARTUP_TRIALS", "Tuned", "tune", "cross_predict", "screen_columns", "predict_with", "fit_pipeline", "select_ensemble", "average_close_to_best"]
+__all__ = ["STARTUP_TRIALS", "Tuned", "tune", "cross_predict", "screen_columns", "predict_with", "fit_pipeline", "select_ensemble", "average_close_to_best", "predicted_rows"]
 
 STARTUP_TRIALS = 5
 """Optuna's TPE sampler proposes its first this many trials at random, before it models the scores. A model that
@@ -84,8 +84,20 @@ def predict_with(pipeline, task: str, F: pd.DataFrame, classes) -> np.ndarray:
     return out
 
 
+def predicted_rows(pred: np.ndarray) -> np.ndarray:
+    """The rows an inner CV predicted (finite predictions): all of them, or with ``scored_folds`` below the inner
+    folds (`tune`) only the test rows of the splits that were fitted."""
+    pred = np.asarray(pred, dtype=float)
+    return np.isfinite(pred) if pred.ndim == 1 else np.isfinite(pred).all(axis=1)
+
+
 def _score(task: str, y: np.ndarray, pred: np.ndarray, classes, sample_weight: np.ndarray | None = None) -> float:
+    """The selection metric of `pred` on the rows it predicts (`predicted_rows`)."""
     metric, _ = selection_metric(task)
+    rows = predicted_rows(pred)
+    if not rows.all():
+        y, pred = np.asarray(y)[rows], np.asarray(pred)[rows]
+        sample_weight = None if sample_weight is None else np.asarray(sample_weight)[rows]
     if task == "regression":
         return score_predictions(task, y, pred, sample_weight=sample_weight)[metric]
     labels = np.asarray(classes)[np.argmax(pred, axis=1)]
@@ -95,17 +107,18 @@ def _score(task: str, y: np.ndarray, pred: np.ndarray, classes, sample_weight: n
     return value
 
 
-def _split_sets(task: str, y: np.ndarray, groups: np.ndarray, folds: int, repeats: int, seed: int) -> list:
+def _split_sets(task: str, y: np.ndarray, groups: np.ndarray, folds: int, repeats: int, seed: int, scored: int | None = None) -> list:
     """The inner CV's splits, once per repeat: repeat r reshuffles the folds (seed + r); repeat 0 is the plain
-    inner CV."""
-    return [make_splits(task, y, groups, folds, seed + r) for r in range(max(1, repeats))]
+    inner CV. With `scored` only the first that many splits of each (a holdout with 1)."""
+    return [make_splits(task, y, groups, folds, seed + r)[:scored] for r in range(max(1, repeats))]
 
 
 def cross_predict(spec: ModelSpec, task: str, params: dict, F: pd.DataFrame, y: np.ndarray, split_sets: list, *, columns: list[str], categorical: list[str], classes, seed: int, n_jobs: int, sample_weight: np.ndarray | None = None) -> list[np.ndarray]:
-    """Out-of-fold predictions of every row of (F, y) by one configuration, one array per set of splits."""
+    """Out-of-fold predictions of every row of (F, y) by one configuration, one array per set of splits (NaN
+    for rows that no split of the set tests)."""
     repeats = []
     for splits in split_sets:
-        pred = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), len(classes)))
+        pred = np.full(len(y), np.nan) if task == "regression" else np.full((len(y), len(classes)), np.nan)
         for train, test in splits:
             weight = None if sample_weight is None else sample_weight[train]
             pipeline = fit_pipeline(spec, task, params, F.iloc[train], y[train], columns=columns, categorical=categorical, seed=seed, n_jobs=n_jobs, sample_weight=weight)
@@ -175,6 +188,14 @@ def screen_columns(candidates: dict[str, list[str]], task: str, F: pd.DataFrame,
     return min(finite, key=lambda n: (sign * scores[n], names.index(n))), scores
 
 
+def _mean_predicted(repeats: list[np.ndarray]) -> np.ndarray:
+    """Each row's mean over the repeats that predicted it (NaN where none did)."""
+    stack = np.stack(repeats)
+    counts = np.isfinite(stack).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, np.nansum(stack, axis=0) / np.maximum(counts, 1), np.nan)
+
+
 def tune(
     spec: ModelSpec,
     task: str,
@@ -196,6 +217,7 @@ def tune(
     sampler_seed: int | None = None,
     sample_weight: np.ndarray | None = None,
     keep: int = 1,
+    scored_folds: int | None = None,
 ) -> Tuned:
     """Search `spec`'s space by inner grouped CV on (F, y), within `budget` seconds.
 
@@ -210,7 +232,9 @@ def tune(
     repeated on reshuffled folds and a trial's score is the mean over the repeats: on a few hundred rows one
     split's score is noisier than the differences between configurations, and the search then picks noise.
     With `keep` > 1 the inner-CV predictions of the best `keep` trials are kept, and the next-best distinct
-    configurations come back as the result's ``alternatives``.
+    configurations come back as the result's ``alternatives``. With `scored_folds` below `inner_folds` only
+    that many of the inner splits are fitted and scored (1: a holdout of 1/`inner_folds` of the rows); the
+    predictions of the other rows are NaN (`predicted_rows`).
     """
     import optuna
 
@@ -218,7 +242,7 @@ def tune(
     # the user; nor is a Ctrl-C, which the CLI reports in one line
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     metric, direction = selection_metric(task)
-    split_sets = _split_sets(task, y, groups, inner_folds, inner_repeats, seed)
+    split_sets = _split_sets(task, y, groups, inner_folds, inner_repeats, seed, scored_folds)
     start = time.monotonic()
     kept: dict[int, tuple[float, np.ndarray]] = {}  # trial number -> (score, out-of-fold predictions), the best `keep`
 
@@ -226,7 +250,7 @@ def tune(
         repeats = cross_predict(spec, task, spec.sample(trial, task), F, y, split_sets, columns=columns, categorical=categorical, classes=classes, seed=seed, n_jobs=n_jobs, sample_weight=sample_weight)
         # the mean of the repeats' scores; ensemble selection gets each row's mean out-of-fold prediction
         value = float(np.mean([_score(task, y, pred, classes, sample_weight) for pred in repeats]))
-        pred = np.mean(repeats, axis=0)
+        pred = _mean_predicted(repeats)
         if not np.isfinite(value):
             raise optuna.TrialPruned()
         # keep the best trials' out-of-fold predictions: ensemble selection and calibration reuse them
@@ -313,29 +337,39 @@ def _with_predictions(candidates: list[Tuned]) -> list[Tuned]:
     return [t for t in candidates if t.oof is not None and np.isfinite(t.score)]
 
 
+def _on_common_rows(usable: list[Tuned], y: np.ndarray, sample_weight: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    """(y, weights, each candidate's inner-CV predictions) on the rows every candidate predicted: all rows, or
+    with a holdout inner CV (`tune`'s ``scored_folds``) its test rows, the same for every search of a stage."""
+    rows = np.logical_and.reduce([predicted_rows(t.oof) for t in usable])
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[rows]
+    return np.asarray(y)[rows], weights, [np.asarray(t.oof, dtype=float)[rows] for t in usable]
+
+
 def select_ensemble(task: str, y: np.ndarray, candidates: list[Tuned], classes, rounds: int = 20, sample_weight: np.ndarray | None = None) -> list[Tuned]:
     """Greedy ensemble selection with replacement (Caruana et al., ICML 2004) on inner-CV predictions.
 
     Starting from the first (best) candidate, each round adds the candidate (possibly again) whose inclusion
     makes the averaged out-of-fold predictions score best; it stops when no addition helps. The returned
     candidates, with repeats, are the members of an equally-weighted average, i.e. integer weights. Candidates
-    may be several configurations of one model (a search's ``alternatives``). Only training rows are used.
+    may be several configurations of one model (a search's ``alternatives``). Only training rows are used, those
+    every candidate predicted (`_on_common_rows`).
     """
     _, direction = selection_metric(task)
     usable = _with_predictions(candidates)
     if len(usable) < 2:
         return [candidates[0]]
+    y, sample_weight, oofs = _on_common_rows(usable, y, sample_weight)
     better = (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
     chosen = [usable[0]]
-    total = usable[0].oof.astype(float).copy()
+    total = oofs[0].copy()
     current = _score(task, y, total, classes, sample_weight)
     for _ in range(rounds - 1):
-        trials = [(_score(task, y, (total + t.oof) / (len(chosen) + 1), classes, sample_weight), i) for i, t in enumerate(usable)]
+        trials = [(_score(task, y, (total + oof) / (len(chosen) + 1), classes, sample_weight), i) for i, oof in enumerate(oofs)]
         value, i = min(trials) if direction == "minimize" else max(trials)
         if not better(value, current - 1e-12 if direction == "minimize" else current + 1e-12):
             break
         chosen.append(usable[i])
-        total += usable[i].oof
+        total += oofs[i]
         current = value
     return chosen
 
@@ -362,14 +396,15 @@ def average_close_to_best(y: np.ndarray, candidates: list[Tuned], sample_weight:
     each within 2 standard errors, and the average (test MAE 59.3 cm^-1) lost to the extra trees alone (50.3).
     On the pipeline's own candidate pools, captured for the 5 official folds (docs/benchmark.md), against every
     model's close configurations: steels 75.85 -> 75.82 MPa, jdft2d 43.74 -> 43.50 meV/atom, phonons
-    (``log_target="auto"``) 45.67 -> 43.87 cm^-1. Only training rows are used."""
+    (``log_target="auto"``) 45.67 -> 43.87 cm^-1. Only training rows are used, those every candidate predicted."""
     usable = _with_predictions(candidates)
     if len(usable) < 2:
         return [candidates[0]]
+    y, sample_weight, oofs = _on_common_rows(usable, y, sample_weight)
     y = np.asarray(y, dtype=float)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
     w = w / w.sum()
-    errors = np.array([np.abs(np.asarray(t.oof, dtype=float) - y) for t in usable])
+    errors = np.array([np.abs(oof - y) for oof in oofs])
     best = int(np.argmin(errors @ w))
     gaps = errors - errors[best]
     mean = gaps @ w

@@ -119,6 +119,14 @@ def data_section(ctx: ReportContext) -> str:
 
 
 # ------------------------------------------------------------------------------------------ model selection
+def _inner(protocol: dict) -> str:
+    """The inner CV in words: k-fold, or a holdout where only some of its folds were scored (`AutoModel._scored_folds`)."""
+    folds, scored = protocol.get("inner_folds", "?"), protocol.get("inner_scored_folds")
+    if scored is not None and folds != "?" and int(scored) < int(folds):
+        return f"a holdout: {int(scored)} of {int(folds)} inner folds fitted and scored"
+    return f"inner {folds}-fold CV"
+
+
 def _repeated(protocol: dict) -> str:
     """How the inner CV was repeated, or why not where the budget could not pay for it (`AutoModel._plan`)."""
     repeats = protocol.get("inner_repeats", 1)
@@ -152,7 +160,7 @@ def selection_section(ctx: ReportContext) -> str:
     shown = ctx.board.copy()
     unreached = unreached_models(shown)
     text = (
-        f"<p>{len(shown) - len(unreached)} algorithms were tuned (Optuna, inner {ctx.metrics['protocol'].get('inner_folds', '?')}-fold CV{_repeated(ctx.metrics['protocol'])}) and scored on "
+        f"<p>{len(shown) - len(unreached)} algorithms were tuned (Optuna, {_inner(ctx.metrics['protocol'])}{_repeated(ctx.metrics['protocol'])}) and scored on "
         f"the outer folds of {esc(ctx.metrics['protocol']['name'])} cross-validation; the final model is <b>{esc(ctx.metrics['best_model'])}</b>, "
         f"refitted on all rows. Scores below are out-of-fold, so they estimate accuracy on new compositions.{_unreached(unreached, shown)}{_cut(ctx.metrics['protocol'])}</p>"
     )  # fmt: skip
