@@ -323,7 +323,7 @@ class AutoModel(BaseEstimator):
         """Refit each member whose model gains from averaging seeds (`ModelSpec.reseed`: the attention models)
         with the next seeds while the stage's time lasts, and make its model step the average of its seeds
         (`SeedAveraged`); in place in `pipelines`. Returns ({id(pick): seeds} for the members refitted, {model:
-        seconds those refits took}).
+        seconds those refits took}, {id(pick): share of the work its last seed kept} for those cut to the time left).
 
         A stage whose searches end before its deadline leaves time its budget paid for: MatBench mp_e_form fold 0
         at --budget 3600 ended at 2,532 s, the attention model's trial and fit taking 2,251 s where the plan
@@ -487,7 +487,7 @@ class AutoModel(BaseEstimator):
     def _scored_folds(self, n_rows: int) -> int:
         """How many of a stage's inner folds are fitted and scored (`tune`'s ``scored_folds``): all of them, and
         above `LARGE_ROWS` rows the first of the two alone, a holdout of half the rows. There each fit is dear and
-        the held-out half is tens of thousands of rows: on MatBench mp_e_form (106,201 training rows, --budget
+        the held-out half is tens of thousands of rows: on MatBench mp_e_form (106,201-106,202 training rows, --budget
         3600) the attention model's default trial, two fits, took 1,137-1,515 s of a fold's hour, the model was
         chosen alone in every fold (inner MAE 0.094-0.096 eV/atom against LightGBM's 0.13-0.15), and three of
         the five folds then had too little time left for a second seed, which gained 0.0013-0.0014 eV/atom on
