@@ -109,6 +109,8 @@ def test_cli_writes_results_and_resumes_per_fold(tmp_path, capsys):
     # where each fold's time went: its final searches, their parameters left to the fold records
     assert {entry["model"] for entry in steels["per_fold"][0]["searches"]} == {"ridge", "knn"}
     assert all("params" not in entry and entry["seconds"] >= 0 for entry in steels["per_fold"][0]["searches"])
+    # AutoModel's own seconds (what --budget bounds) within the fold's, which add the test rows' prediction
+    assert all(0 < fold["fit_seconds"] <= fold["seconds"] for fold in steels["per_fold"])
     assert "TPOT-Mat" in (out / "results.md").read_text()
     before = (out / "steels" / "fold_0.json").stat().st_mtime_ns
     assert main(args) == 0
