@@ -178,6 +178,39 @@ def test_a_stage_keeps_back_the_default_trials_of_the_models_after_a_search(regr
     assert budgets["ridge"] == 0.0
 
 
+def test_the_final_stage_fits_the_domain_guard_within_its_deadline(regression_table, monkeypatch):
+    import matforge.learn._automodel as automodel
+
+    X, y = regression_table[["formula", "anneal_T_K"]], regression_table["hardness"]
+    model = AutoModel(models="ridge", budget=5, cv=3, ensemble=1, max_trials=1, preset="magpie_extended", seed=0, formula_cols=["formula"], numeric_cols=["anneal_T_K"], categorical_cols=[]).fit(X, y)
+    # the saved guard measures the saved featurizer's main columns and the process columns
+    assert model.predictor_.domain_columns == model.featurizer_.feature_sets_["main"] + ["anneal_T_K"]
+    events, budgets, real_tune, real_fit = [], {}, automodel.tune, automodel.DomainGuard.fit
+
+    def spy(spec, *args, budget, **kwargs):
+        events.append("search")
+        budgets[spec.name] = budget
+        return real_tune(spec, *args, budget=budget, **kwargs)
+
+    def slow_fit(guard, rows, y=None):
+        events.append("guard")
+        time.sleep(2.0)  # a large table's guard (44.5 s for 106,201 x 200 rows)
+        return real_fit(guard, rows)
+
+    monkeypatch.setattr(automodel, "tune", spy)
+    monkeypatch.setattr(automodel.DomainGuard, "fit", slow_fit)
+    stage = dict(F=model.featurizer_.transform(X), y=y.to_numpy(dtype=float), groups=np.arange(len(X)), storage=None, progress=None)
+    model._default_cost = {"ridge": 0.0}
+    result = model._stage("final", deadline=time.monotonic() + 100, **stage)
+    # fitted before the searches, so the 2 s come out of what they share: 70 % of the 98 s left
+    assert events == ["guard", "search"]
+    assert budgets["ridge"] == pytest.approx(0.7 * 98, abs=0.5)
+    guard, columns = result["domain"]
+    assert columns == model.predictor_.domain_columns and guard.train_.shape == (len(X), len(columns))
+    # an outer fold's stage fits none
+    assert model._stage("fold0", deadline=time.monotonic() + 100, **stage)["domain"] is None and events.count("guard") == 1
+
+
 def test_a_model_past_the_floor_whose_default_would_overrun_is_cut_to_fit_when_the_cut_keeps_most_of_it(regression_table, monkeypatch):
     import matforge.learn._automodel as automodel
 

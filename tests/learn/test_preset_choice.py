@@ -95,6 +95,8 @@ def test_the_screen_sees_only_the_training_rows_of_its_stage(regression_table, m
     # the saved featurizer computes the chosen preset only, and predictions come out
     assert model.predict(table[["formula", "row_id"]].head(5)).shape == (5,)
     assert len(model.featurizer_.feature_sets_["main"]) == len(model._main_by_preset[model.preset_])
+    # and the domain guard, fitted inside the final stage, measures those columns
+    assert model.predictor_.domain_columns == model.featurizer_.feature_sets_["main"] + ["row_id"]
 
 
 def test_a_single_preset_skips_the_screen(regression_table, monkeypatch):

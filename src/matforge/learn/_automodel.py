@@ -245,11 +245,13 @@ class AutoModel(BaseEstimator):
         the deadline (their default configuration at least); the others are skipped once the deadline has
         passed, or would pass before their default trial ends by what that trial took before (the plan's probe
         or an earlier stage of this fit) unless a cut keeping at least `CUT_KEEP` of it fits (`_fits`). `weights` (per row) weight the fits, the inner-CV scores and the
-        ensemble selection."""
+        ensemble selection. The final stage first fits the saved model's domain guard (`_domain_guard`), so its
+        time comes out of the stage's deadline rather than after it."""
         tuned: list[Tuned] = []
         fitted, fit_seconds, expected = {}, {}, {}
         preset, preset_scores = self._choose_preset(F, y, groups, weights)
         sets = {**self.featurizer_.feature_sets_, "main": self._main_by_preset[preset]}
+        domain = self._domain_guard(F, preset) if name == "final" else None
 
         def columns(spec) -> list[str]:
             return spec.columns(sets)
@@ -317,7 +319,15 @@ class AutoModel(BaseEstimator):
                 seconds_of[id(t)] = time.monotonic() - start
         seeds, seed_seconds, seed_cut = self._reseed(picks, pipelines, seconds_of, F, y, weights, deadline)
         # picks: the members as searched (model, parameters, inner-CV predictions); member_pipelines: fitted, in order
-        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "expected_seconds": expected, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "preset": preset, "preset_scores": preset_scores, "seeds": seeds, "seed_seconds": seed_seconds, "seed_cut": seed_cut}
+        return {"tuned": tuned, "ranked": ranked, "fitted": fitted, "fit_seconds": fit_seconds, "expected_seconds": expected, "picks": picks, "member_pipelines": [pipelines[id(t)] for t in picks], "domain": domain, "preset": preset, "preset_scores": preset_scores, "seeds": seeds, "seed_seconds": seed_seconds, "seed_cut": seed_cut}
+
+    def _domain_guard(self, F: pd.DataFrame, preset: str) -> tuple[DomainGuard | None, list[str]]:
+        """The saved model's domain guard, fitted on all rows of `preset`'s main columns and the numeric
+        columns, and those columns (the guard is None where there are none). Its fit is not small on a large
+        table: 44.5 s on synthetic rows of MatBench mp_e_form's training size (106,201 x 200, both cores;
+        docs/benchmark.md), which ran after the final stage's deadline while it was fitted after the stage."""
+        columns = self._main_by_preset[preset] + self.numeric_cols_
+        return (DomainGuard().fit(F[columns].to_numpy(dtype=float)) if columns else None), columns
 
     def _reseed(self, picks: list, pipelines: dict, seconds_of: dict, F: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, deadline: float) -> tuple[dict[int, int], dict[str, float], dict[int, float]]:
         """Refit each member whose model gains from averaging seeds (`ModelSpec.reseed`: the attention models)
@@ -826,8 +836,7 @@ class AutoModel(BaseEstimator):
         self.decision_threshold_ = None
         if self.task_ == "classification" and len(self.classes_) == 2:
             self.decision_threshold_ = balanced_threshold(index == 1, probability.transform(oof[held])[:, 1])
-        domain_cols = self.featurizer_.feature_sets_["main"] + self.numeric_cols_
-        domain = DomainGuard().fit(F[domain_cols].to_numpy(dtype=float)) if domain_cols else None
+        domain, domain_cols = final["domain"]
         self.predictor_ = Predictor(
             featurizer=self.featurizer_, members=members, task=self.task_, classes=self.classes_, intervals=intervals,
             probability=probability, domain=domain, domain_columns=domain_cols, target=str(y.name or "target"),
