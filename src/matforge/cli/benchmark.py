@@ -24,7 +24,7 @@ def matbench(
     trials: Annotated[int, typer.Option("--trials", help="Search trials per model at most (the same seed reproduces a run when this binds before --budget).")] = 40,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated model names (default: the library's default set).")] = None,
     ensemble: Annotated[int, typer.Option("--ensemble", help="Ensemble selection draws from the top N models and each one's N best configurations (1: single best).")] = 5,
-    preset: Annotated[str, typer.Option("--preset", help="Composition feature preset for every task; auto (default): each fold picks magpie_extended or magpie_wide_alloy on its training rows (see PRESETS).")] = "auto",
+    preset: Annotated[str, typer.Option("--preset", help="Composition feature preset for every task; auto (default): each fold picks magpie_extended or magpie_wide on its training rows (see PRESETS).")] = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Seed for inner splits, search and models.")] = 0,
     n_jobs: Annotated[int, typer.Option("--n-jobs", help="Threads per model fit.")] = 1,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run the folds on a Dask cluster: tcp://HOST:PORT, or 'local' (\\[dist] extra; default $MATFORGE_SCHEDULER). The data travel with the tasks, so workers need no access to --data-dir.")] = None,

@@ -31,7 +31,7 @@ def train(
     cv: int = typer.Option(5, "--cv", help="Outer cross-validation folds."),
     budget: float = typer.Option(120.0, "--budget", help="Wall-clock seconds for featurizing, model search and evaluation (the report comes on top). Where it cannot pay for every stage's default trials, the inner CV is not repeated, defaults get fewer trees (or rounds, or training steps) and later models that even a cut cannot fit are skipped; the summary says which."),
     models: str = typer.Option(None, "--models", help="Comma-separated model names, or 'all'; see 'matforge models'."),
-    preset: str = typer.Option("auto", "--preset", help="Composition feature preset. auto (default): each CV stage picks magpie_extended (Magpie + element fractions) or magpie_wide_alloy (+ statistics of Deml's and pymatgen's element data and alloy descriptors) on its own training rows; magpie_ranked adds fractions ranked by element property; all: matforge.features.PRESETS."),
+    preset: str = typer.Option("auto", "--preset", help="Composition feature preset. auto (default): each CV stage picks magpie_extended (Magpie + element fractions) or magpie_wide (+ statistics of Deml's and pymatgen's element data) on its own training rows; magpie_ranked adds fractions ranked by element property; all: matforge.features.PRESETS."),
     ensemble: int = typer.Option(3, "--ensemble", help="Ensemble selection draws from the top N models and, up to 50,000 rows, each one's N best configurations (1: single best)."),
     protocol: str = typer.Option("group", "--protocol", help="group (by composition), kfold, loco (leave one k-means cluster out) or chemsys (by chemical system)."),
     seed: int = typer.Option(0, "--seed", help="Seed for splits, search and models."),

@@ -48,7 +48,7 @@ from matforge.models._registry import LARGE_ROWS
 SMALL_ROWS = 1000
 """Up to this many rows a stage repeats its inner CV (`AutoModel._inner_repeats`)."""
 
-AUTO_PRESETS = ("magpie_extended", "magpie_wide_alloy")
+AUTO_PRESETS = ("magpie_extended", "magpie_wide")
 """The presets ``preset="auto"`` chooses between, smaller first: each holds the columns of the one before."""
 
 SCREEN_SHARE = 0.1
