@@ -61,9 +61,10 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
     if name == "magpie_alloy":
         return _preset_members("magpie_extended") + [AlloyFeatures()]
     if name == "magpie_wide_alloy":
-        # opt-in: on MatBench glass fixed extra trees gain 0.0009-0.0011 over magpie_wide (every fold, two
-        # seeds), but as the larger candidate of `preset="auto"` the whole pipeline (LightGBM-led ensembles) gave
-        # 0.9594 against 0.9599, within fold noise (docs/benchmark.md), so "auto" keeps magpie_wide
+        # opt-in: on MatBench glass fixed extra trees score 0.0009 / 0.0011 higher than on magpie_wide at seeds
+        # 0 / 1 (higher in every fold), but as the larger candidate of `preset="auto"` the whole pipeline
+        # (LightGBM-led ensembles) gave 0.9594 against 0.9599, within fold noise (docs/benchmark.md), so "auto"
+        # keeps magpie_wide
         return _preset_members("magpie_wide") + [AlloyFeatures()]
     if name == "element_property":
         return [ElementProperty(preset="magpie")]
