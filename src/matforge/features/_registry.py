@@ -60,12 +60,6 @@ def _preset_members(name: str) -> list[CompositionFeaturizer]:
         return _preset_members("magpie_extended") + [ElementProperty(preset="deml"), ElementProperty(preset="matminer")]
     if name == "magpie_alloy":
         return _preset_members("magpie_extended") + [AlloyFeatures()]
-    if name == "magpie_wide_alloy":
-        # opt-in: on MatBench glass fixed extra trees score 0.0009 / 0.0011 higher than on magpie_wide at seeds
-        # 0 / 1 (higher in every fold), but as the larger candidate of `preset="auto"` the whole pipeline
-        # (LightGBM-led ensembles) gave 0.9594 against 0.9599, within fold noise (docs/benchmark.md), so "auto"
-        # keeps magpie_wide
-        return _preset_members("magpie_wide") + [AlloyFeatures()]
     if name == "element_property":
         return [ElementProperty(preset="magpie")]
     if name == "fractions":
@@ -85,7 +79,6 @@ PRESETS: dict[str, str] = {
     "magpie_ranked": "magpie_extended + 17 fractions of the elements ranked by size, electronegativity, melting point, ... (282)",
     "magpie_wide": "magpie_extended + statistics of Deml et al.'s (80) and pymatgen's (65) element data (410)",
     "magpie_alloy": "magpie_extended + alloy descriptors: size mismatch δ, Ω, mixing enthalpy and entropy, VEC, moduli (286)",
-    "magpie_wide_alloy": "magpie_wide + the alloy descriptors of magpie_alloy (431)",
     "element_property": "the 132 Magpie element-property statistics only",
     "fractions": "the 118 element fractions only (H..Og)",
     "perovskite": "magpie + perovskite tolerance factors t, μ, τ (158)",
